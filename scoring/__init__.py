@@ -1,0 +1,1 @@
+"""Pure scoring: indicator tables in, explained scores out. No databases, files, Flask or Dash."""
