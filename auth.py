@@ -1,0 +1,274 @@
+"""Sign-in, the request guard, security headers, and the role-checked Dash callback decorator.
+
+Owns everything between an HTTP request and the services: Flask-Login session,
+login rate limits, CSRF on the login form, the ``before_request`` guard over every
+route, Chinese error pages, and ``secure_callback`` (``dash.callback`` plus a
+server-side role check that a direct POST cannot skip). What a role may do is
+decided in ``data/permissions.py``, not here.
+"""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+import dash
+from flask import (
+    Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template_string, request, session, url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from werkzeug.exceptions import Forbidden, HTTPException
+
+from data import accounts
+from data.permissions import ACTIONS, AccessDenied, NotFound, Principal
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+bp = Blueprint("auth", __name__)
+
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.ico", "/favicon.ico", "/healthz")
+API_PREFIXES = ("/_dash-", "/download/", "/_reload-hash")
+
+
+class WebUser(UserMixin):
+    def __init__(self, principal: Principal):
+        self.principal = principal
+        self.id = str(principal.id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    p = accounts.get_principal(int(user_id))
+    return WebUser(p) if p else None
+
+
+def current_principal() -> Principal | None:
+    """The signed-in user's Principal, or None (also outside a request)."""
+    try:
+        if current_user and current_user.is_authenticated:
+            return current_user.principal
+    except (AttributeError, RuntimeError):
+        return None
+    return None
+
+
+# ----------------------------------------------------------------------------- Dash callbacks
+
+def secure_callback(*args, action: str = "view_scores", **kwargs):
+    """``dash.callback`` that first checks the signed-in user may perform ``action``.
+
+    The check runs inside the callback on the server, so a request POSTed straight to
+    ``/_dash-update-component`` gets 403 and changes nothing. Unit-level checks happen
+    in the services the callback calls (they raise AccessDenied → 403).
+    """
+    roles = ACTIONS[action]
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapped(*a, **k):
+            p = current_principal()
+            if p is None:
+                abort(401)
+            if p.role not in roles:
+                abort(403)
+            return fn(*a, **k)
+
+        wrapped.allowed_roles = roles  # read by the callback × role matrix test
+        return dash.callback(*args, **kwargs)(wrapped)
+
+    return decorate
+
+
+# ----------------------------------------------------------------------------- login / logout
+
+LOGIN_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>登录 · 党建工作考核系统</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"><link rel="stylesheet" href="/assets/app.css"></head>
+<body class="login-body">
+<main class="login-card card shadow-sm">
+  <div class="card-body p-4">
+    <div class="login-emblem">党</div>
+    <h1 class="h4 text-center mb-1">党建工作考核系统</h1>
+    <p class="text-center text-muted small mb-4">党支部标准化规范化建设 · 考核评价</p>
+    {% if error %}<div class="alert alert-danger py-2" role="alert" id="login-error">{{ error }}</div>{% endif %}
+    <form method="post" action="/login" autocomplete="off">
+      <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+      <input type="hidden" name="next" value="{{ next }}">
+      <div class="mb-3"><label class="form-label" for="username">用户名</label>
+        <input class="form-control" id="username" name="username" required value="{{ username }}"></div>
+      <div class="mb-3"><label class="form-label" for="password">密码</label>
+        <input class="form-control" id="password" name="password" type="password" required></div>
+      <button class="btn btn-danger w-100" id="login-submit" type="submit">登录</button>
+    </form>
+    <p class="text-muted small mt-3 mb-0 text-center">仅限内网使用 · 连续输错将被暂时锁定</p>
+  </div>
+</main></body></html>"""
+
+ERROR_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{{ code }} · 党建工作考核系统</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"><link rel="stylesheet" href="/assets/app.css"></head>
+<body class="login-body"><main class="login-card card shadow-sm"><div class="card-body p-4 text-center">
+<div class="display-6 text-danger mb-2">{{ code }}</div><h1 class="h5">{{ title }}</h1>
+<p class="text-muted">{{ message }}</p><a class="btn btn-outline-secondary" href="/">返回首页</a></div></main></body></html>"""
+
+ERRORS = {
+    400: ("请求无效", "请求内容不完整或已过期，请刷新页面后重试。"),
+    401: ("请先登录", "登录已过期或尚未登录。"),
+    403: ("无权访问", "您的账号没有访问该内容的权限，如需开通请联系系统管理员。"),
+    404: ("页面不存在", "您访问的页面或单位不存在，请检查地址。"),
+    413: ("文件过大", "上传的文件超过大小限制，请拆分后再上传。"),
+    429: ("操作过于频繁", "登录失败次数过多，请稍后再试。"),
+    500: ("系统错误", "系统处理时出现错误，已记录，请稍后重试或联系管理员。"),
+}
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _username_key() -> str:
+    return "user:" + (request.form.get("username") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count towards the limit (a successful login redirects).
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_USER"], methods=["POST"], key_func=_username_key,
+               deduct_when=_failed)
+def login():
+    error, username = None, ""
+    nxt = _safe_next(request.values.get("next"))
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        p = accounts.authenticate(username, request.form.get("password") or "", ip=request.remote_addr)
+        if p is not None:
+            session.clear()
+            login_user(WebUser(p))
+            session.permanent = True
+            return redirect(nxt)
+        error = "用户名或密码错误"  # uniform: never says which one
+    return render_template_string(LOGIN_HTML, error=error, username=username, next=nxt,
+                                  csrf_token=generate_csrf()), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    p = current_principal()
+    if p is not None:
+        from data.db import get_db
+        from data.services import audit
+
+        with get_db().session() as s:
+            audit(s, p, "logout", entity="user", entity_id=p.username, ip=request.remote_addr)
+    logout_user()
+    session.clear()
+    return redirect("/login")
+
+
+@bp.route("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+# ----------------------------------------------------------------------------- guard & headers
+
+def _guard():
+    path = request.path
+    if path.startswith(PUBLIC_PREFIXES):
+        return None
+    p = current_principal()
+    if p is None:
+        if path.startswith(API_PREFIXES) or request.method != "GET":
+            return jsonify(error="请先登录"), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    g.principal = p
+    if path.startswith("/_dash-update-component"):
+        # Dash posts JSON; insisting on it (plus SameSite=Lax) keeps cross-site forms out.
+        if not request.is_json:
+            return jsonify(error="请求格式无效"), 400
+        origin = request.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != request.host:
+            return jsonify(error="跨站请求被拒绝"), 403
+    return None
+
+
+def _csp(app: Flask) -> str:
+    dash_app = app.extensions.get("dash_app")
+    hashes = " ".join(f"'{h}'" for h in dash_app.csp_hashes()) if dash_app is not None else ""
+    return ("default-src 'self'; "
+            f"script-src 'self' 'unsafe-eval' {hashes}; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _headers(response):
+    h = response.headers
+    h.setdefault("Content-Security-Policy", current_app.config["_CSP"])
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith(("/assets/", "/_dash-component-suites/")):
+        h.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _error_page(code: int):
+    title, message = ERRORS.get(code, ERRORS[500])
+    if request.path.startswith(API_PREFIXES):
+        return jsonify(error=title, message=message), code
+    return render_template_string(ERROR_HTML, code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_blueprint(bp)
+    app.before_request(_guard)
+    app.after_request(_headers)
+
+    @app.errorhandler(AccessDenied)
+    def _denied(_e):
+        return _error_page(403)
+
+    @app.errorhandler(NotFound)
+    def _not_found(_e):
+        return _error_page(404)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        return _error_page(400)
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        return _error_page(e.code or 500)
+
+    @app.errorhandler(Exception)
+    def _any(e: Exception):
+        app.logger.exception("unhandled error", exc_info=e)
+        return _error_page(500)
+
+
+def finish_init(app: Flask) -> None:
+    """After Dash has added its routes: exempt them from form CSRF and fix the CSP."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/_dash-") or rule.rule.startswith("/_reload-hash"):
+            csrf.exempt(app.view_functions[rule.endpoint])
+    app.config["_CSP"] = _csp(app)
+
+
+__all__ = ["secure_callback", "current_principal", "init_app", "finish_init", "Forbidden"]

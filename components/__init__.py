@@ -1,0 +1,1 @@
+"""Pure layout builders: ``make_*(...) -> Component``. No data access, no scoring imports."""

@@ -1,0 +1,98 @@
+"""User accounts: argon2 password hashes, sign-in checks, creation, and the Principal of a user.
+
+Owns the users and user_units tables' use cases. Plain-text passwords never leave
+this module's function arguments (never stored, never logged, never audited).
+"""
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+
+from data.db import Database, get_db
+from data.models import OrgUnit, User, utcnow
+from data.permissions import ALL_ROLES, Principal, require
+from data.services import InvalidInput, audit
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                     unit_codes=frozenset(u.code for u in user.units))
+
+
+def get_principal(user_id: int, db: Database | None = None) -> Principal | None:
+    db = db or get_db()
+    with db.session() as s:
+        u = s.get(User, user_id)
+        return principal_of(u) if u is not None and u.active else None
+
+
+def principal_by_name(username: str, db: Database | None = None) -> Principal | None:
+    db = db or get_db()
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.username == username))
+        return principal_of(u) if u is not None and u.active else None
+
+
+def authenticate(username: str, password: str, ip: str | None = None, db: Database | None = None) -> Principal | None:
+    """The principal when username and password match an active user; audits success and failure."""
+    db = db or get_db()
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.username == (username or "").strip()))
+        ok = False
+        try:
+            ok = _hasher.verify(u.password_hash if u else _DUMMY_HASH, password or "") and u is not None and u.active
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            audit(s, None, "login_failed", entity="user", entity_id=username, username=(username or "")[:64], ip=ip)
+            return None
+        if _hasher.check_needs_rehash(u.password_hash):
+            u.password_hash = _hasher.hash(password)
+        u.last_login_at = utcnow()
+        p = principal_of(u)
+        audit(s, p, "login", entity="user", entity_id=u.username, ip=ip)
+        return p
+
+
+def create_user(username: str, password: str, role: str, display_name: str | None = None,
+                unit_codes: list[str] | None = None, actor: Principal | None = None,
+                db: Database | None = None) -> int:
+    """Create a user. ``actor`` None means the CLI operator (trusted shell access)."""
+    if actor is not None:
+        require(actor, "manage_users")
+    if not USERNAME_RE.match(username or ""):
+        raise InvalidInput("用户名只能包含字母、数字、下划线、点和连字符，长度 2–64")
+    if role not in ALL_ROLES:
+        raise InvalidInput(f"角色应为 {'、'.join(ALL_ROLES)} 之一")
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位")
+    db = db or get_db()
+    with db.session() as s:
+        if s.scalar(select(User).where(User.username == username)):
+            raise InvalidInput(f"用户名 {username} 已存在")
+        units = []
+        for code in unit_codes or []:
+            unit = s.scalar(select(OrgUnit).where(OrgUnit.code == code))
+            if unit is None:
+                raise InvalidInput(f"单位编码 {code} 不存在")
+            units.append(unit)
+        u = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                 role=role, units=units)
+        s.add(u)
+        s.flush()
+        audit(s, actor, "user_create", entity="user", entity_id=username, username=None if actor else "cli",
+              after={"username": username, "role": role, "units": [x.code for x in units]})
+        return u.id

@@ -1,0 +1,319 @@
+"""Demo data: a believable bureau (市局 + 县局 units, two periods, evidence, judgements, 整改) at any size.
+
+``generate(n_units, seed)`` is pure and deterministic (same seed → same frames) and
+is what benchmarks and load tests use at 10,000 units; ``seed_database`` writes it
+through the models in one transaction. The default 40-unit demo also contains the
+worked example of the indicator-table specification (市局机关第一党支部, 2026H1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+
+from data.db import Database
+from data.models import (
+    Adjustment, EvidenceValue, OrgUnit, Period, Rectification, SelfAssessment, TableVersion, UnitName, UploadBatch,
+    User, UserUnit,
+)
+from scoring.indicators import IndicatorTable, default_table, table_to_dict
+
+CITY_UNITS = [
+    ("市局机关第一党支部", "市局机关支部"), ("市局机关第二党支部", "市局机关支部"), ("市局机关第三党支部", "市局机关支部"),
+    ("办公室党支部", "市局机关支部"), ("人事教育科党支部", "市局机关支部"), ("财务审计科党支部", "市局机关支部"),
+    ("政策法规科党支部", "市局机关支部"), ("专卖监督管理科党支部", "市局机关支部"), ("离退休干部党支部", "市局机关支部"),
+    ("信息中心党支部", "直属单位支部"), ("物流配送中心党总支", "直属单位支部"), ("稽查支队党支部", "直属单位支部"),
+]
+COUNTIES = ["城东区局", "城西区局", "临河县局", "青山县局", "石桥县局", "安平县局", "云溪县局", "北塘县局"]
+COUNTY_BRANCHES = ["机关党支部", "营销党支部", "专卖党支部", "物流党支部"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["建国", "海燕", "志强", "丽华", "文军", "秀英", "国栋", "晓明", "红梅", "卫东", "玉兰", "振华", "静", "磊", "芳"]
+
+WORKED_EXAMPLE = {
+    "study_sessions": 5, "seminar_sessions": 1, "reading_rate": 72, "ideology_review": 1, "exam_rate": 88,
+    "election_on_time": 1, "cadre_training_hours": 9, "leader_visits": 1, "committee_meetings": 6,
+    "general_meetings": 1, "has_groups": 0, "party_lectures": 2, "theme_days": 6, "special_org_life": 1,
+    "talk_coverage": 80, "member_training_hours": 12, "dues_rate": 100, "record_errors": 1, "spirit_activities": 0,
+    "benchmarking_visits": 1, "ledger_defects": 3, "rectified_rate": 75, "disclosure_issues": 2,
+    "collective_review": 1, "service_done_rate": 50, "research_reports": 0, "publicity_items": 1,
+    "integration_measures": 1, "care_visits": 1, "mass_activities": 1, "articles_city": 1, "excellent_lectures": 1,
+    "serious_violation": 0, "ideology_incident": 0, "major_accident": 0,
+}
+WORKED_EXAMPLE_JUDGEMENTS = {"F2": 2.5}
+
+DEMO_USERS = [  # username, password, role, display name, unit scope (None = all / not applicable)
+    ("admin", "Admin@2026", "admin", "系统管理员", None),
+    ("leader", "Leader@2026", "leader", "张局长", None),
+    ("inspector", "Inspect@2026", "inspector", "考核组李明", None),
+    ("staff", "Staff@2026", "staff", "临河县局党务干事", "临河县局"),
+    ("staff_sj", "Staff@2026", "staff", "市局机关一支部组织委员", "C01"),
+]
+
+PERIODS = [  # code, kind, year, start, end, status, table version
+    ("2025", "year", 2025, dt.date(2025, 1, 1), dt.date(2025, 12, 31), "已发布", "2025"),
+    ("2026H1", "H1", 2026, dt.date(2026, 1, 1), dt.date(2026, 6, 30), "考核中", "2026"),
+]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    units: pd.DataFrame        # code, name, kind, level, category, bureau, parent_code, members, secretary
+    evidence: pd.DataFrame     # period, unit, field, value
+    judgements: pd.DataFrame   # period, unit, item, kind, points, reason
+
+
+def table_2025() -> IndicatorTable:
+    """Last year's version: same shape, A3 full marks already at 85 %."""
+    from dataclasses import replace
+
+    t = default_table()
+    a3 = t.item("A3")
+    t = t.with_item("A3", params={**a3.params, "full_at": 85})
+    return replace(t, version="2025", title="2025 年度党支部（总支）党建工作考核指标明细表")
+
+
+def _units(n_units: int, rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for i, (name, cat) in enumerate(CITY_UNITS[: max(1, min(len(CITY_UNITS), n_units // 3))], start=1):
+        rows.append(dict(code=f"C{i:02d}", name=name, kind="党总支" if name.endswith("总支") else "党支部", level="市",
+                         category=cat, bureau="市局机关" if cat == "市局机关支部" else "市局直属单位"))
+    c = 0
+    while len(rows) < n_units:
+        county = COUNTIES[c] if c < len(COUNTIES) else f"第{c + 1}县局"
+        k = int(rng.integers(2, 5)) if n_units <= 60 else 4
+        for j in range(k):
+            if len(rows) >= n_units:
+                break
+            branch = COUNTY_BRANCHES[j] if j < len(COUNTY_BRANCHES) else f"第{j + 1}党支部"
+            rows.append(dict(code=f"X{c + 1:03d}{j + 1}", name=f"{county}{branch}", kind="党支部", level="县",
+                             category="县局支部", bureau=county))
+        c += 1
+    df = pd.DataFrame(rows)
+    df["members_full"] = rng.integers(5, 48, len(df))
+    df["members_probationary"] = rng.integers(0, 3, len(df))
+    df["secretary"] = [SURNAMES[rng.integers(len(SURNAMES))] + GIVEN[rng.integers(len(GIVEN))] for _ in range(len(df))]
+    return df
+
+
+def _values_for(table: IndicatorTable, half: bool, q: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Evidence columns for units of quality q ∈ [0, 1] (1 = model branch)."""
+    n = len(q)
+    out: dict[str, np.ndarray] = {}
+
+    def shortfall(target: float, scale: float = 1.0) -> np.ndarray:
+        miss = rng.binomial(np.maximum(1, math.ceil(target)), np.clip((1 - q) * scale, 0, 1))
+        return np.maximum(0, np.ceil(target) - miss + rng.binomial(1, 0.15, n))
+
+    for item in table.items + table.bonus + table.veto:
+        p = item.params_for(half)
+        f = item.fields
+        if item.rule == "count_target":
+            out[f[0]] = shortfall(p["target"], 0.6)
+        elif item.rule == "ratio" and len(f) == 1:
+            tgt = p["target"]
+            out[f[0]] = np.round(np.clip(tgt * (0.55 + 0.5 * q + rng.normal(0, 0.08, n)), 0, tgt), 1 if tgt <= 100 else 0)
+        elif item.rule == "ratio":  # numerator ÷ denominator (发展党员)
+            plan = rng.integers(0, 3, n)
+            out[f[1]] = plan
+            out[f[0]] = np.minimum(plan, np.round(plan * np.clip(q + 0.2, 0, 1)))
+        elif item.rule == "stepped":
+            out[f[0]] = np.round(np.clip(p["full_at"] * (0.6 + 0.45 * q + rng.normal(0, 0.06, n)), 0, 100))
+        elif item.rule == "tiered":
+            top = p["tiers"][0][0]
+            v = top * (0.6 + 0.45 * q + rng.normal(0, 0.07, n))
+            out[f[0]] = np.round(np.clip(v, 0, 100 if table.fields[f[0]].kind == "percent" else top * 2))
+        elif item.rule == "boolean":
+            out[f[0]] = (rng.random(n) < 0.55 + 0.45 * q).astype(float)
+        elif item.rule == "deduction":
+            out[f[0]] = rng.poisson(np.clip((1 - q) * 4, 0.05, None)).astype(float)
+        elif item.rule == "bonus":
+            for fld in f:
+                out[fld] = rng.poisson(0.5 * q ** 2).astype(float)
+        elif item.rule == "veto":
+            out[f[0]] = np.zeros(n)
+        if item.not_applicable_when:
+            gate = item.not_applicable_when["field"]
+            if gate not in out:
+                out[gate] = (rng.random(n) < 0.7).astype(float)
+    return out
+
+
+def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
+    """The demo at any size; deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    units = _units(n_units, rng)
+    n = len(units)
+    # Latent quality: most units good, a few excellent, a couple weak.
+    q = np.clip(rng.beta(5, 1.6, n), 0, 1)
+    if n >= 10:
+        q[rng.choice(n, size=max(1, n // 20), replace=False)] = rng.uniform(0.05, 0.2, max(1, n // 20))
+    ev_frames, judg_rows = [], []
+    for code, kind, year, _s, _e, _st, tv in PERIODS:
+        table = table_2025() if tv == "2025" else default_table()
+        half = kind == "H1"
+        qq = np.clip(q + rng.normal(0, 0.07, n), 0, 1)
+        cols = _values_for(table, half, qq, rng)
+        wide = pd.DataFrame(cols)
+        wide["unit"] = units["code"].to_numpy()
+        if n >= 20:  # a tie: two county units with identical evidence
+            wide.iloc[-1, :-1] = wide.iloc[-2, :-1].to_numpy()
+        if n >= 10 and code == "2026H1":  # one veto (an 意识形态 incident) this period
+            wide.loc[wide.index[n // 2], "ideology_incident"] = 1
+        if code == "2026H1" and units["code"].iloc[0] == "C01":
+            wide.loc[0, [c for c in wide.columns if c != "unit"]] = np.nan
+            for fld, v in WORKED_EXAMPLE.items():
+                wide.loc[0, fld] = v
+        # A few units leave fields blank (缺报).
+        for r in rng.choice(n, size=max(1, n // 15), replace=False):
+            if not (code == "2026H1" and r == 0):
+                wide.loc[r, rng.choice([c for c in cols if c not in ("has_groups", "recruit_plan")])] = np.nan
+        ev = wide.melt(id_vars="unit", var_name="field", value_name="value").dropna(subset=["value"])
+        ev.insert(0, "period", code)
+        ev_frames.append(ev)
+        for item in table.items:
+            if item.rule != "manual" or (half and item.period == "annual"):
+                continue
+            pts = np.round(np.clip(item.points * (0.45 + 0.6 * qq + rng.normal(0, 0.08, n)), 0, item.points) * 2) / 2
+            for i, u in enumerate(units["code"]):
+                v = WORKED_EXAMPLE_JUDGEMENTS.get(item.code) if (code == "2026H1" and u == "C01") else None
+                judg_rows.append(dict(period=code, unit=u, item=item.code, kind="judgement",
+                                      points=float(v if v is not None else pts[i]),
+                                      reason=_judgement_reason(float(v if v is not None else pts[i]), item.points)))
+        if code == "2026H1" and n >= 10:
+            for u in units["code"].iloc[[3, 7, n - 3]]:
+                judg_rows.append(dict(period=code, unit=u, item="E1", kind="deduction", points=0.5,
+                                      reason="现场检查：2026 年 3 月支委会记录缺少参会人员签到"))
+    return DemoData(units=units, evidence=pd.concat(ev_frames, ignore_index=True),
+                    judgements=pd.DataFrame(judg_rows))
+
+
+def _judgement_reason(points: float, max_points: float) -> str:
+    r = points / max_points if max_points else 0
+    if r >= 0.9:
+        return "整改措施具体，会议文件精简成效明显"
+    if r >= 0.7:
+        return "整改总体到位，个别会议材料仍偏多"
+    return "文山会海问题整改不到位，需持续跟进"
+
+
+def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users: bool = True) -> dict:
+    """Write the demo into an empty, migrated database (one transaction). Returns counts."""
+    data = generate(n_units, seed)
+    rng = np.random.default_rng(seed + 1)
+    with db.session() as s:
+        if s.scalar(select(OrgUnit.id).limit(1)) is not None:
+            return {"skipped": True}
+        versions = {}
+        for t in (table_2025(), default_table()):
+            tv = TableVersion(version=t.version, title=t.title, content=table_to_dict(t), note="系统内置")
+            s.add(tv)
+            versions[t.version] = tv
+        s.flush()
+        periods = {}
+        for code, kind, year, start, end, status, tv in PERIODS:
+            p = Period(code=code, kind=kind, year=year, start_date=start, end_date=end, status=status,
+                       table_version_id=versions[tv].id, data_version=1)
+            s.add(p)
+            periods[code] = p
+        s.flush()
+        start = dt.date(2018, 1, 1)
+        unit_rows = [dict(code=r.code, name=r.name, kind=r.kind, level=r.level, category=r.category, bureau=r.bureau,
+                          members_full=int(r.members_full), members_probationary=int(r.members_probationary),
+                          secretary=r.secretary, valid_from=start,
+                          last_election=dt.date(2023 + (i % 3), 1 + (i % 12), 10))
+                     for i, r in enumerate(data.units.itertuples())]
+        s.execute(insert(OrgUnit), unit_rows)
+        ids = dict(s.execute(select(OrgUnit.code, OrgUnit.id)).all())
+        names = [dict(unit_id=ids[r["code"]], name=r["name"], valid_from=start) for r in unit_rows]
+        if "C03" in ids:  # a rename keeps history: 2025 still shows the old name
+            names = [x for x in names if x["unit_id"] != ids["C03"]]
+            names += [dict(unit_id=ids["C03"], name="市局机关综合党支部", valid_from=start,
+                           valid_to=dt.date(2025, 12, 31)),
+                      dict(unit_id=ids["C03"], name="市局机关第三党支部", valid_from=dt.date(2026, 1, 1))]
+        s.execute(insert(UnitName), names)
+        users = {}
+        if with_users:
+            from data.accounts import hash_password
+
+            for username, pw, role, display, scope in DEMO_USERS:
+                u = User(username=username, display_name=display, password_hash=hash_password(pw), role=role)
+                s.add(u)
+                users[username] = u
+            s.flush()
+            for username, _pw, _r, _d, scope in DEMO_USERS:
+                if scope:
+                    codes = data.units.loc[(data.units["bureau"] == scope) | (data.units["code"] == scope), "code"]
+                    s.execute(insert(UserUnit), [dict(user_id=users[username].id, unit_id=ids[c]) for c in codes])
+        inspector_id = users["inspector"].id if users else None
+        seeded_at = dt.datetime(2026, 7, 10, 9, 30)
+        field_col = {}
+        for code, p in periods.items():
+            batch = UploadBatch(period_id=p.id, user_id=None, file_name=f"{code} 演示数据（系统生成）.xlsx",
+                                file_hash=f"seed-{code}-{seed}", file_format="seed", status="seed",
+                                created_at=seeded_at, committed_at=seeded_at)
+            s.add(batch)
+            s.flush()
+            ev = data.evidence[data.evidence["period"] == code]
+            fields = list(dict.fromkeys(ev["field"]))
+            field_col = {f: _col_letter(i + 3) for i, f in enumerate(fields)}
+            row_of = {u: i + 3 for i, u in enumerate(data.units["code"])}
+            s.execute(insert(EvidenceValue), [
+                dict(period_id=p.id, unit_id=ids[r.unit], field=r.field, value=float(r.value), raw=f"{r.value:g}",
+                     batch_id=batch.id, file_name=batch.file_name, sheet="填报表", row=row_of[r.unit],
+                     column=field_col[r.field], uploaded_by=None, uploaded_at=seeded_at)
+                for r in ev.itertuples()])
+            batch.n_values = len(ev)
+            batch.n_units = ev["unit"].nunique()
+        j = data.judgements
+        if len(j):
+            s.execute(insert(Adjustment), [
+                dict(period_id=periods[r.period].id, unit_id=ids[r.unit], item_code=r.item, kind=r.kind,
+                     points=r.points, reason=r.reason, created_by=inspector_id, created_at=seeded_at)
+                for r in j.itertuples()])
+        if n_units <= 200:
+            _seed_rectifications(s, data, ids, periods, inspector_id, rng)
+            _seed_self_assessment(s, data, ids, periods["2026H1"], rng)
+    return {"units": len(data.units), "evidence": len(data.evidence), "judgements": len(data.judgements)}
+
+
+def _col_letter(i: int) -> str:
+    s = ""
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _seed_rectifications(s, data: DemoData, ids, periods, inspector_id, rng) -> None:
+    problems = [
+        ("E1", "支委会会议记录不完整，缺少议题和表决情况"), ("C6", "主题党日活动方案未提前报备"),
+        ("D2", "个别党员党费未按月足额缴纳"), ("E3", "党务公开栏更新不及时"), ("C2", "党员大会会议记录未存档"),
+        ("A1", "集中学习签到表与会议记录人数不一致"), ("B1", "支委会委员缺额未及时增补"),
+    ]
+    codes = list(data.units["code"])
+    today = dt.date.today()
+    for k in range(min(14, len(codes))):
+        unit = codes[(k * 5 + 2) % len(codes)]
+        item, problem = problems[k % len(problems)]
+        r = Rectification(period_id=periods["2026H1"].id, unit_id=ids[unit], item_code=item, problem=problem,
+                          source="2026 年上半年台账资料检查", responsible="支部书记",
+                          deadline=today + dt.timedelta(days=int(rng.integers(-40, 45))), created_by=inspector_id)
+        if k % 3 == 0:
+            r.status, r.closed_at, r.closed_evidence = "已销号", today - dt.timedelta(days=5), "已补齐会议记录并报备"
+        if k % 6 == 0:
+            r.status, r.recheck_at, r.recheck_result = "回头看通过", today - dt.timedelta(days=2), "回头看复查已整改到位"
+        s.add(r)
+
+
+def _seed_self_assessment(s, data: DemoData, ids, period, rng) -> None:
+    items = ["A1", "C1", "C2", "C4", "C6", "D1", "E1", "E2"]
+    rows = []
+    for unit in list(data.units["code"])[:10]:
+        for item in items:
+            rows.append(dict(period_id=period.id, unit_id=ids[unit], item_code=item,
+                             points=float(rng.choice([2, 2.5, 3, 3.5, 4])), note="支部自评"))
+    s.execute(insert(SelfAssessment), rows)

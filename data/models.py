@@ -1,0 +1,244 @@
+"""The database schema (SQLAlchemy 2 declarative models).
+
+Owns table definitions only. Queries live in ``data/services.py`` and
+``data/repo.py``; schema changes go through Alembic (``data/migrations``), and a
+test checks the migrations produce exactly these models.
+
+History is never overwritten: evidence values, inspector adjustments and unit
+names are superseded (``superseded_at``/``valid_to`` set) instead of updated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+PERIOD_STATUSES = ("填报中", "考核中", "已发布")
+RECTIFICATION_STATUSES = ("整改中", "已销号", "回头看通过", "已重开")
+OPEN_RECTIFICATION = ("整改中", "已重开")
+ADJUSTMENT_KINDS = ("judgement", "deduction", "not_applicable")
+
+
+class OrgUnit(Base):
+    """An assessed party organisation (党支部 / 党总支); ``code`` is its stable identity."""
+
+    __tablename__ = "org_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))  # current name; history in unit_names
+    kind: Mapped[str] = mapped_column(String(16), default="党支部")  # 党支部 / 党总支
+    level: Mapped[str] = mapped_column(String(4))  # 市 / 县
+    category: Mapped[str] = mapped_column(String(32))  # 分类排名 group
+    bureau: Mapped[str] = mapped_column(String(64))  # 市局机关 / XX县局
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    members_full: Mapped[int] = mapped_column(Integer, default=0)
+    members_probationary: Mapped[int] = mapped_column(Integer, default=0)
+    secretary: Mapped[str | None] = mapped_column(String(32))
+    last_election: Mapped[dt.date | None] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)  # closed or merged
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+
+    names: Mapped[list["UnitName"]] = relationship(back_populates="unit", order_by="UnitName.valid_from")
+
+
+class UnitName(Base):
+    """The name a unit carried over a date range, so old periods show the old name."""
+
+    __tablename__ = "unit_names"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    unit: Mapped[OrgUnit] = relationship(back_populates="names")
+
+
+class TableVersion(Base):
+    """One version of the indicator table, stored as the dict ``scoring.indicators`` parses."""
+
+    __tablename__ = "table_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Period(Base):
+    __tablename__ = "periods"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # 2026H1 / 2026
+    kind: Mapped[str] = mapped_column(String(8))  # H1 / year
+    year: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default="填报中")
+    table_version_id: Mapped[int] = mapped_column(ForeignKey("table_versions.id"))
+    # Bumped by every write that can move a score: the score cache key.
+    data_version: Mapped[int] = mapped_column(Integer, default=0)
+    table_version: Mapped[TableVersion] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    units: Mapped[list[OrgUnit]] = relationship(secondary="user_units")
+
+
+class UserUnit(Base):
+    """Units a user answers for (staff) — the unit-level access scope."""
+
+    __tablename__ = "user_units"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+
+
+class UploadBatch(Base):
+    __tablename__ = "upload_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    file_format: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16))  # committed / rejected / duplicate / seed
+    n_units: Mapped[int] = mapped_column(Integer, default=0)
+    n_values: Mapped[int] = mapped_column(Integer, default=0)
+    n_changed: Mapped[int] = mapped_column(Integer, default=0)
+    n_errors: Mapped[int] = mapped_column(Integer, default=0)
+    n_warnings: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    user: Mapped["User | None"] = relationship()
+
+
+class EvidenceValue(Base):
+    """One reported value with its provenance. Current = ``superseded_at IS NULL``."""
+
+    __tablename__ = "evidence_values"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str | None] = mapped_column(String(255))  # as written in the file
+    batch_id: Mapped[int] = mapped_column(ForeignKey("upload_batches.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sheet: Mapped[str | None] = mapped_column(String(64))
+    row: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(80))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_values.id"))
+
+    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),)
+
+
+class Adjustment(Base):
+    """An inspector's judgement score, deduction or 不适用 mark on one item of one unit."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    item_code: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # ADJUSTMENT_KINDS
+    points: Mapped[float] = mapped_column(Float, default=0)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    author: Mapped["User | None"] = relationship()
+
+    __table_args__ = (Index("ix_adjustment_current", "period_id", "unit_id", "superseded_at"),)
+
+
+class SelfAssessment(Base):
+    """A unit's own score for an item (自评分), compared with the engine's score."""
+
+    __tablename__ = "self_assessments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    item_code: Mapped[str] = mapped_column(String(16))
+    points: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("period_id", "unit_id", "item_code", name="uq_self_assessment"),)
+
+
+class Rectification(Base):
+    """整改 item: a problem found in an inspection, closed (销号) with evidence, rechecked (回头看)."""
+
+    __tablename__ = "rectifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    item_code: Mapped[str | None] = mapped_column(String(16))
+    problem: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(120))  # e.g. 2026 年上半年台账资料检查
+    responsible: Mapped[str | None] = mapped_column(String(32))
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default="整改中")
+    closed_at: Mapped[dt.date | None] = mapped_column(Date)
+    closed_evidence: Mapped[str | None] = mapped_column(Text)
+    recheck_at: Mapped[dt.date | None] = mapped_column(Date)
+    recheck_result: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CandidateDecision(Base):
+    """An inspector's 推荐 / 不推荐 on a 先进基层党组织 candidate; latest row wins."""
+
+    __tablename__ = "candidate_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    decision: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Append-only record of every change that can move a score, and of sign-ins."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    entity: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    period_code: Mapped[str | None] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))

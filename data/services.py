@@ -1,0 +1,578 @@
+"""Use cases: what pages and the CLI ask of the system.
+
+Every number shown, exported or printed comes from ``score_period`` (one call of
+``scoring.engine.score`` per period and data version, cached). Every function that
+reads or writes checks the caller's ``Principal`` first; every write that can move
+a score is one transaction that bumps the period's ``data_version`` and appends an
+audit row. Pages never build queries; they call these functions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from data import repo
+from data.db import Database, get_db
+from data.models import (
+    OPEN_RECTIFICATION, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
+    Rectification, SelfAssessment, TableVersion, UploadBatch, User, utcnow,
+)
+from data.permissions import AccessDenied, NotFound, Principal, require, require_unit, unit_scope
+from scoring.candidates import shortlist
+from scoring.engine import ScoreResult, score
+from scoring.gaps import area_gaps, grade_gaps
+from scoring.indicators import IndicatorTable, parse_table, table_to_dict
+
+__all__ = ["AccessDenied", "NotFound"]
+
+
+# --------------------------------------------------------------------------- scoring
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    period: repo.PeriodInfo
+    table: IndicatorTable
+    units: pd.DataFrame
+    evidence: pd.DataFrame
+    adjustments: pd.DataFrame
+
+
+_CACHE_SIZE = 16
+_cache: OrderedDict[tuple, object] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple, build):
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = build()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _period_or_404(s: Session, code: str) -> Period:
+    p = repo.get_period(s, code)
+    if p is None:
+        raise NotFound(f"考核期 {code} 不存在")
+    return p
+
+
+def _version_key(db: Database, period_code: str) -> tuple:
+    with db.session() as s:
+        row = s.execute(select(Period.data_version, Period.table_version_id).where(Period.code == period_code)).first()
+    if row is None:
+        raise NotFound(f"考核期 {period_code} 不存在")
+    return (db.url, period_code, row[0], row[1])
+
+
+def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInputs:
+    db = db or get_db()
+
+    def build():
+        with db.session() as s:
+            p = _period_or_404(s, period_code)
+            units = repo.units_frame(s, p)
+            return ScoringInputs(repo.period_info(p), repo.table_for(p), units,
+                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id))
+
+    return _cached(("inputs",) + _version_key(db, period_code), build)
+
+
+def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
+    """THE score of a period: every view, export and report reads this."""
+    db = db or get_db()
+
+    def build():
+        inp = scoring_inputs(period_code, db)
+        return score(inp.table, inp.evidence, inp.units[["unit", "name", "category"]], inp.period.kind,
+                     inp.adjustments)
+
+    return _cached(("score",) + _version_key(db, period_code), build)
+
+
+def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
+    """The period's score as if ``new_values`` (unit, field, value) were committed; stores nothing."""
+    inp = scoring_inputs(period_code, db)
+    ev = inp.evidence
+    if new_values is not None and not new_values.empty:
+        nv = new_values[["unit", "field", "value"]].astype({"value": float})
+        keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
+        keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
+        ev = pd.concat([ev[keep], nv], ignore_index=True)
+    return score(inp.table, ev, inp.units[["unit", "name", "category"]], inp.period.kind, inp.adjustments)
+
+
+def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
+    return scoring_inputs(period_code, db).table
+
+
+# --------------------------------------------------------------------------- periods & units
+
+def periods(db: Database | None = None) -> list[repo.PeriodInfo]:
+    db = db or get_db()
+    with db.session() as s:
+        return repo.list_periods(s)
+
+
+def default_period_code(db: Database | None = None) -> str | None:
+    ps = periods(db)
+    return ps[0].code if ps else None
+
+
+def period_exists(code: str | None, db: Database | None = None) -> bool:
+    return bool(code) and any(p.code == code for p in periods(db))
+
+
+def get_period_info(code: str, db: Database | None = None) -> repo.PeriodInfo:
+    db = db or get_db()
+    with db.session() as s:
+        return repo.period_info(_period_or_404(s, code))
+
+
+def previous_period_code(period_code: str, db: Database | None = None) -> str | None:
+    db = db or get_db()
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        prev = repo.previous_period(s, p, same_kind=True)
+        return prev.code if prev else None
+
+
+def visible_units(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
+    require(principal, "view_scores")
+    units = scoring_inputs(period_code, db).units
+    scope = unit_scope(principal)
+    return units if scope is None else units[units["unit"].isin(scope)]
+
+
+def _scoped(df: pd.DataFrame, principal: Principal) -> pd.DataFrame:
+    scope = unit_scope(principal)
+    return df if scope is None else df[df["unit"].isin(scope)]
+
+
+# --------------------------------------------------------------------------- rankings
+
+def rankings(principal: Principal, period_code: str, category: str | None = None,
+             db: Database | None = None) -> pd.DataFrame:
+    """One row per visible unit: ranks, total, grade, ★ met, change vs the previous same-kind period."""
+    require(principal, "view_scores")
+    db = db or get_db()
+    res = score_period(period_code, db)
+    df = res.units.copy()
+    prev_code = previous_period_code(period_code, db)
+    if prev_code:
+        prev = score_period(prev_code, db).units[["unit", "total", "rank", "grade"]].rename(
+            columns={"total": "prev_total", "rank": "prev_rank", "grade": "prev_grade"})
+        df = df.merge(prev, on="unit", how="left")
+        df["delta"] = df["total"] - df["prev_total"]
+    else:
+        df["prev_total"] = float("nan")
+        df["prev_rank"] = float("nan")
+        df["prev_grade"] = None
+        df["delta"] = float("nan")
+    if category:
+        df = df[df["category"] == category]
+    return _scoped(df, principal).sort_values("display_order").reset_index(drop=True)
+
+
+def categories(period_code: str, db: Database | None = None) -> list[str]:
+    units = scoring_inputs(period_code, db).units
+    return sorted(units["category"].dropna().unique().tolist())
+
+
+def kpis(principal: Principal, period_code: str, db: Database | None = None) -> dict:
+    df = rankings(principal, period_code, db=db)
+    db = db or get_db()
+    with db.session() as s:
+        overdue = repo.overdue_counts(s, dt.date.today())
+    scope = unit_scope(principal)
+    n_overdue = sum(n for u, n in overdue.items() if scope is None or u in scope)
+    top = df["grade_order"].eq(0).sum() if len(df) else 0
+    return {"units": int(len(df)), "average": float(df["total"].mean()) if len(df) else float("nan"),
+            "top_grade_count": int(top), "vetoed": int(df["veto"].sum()) if len(df) else 0,
+            "overdue_rectifications": int(n_overdue)}
+
+
+# --------------------------------------------------------------------------- branch detail
+
+def _unit_or_404(s: Session, code: str) -> OrgUnit:
+    u = s.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if u is None:
+        raise NotFound(f"单位 {code} 不存在")
+    return u
+
+
+def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Database | None = None) -> dict:
+    db = db or get_db()
+    with db.session() as s:  # 404 before 403, so an unknown code never looks like a real one
+        _unit_or_404(s, unit_code)
+    require_unit(principal, "view_scores", unit_code)
+    res = score_period(period_code, db)
+    inp = scoring_inputs(period_code, db)
+    urow = res.units[res.units["unit"] == unit_code]
+    if urow.empty:
+        raise NotFound(f"单位 {unit_code} 未参加 {period_code} 考核")
+    unit_row = urow.iloc[0].to_dict()
+    info = inp.units[inp.units["unit"] == unit_code].iloc[0].to_dict()
+    items = res.items[res.items["unit"] == unit_code].reset_index(drop=True)
+    areas = res.areas[res.areas["unit"] == unit_code].reset_index(drop=True)
+    same_cat = res.units.loc[res.units["category"] == unit_row["category"], "unit"]
+    cat_avg = (res.areas[res.areas["unit"].isin(same_cat)].groupby("area")["pct"].mean()
+               .rename("category_pct").reset_index())
+    areas = areas.merge(cat_avg, on="area", how="left")
+    gaps = grade_gaps(inp.table, res, inp.period.kind)
+    with db.session() as s:
+        unit = _unit_or_404(s, unit_code)
+        p = _period_or_404(s, period_code)
+        self_scores = dict(s.execute(select(SelfAssessment.item_code, SelfAssessment.points)
+                                     .where(SelfAssessment.unit_id == unit.id,
+                                            SelfAssessment.period_id == p.id)).all())
+        rects = [_rect_dict(r) for r in s.scalars(
+            select(Rectification).where(Rectification.unit_id == unit.id)
+            .order_by(Rectification.deadline)).all()]
+        adj = [dict(id=a.id, item=a.item_code, kind=a.kind, points=a.points, reason=a.reason,
+                    by=a.author.display_name if a.author else "", at=a.created_at,
+                    current=a.superseded_at is None)
+               for a in s.scalars(select(Adjustment).where(Adjustment.unit_id == unit.id,
+                                                           Adjustment.period_id == p.id)
+                                  .order_by(Adjustment.created_at.desc())).all()]
+    items["self_points"] = items["item"].map(self_scores)
+    items["self_diff"] = items["points"] - items["self_points"]
+    return {"unit": {**info, **unit_row}, "items": items, "areas": areas,
+            "gaps": gaps[gaps["unit"] == unit_code].reset_index(drop=True) if len(gaps) else gaps,
+            "rectifications": rects, "adjustments": adj,
+            "trend": unit_trend(principal, unit_code, db), "table": inp.table,
+            "period": inp.period}
+
+
+def unit_trend(principal: Principal, unit_code: str, db: Database | None = None) -> pd.DataFrame:
+    require_unit(principal, "view_scores", unit_code)
+    rows = []
+    for p in reversed(periods(db)):
+        u = score_period(p.code, db).units
+        u = u[u["unit"] == unit_code]
+        if not u.empty:
+            r = u.iloc[0]
+            rows.append({"period": p.code, "kind": p.kind, "total": r["total"], "grade": r["grade"],
+                         "rank": r["rank"]})
+    return pd.DataFrame(rows, columns=["period", "kind", "total", "grade", "rank"])
+
+
+def evidence_provenance(principal: Principal, unit_code: str, period_code: str,
+                        db: Database | None = None) -> pd.DataFrame:
+    """Current and superseded values of one unit with where each came from."""
+    require_unit(principal, "view_scores", unit_code)
+    db = db or get_db()
+    with db.session() as s:
+        unit = _unit_or_404(s, unit_code)
+        p = _period_or_404(s, period_code)
+        rows = s.execute(
+            select(EvidenceValue.field, EvidenceValue.value, EvidenceValue.raw, EvidenceValue.file_name,
+                   EvidenceValue.sheet, EvidenceValue.row, EvidenceValue.column, User.display_name,
+                   EvidenceValue.uploaded_at, EvidenceValue.superseded_at, EvidenceValue.batch_id)
+            .outerjoin(User, User.id == EvidenceValue.uploaded_by)
+            .where(EvidenceValue.unit_id == unit.id, EvidenceValue.period_id == p.id)
+            .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
+    return pd.DataFrame(rows, columns=["field", "value", "raw", "file_name", "sheet", "row", "column",
+                                       "uploader", "uploaded_at", "superseded_at", "batch_id"])
+
+
+def _rect_dict(r: Rectification) -> dict:
+    today = dt.date.today()
+    return dict(id=r.id, item=r.item_code, problem=r.problem, source=r.source, responsible=r.responsible,
+                deadline=r.deadline, status=r.status, closed_at=r.closed_at, closed_evidence=r.closed_evidence,
+                recheck_at=r.recheck_at, recheck_result=r.recheck_result,
+                overdue=r.status in OPEN_RECTIFICATION and r.deadline < today)
+
+
+# --------------------------------------------------------------------------- gaps & candidates
+
+def gap_overview(principal: Principal, period_code: str, db: Database | None = None) -> dict:
+    require(principal, "view_scores")
+    inp = scoring_inputs(period_code, db)
+    res = score_period(period_code, db)
+    areas = _scoped(res.areas, principal)
+    heat = areas.pivot(index="unit", columns="area", values="pct")
+    lost = _scoped(area_gaps(res), principal)
+    names = res.units.set_index("unit")["name"]
+    totals = res.units.set_index("unit")["total"]
+    items = _scoped(res.items, principal)
+    base = items[items["area"].isin([a.code for a in inp.table.areas])]
+    failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
+              .size().rename("units_failed").reset_index().sort_values(["area", "units_failed"],
+                                                                         ascending=[True, False]))
+    gaps = grade_gaps(inp.table, res, inp.period.kind)
+    return {"heat": heat, "names": names, "totals": totals, "lost": lost, "failed": failed,
+            "gaps": _scoped(gaps, principal) if len(gaps) else gaps, "table": inp.table,
+            "area_names": {a.code: a.name for a in inp.table.areas}}
+
+
+def candidate_list(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
+    require(principal, "view_candidates")
+    db = db or get_db()
+    inp = scoring_inputs(period_code, db)
+    res = score_period(period_code, db)
+    prev_code = previous_period_code(period_code, db)
+    prev = score_period(prev_code, db).units.set_index("unit")["grade"].to_dict() if prev_code else None
+    with db.session() as s:
+        overdue = repo.overdue_counts(s, dt.date.today())
+        p = _period_or_404(s, period_code)
+        dec_rows = s.execute(
+            select(OrgUnit.code, CandidateDecision.decision, CandidateDecision.note, User.display_name,
+                   CandidateDecision.created_at)
+            .join(OrgUnit, OrgUnit.id == CandidateDecision.unit_id)
+            .outerjoin(User, User.id == CandidateDecision.created_by)
+            .where(CandidateDecision.period_id == p.id).order_by(CandidateDecision.id)).all()
+    df = shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=prev)
+    decisions = {code: (d, note, by, at) for code, d, note, by, at in dec_rows}  # latest wins
+    df = df.copy()
+    df["decision"] = df["unit"].map(lambda u: decisions.get(u, (None,))[0])
+    df["decision_note"] = df["unit"].map(lambda u: decisions.get(u, (None, None))[1])
+    df["decision_by"] = df["unit"].map(lambda u: decisions.get(u, (None, None, None))[2])
+    return df
+
+
+# --------------------------------------------------------------------------- writes
+
+def audit(s: Session, principal: Principal | None, action: str, *, entity: str | None = None,
+          entity_id=None, period_code: str | None = None, unit_code: str | None = None,
+          before: dict | None = None, after: dict | None = None, ip: str | None = None,
+          username: str | None = None) -> None:
+    """Append one audit row inside the caller's transaction."""
+    s.add(AuditLog(user_id=principal.id if principal else None,
+                   username=principal.username if principal else username, action=action, entity=entity,
+                   entity_id=None if entity_id is None else str(entity_id), period_code=period_code,
+                   unit_code=unit_code, before=_jsonable(before), after=_jsonable(after), ip=ip))
+
+
+def _jsonable(d: dict | None) -> dict | None:
+    if d is None:
+        return None
+    return {k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in d.items()}
+
+
+def bump(s: Session, period_id: int) -> None:
+    s.execute(update(Period).where(Period.id == period_id).values(data_version=Period.data_version + 1))
+
+
+class InvalidInput(ValueError):
+    """A user-correctable problem with a write; the message is Chinese and shown as is."""
+
+
+def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_code: str, kind: str,
+                   points: float | None, reason: str, db: Database | None = None) -> int:
+    """Record a judgement score / deduction / 不适用 mark; the previous one of the same kind is superseded."""
+    require_unit(principal, "judge", unit_code)
+    db = db or get_db()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("请填写评分理由（必填）")
+    table = table_for_period(period_code, db)
+    try:
+        item = table.item(item_code)
+    except KeyError:
+        raise InvalidInput(f"指标 {item_code} 不在本期指标体系中") from None
+    if kind not in ("judgement", "deduction", "not_applicable"):
+        raise InvalidInput(f"未知的评分类型 {kind}")
+    if kind == "judgement" and item.rule != "manual":
+        raise InvalidInput(f"{item_code} 不是考核组评定项，不能直接打分，可使用扣分")
+    if kind in ("judgement", "deduction"):
+        if points is None or not (0 <= float(points) <= item.points):
+            raise InvalidInput(f"分数应在 0 到 {item.points:g} 之间")
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        unit = _unit_or_404(s, unit_code)
+        old = s.scalars(select(Adjustment).where(
+            Adjustment.period_id == p.id, Adjustment.unit_id == unit.id, Adjustment.item_code == item_code,
+            Adjustment.kind == kind, Adjustment.superseded_at.is_(None))).all()
+        before = {"points": old[0].points, "reason": old[0].reason} if old else None
+        now = utcnow()
+        for o in old:
+            o.superseded_at = now
+        a = Adjustment(period_id=p.id, unit_id=unit.id, item_code=item_code, kind=kind,
+                       points=float(points or 0), reason=reason, created_by=principal.id, created_at=now)
+        s.add(a)
+        s.flush()
+        bump(s, p.id)
+        audit(s, principal, kind, entity="adjustment", entity_id=a.id, period_code=period_code,
+              unit_code=unit_code, before=before, after={"item": item_code, "points": a.points, "reason": reason})
+        return a.id
+
+
+def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database | None = None) -> None:
+    db = db or get_db()
+    with db.session() as s:
+        a = s.get(Adjustment, adjustment_id)
+        if a is None or a.superseded_at is not None:
+            raise NotFound("该评分记录不存在或已被替换")
+        unit = s.get(OrgUnit, a.unit_id)
+        require_unit(principal, "judge", unit.code)
+        a.superseded_at = utcnow()
+        p = s.get(Period, a.period_id)
+        bump(s, p.id)
+        audit(s, principal, "withdraw_" + a.kind, entity="adjustment", entity_id=a.id, period_code=p.code,
+              unit_code=unit.code, before={"item": a.item_code, "points": a.points, "reason": a.reason})
+
+
+def add_rectification(principal: Principal, period_code: str, unit_code: str, problem: str, deadline: dt.date,
+                      source: str = "考核组检查", item_code: str | None = None, responsible: str | None = None,
+                      db: Database | None = None) -> int:
+    require_unit(principal, "rectify", unit_code)
+    if not (problem or "").strip():
+        raise InvalidInput("请填写问题描述")
+    db = db or get_db()
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        unit = _unit_or_404(s, unit_code)
+        r = Rectification(period_id=p.id, unit_id=unit.id, item_code=item_code, problem=problem.strip(),
+                          source=source, responsible=responsible, deadline=deadline, created_by=principal.id)
+        s.add(r)
+        s.flush()
+        bump(s, p.id)
+        audit(s, principal, "rectification_open", entity="rectification", entity_id=r.id,
+              period_code=period_code, unit_code=unit_code, after=_rect_dict(r))
+        return r.id
+
+
+def update_rectification(principal: Principal, rect_id: int, action: str, note: str,
+                         db: Database | None = None) -> None:
+    """action: close (销号, note = evidence) / recheck_pass (回头看通过) / reopen (回头看重开)."""
+    db = db or get_db()
+    if not (note or "").strip():
+        raise InvalidInput("请填写销号依据或复查意见")
+    with db.session() as s:
+        r = s.get(Rectification, rect_id)
+        if r is None:
+            raise NotFound("整改事项不存在")
+        unit = s.get(OrgUnit, r.unit_id)
+        require_unit(principal, "rectify", unit.code)
+        before = _rect_dict(r)
+        today = dt.date.today()
+        if action == "close" and r.status in OPEN_RECTIFICATION:
+            r.status, r.closed_at, r.closed_evidence = "已销号", today, note
+        elif action == "recheck_pass" and r.status == "已销号":
+            r.status, r.recheck_at, r.recheck_result = "回头看通过", today, note
+        elif action == "reopen" and r.status in ("已销号", "回头看通过"):
+            r.status, r.recheck_at, r.recheck_result = "已重开", today, note
+        else:
+            raise InvalidInput(f"当前状态「{r.status}」不能执行该操作")
+        bump(s, r.period_id)
+        audit(s, principal, "rectification_" + action, entity="rectification", entity_id=r.id,
+              period_code=s.get(Period, r.period_id).code, unit_code=unit.code, before=before, after=_rect_dict(r))
+
+
+def decide_candidate(principal: Principal, period_code: str, unit_code: str, decision: str, note: str,
+                     db: Database | None = None) -> None:
+    require(principal, "decide_candidate")
+    if decision not in ("推荐", "不推荐"):
+        raise InvalidInput("请选择 推荐 或 不推荐")
+    db = db or get_db()
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        unit = _unit_or_404(s, unit_code)
+        s.add(CandidateDecision(period_id=p.id, unit_id=unit.id, decision=decision, note=(note or "").strip(),
+                                created_by=principal.id))
+        audit(s, principal, "candidate_decision", entity="candidate", entity_id=unit_code,
+              period_code=period_code, unit_code=unit_code, after={"decision": decision, "note": note})
+
+
+def set_period_status(principal: Principal, period_code: str, status: str, db: Database | None = None) -> None:
+    require(principal, "publish")
+    db = db or get_db()
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        before = {"status": p.status}
+        p.status = status
+        audit(s, principal, "period_status", entity="period", entity_id=p.code, period_code=p.code,
+              before=before, after={"status": status})
+
+
+def save_table_version(principal: Principal, content: dict, note: str = "", db: Database | None = None) -> str:
+    """Validate and store a new indicator-table version; returns its version string."""
+    require(principal, "manage_tables")
+    table, problems = parse_table(content)
+    if table is None:
+        raise InvalidInput("；".join(map(str, problems)))
+    db = db or get_db()
+    with db.session() as s:
+        if s.scalar(select(TableVersion).where(TableVersion.version == table.version)):
+            raise InvalidInput(f"版本 {table.version} 已存在，请修改版本号后再保存")
+        tv = TableVersion(version=table.version, title=table.title, content=table_to_dict(table), note=note,
+                          created_by=principal.id)
+        s.add(tv)
+        s.flush()
+        audit(s, principal, "table_version", entity="table_version", entity_id=tv.version,
+              after={"version": tv.version, "title": tv.title, "items": len(table.all_items)})
+        return tv.version
+
+
+def table_versions(db: Database | None = None) -> list[dict]:
+    db = db or get_db()
+    with db.session() as s:
+        return [dict(version=t.version, title=t.title, created_at=t.created_at, note=t.note)
+                for t in s.scalars(select(TableVersion).order_by(TableVersion.created_at)).all()]
+
+
+def get_table_version(version: str, db: Database | None = None) -> IndicatorTable | None:
+    db = db or get_db()
+    with db.session() as s:
+        tv = s.scalar(select(TableVersion).where(TableVersion.version == version))
+        return parse_table(tv.content)[0] if tv else None
+
+
+def audit_entries(principal: Principal, action: str | None = None, username: str | None = None,
+                  unit_code: str | None = None, limit: int = 500, db: Database | None = None) -> pd.DataFrame:
+    require(principal, "view_audit")
+    db = db or get_db()
+    q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if action:
+        q = q.where(AuditLog.action == action)
+    if username:
+        q = q.where(AuditLog.username == username)
+    if unit_code:
+        q = q.where(AuditLog.unit_code == unit_code)
+    with db.session() as s:
+        rows = [dict(id=a.id, at=a.at, username=a.username, action=a.action, entity=a.entity,
+                     entity_id=a.entity_id, period=a.period_code, unit=a.unit_code, before=a.before,
+                     after=a.after, ip=a.ip) for a in s.scalars(q).all()]
+    return pd.DataFrame(rows, columns=["id", "at", "username", "action", "entity", "entity_id", "period", "unit",
+                                       "before", "after", "ip"])
+
+
+def upload_history(principal: Principal, period_code: str | None = None, db: Database | None = None) -> pd.DataFrame:
+    require(principal, "upload")
+    db = db or get_db()
+    q = (select(UploadBatch.id, Period.code, UploadBatch.file_name, UploadBatch.status, UploadBatch.n_units,
+                UploadBatch.n_values, UploadBatch.n_changed, UploadBatch.n_errors, UploadBatch.n_warnings,
+                UploadBatch.created_at, User.display_name)
+         .join(Period, Period.id == UploadBatch.period_id).outerjoin(User, User.id == UploadBatch.user_id)
+         .order_by(UploadBatch.id.desc()).limit(200))
+    if principal.role == "staff":
+        q = q.where(UploadBatch.user_id == principal.id)
+    if period_code:
+        q = q.where(Period.code == period_code)
+    with db.session() as s:
+        rows = s.execute(q).all()
+    return pd.DataFrame(rows, columns=["id", "period", "file_name", "status", "n_units", "n_values", "n_changed",
+                                       "n_errors", "n_warnings", "created_at", "uploader"])
+
+
+def count_rows(model, db: Database | None = None) -> int:
+    db = db or get_db()
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
