@@ -1,0 +1,115 @@
+"""Shared fixtures: temp databases (SQLite always, PostgreSQL 15 from the system binaries) and the demo.
+
+The PostgreSQL cluster is throwaway: initdb in a temp dir, a free port, stopped at
+the end of the session. When running as root it runs as the ``postgres`` (or
+``nobody``) user, because initdb refuses root.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from data.db import Database
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    return None
+
+
+def _run(cmd: list[str], user: str | None) -> None:
+    if user:
+        cmd = ["runuser", "-u", user, "--"] + cmd
+    subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """URL prefix of a running throwaway PostgreSQL 15 cluster."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15 binaries not found in {PG_BIN} (make test installs Debian's postgresql)")
+    user = _pg_user()
+    tmp = Path(tempfile.mkdtemp(prefix="dangjian-pg-"))
+    data = tmp / "data"
+    if user:
+        shutil.chown(tmp, user)
+    port = _free_port()
+    _run([str(PG_BIN / "initdb"), "-D", str(data), "-U", "test", "--auth=trust", "-E", "UTF8",
+          "--locale=C.UTF-8"], user)
+    _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-o",
+          f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], user)
+    try:
+        yield f"postgresql+psycopg://test@127.0.0.1:{port}"
+    finally:
+        try:
+            _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], user)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+_pg_counter = iter(range(10_000))
+
+
+def _new_pg_database(base_url: str) -> str:
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_pg_counter)}"
+    with psycopg.connect(base_url.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """An empty, migrated database; every data-layer test using it runs on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/test.sqlite3"
+    else:
+        url = _new_pg_database(request.getfixturevalue("pg_server"))
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/test.sqlite3")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """A migrated SQLite database with the default 40-unit demo (read-only use)."""
+    from data.demo import seed_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    seed_database(database)
+    yield database
+    database.dispose()
