@@ -1,0 +1,41 @@
+"""Shared page plumbing: who is asking, which period, and the 403/404/400 bodies.
+
+Every page layout starts with ``guard(page_name)``; every callback is declared with
+``auth.secure_callback(..., action=...)``. Files starting with "_" are not pages.
+"""
+from __future__ import annotations
+
+from auth import current_principal
+from components.shell import make_error_body
+from data import services
+from data.permissions import NotFound, Principal
+from scoring.glossary import period_label
+
+
+def guard(page: str) -> tuple[Principal | None, object | None]:
+    """(principal, None) when the signed-in user may open ``page``, else (None, an error body)."""
+    p = current_principal()
+    if p is None:
+        return None, make_error_body(403, "请先登录。")
+    if not p.can_open(page):
+        return None, make_error_body(403)
+    return p, None
+
+
+def resolve_period(code: str | None) -> tuple[str | None, object | None]:
+    """The period asked for in the URL (validated), else the latest one."""
+    if code:
+        if not services.period_exists(code):
+            return None, make_error_body(404, f"考核期「{code}」不存在。")
+        return code, None
+    default = services.default_period_code()
+    if default is None:
+        return None, make_error_body(404, "系统中还没有考核期，请管理员先创建考核期并发布指标体系。")
+    return default, None
+
+
+def period_options() -> list[tuple[str, str]]:
+    return [(p.code, f"{period_label(p.code)}（{p.status}）") for p in services.periods()]
+
+
+__all__ = ["guard", "resolve_period", "period_options", "NotFound"]

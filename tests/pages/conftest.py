@@ -1,0 +1,123 @@
+"""Browser-test fixtures: one live app (threaded werkzeug server) and one headless Debian Chromium.
+
+One Dash app per process (Dash keeps pages and callbacks in globals), so each test
+gets a fresh copy of the seeded demo database swapped in with ``use_database``.
+Screenshots go to tests/artifacts/ (git-ignored, kept by CI as artifacts).
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+PASSWORDS = {"admin": "Admin@2026", "leader": "Leader@2026", "inspector": "Inspect@2026", "staff": "Staff@2026",
+             "staff_sj": "Staff@2026"}
+
+
+@pytest.fixture(scope="session")
+def demo_file(demo_db) -> Path:
+    return Path(demo_db.url.split("///", 1)[1])
+
+
+@pytest.fixture(scope="session")
+def flask_app():
+    from app import create_app
+
+    return create_app({"SECRET_KEY": "test-secret", "LOGIN_LIMIT_USER": "1000 per minute",
+                       "LOGIN_LIMIT_IP": "1000 per minute", "DATABASE_URL": "sqlite://"})
+
+
+@pytest.fixture
+def app_db(flask_app, demo_file, tmp_path):
+    """A private copy of the demo database, plugged into the shared app."""
+    from app import use_database
+    from data.db import Database
+
+    path = tmp_path / "app.sqlite3"
+    shutil.copy(demo_file, path)
+    database = Database(f"sqlite:///{path}")
+    use_database(flask_app, database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(flask_app, app_db):
+    return flask_app.test_client()
+
+
+def login(client, username: str):
+    """Sign a Flask test client in as a demo user (fetches the CSRF token from the form)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"username": username, "password": PASSWORDS[username], "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    return client
+
+
+@pytest.fixture(scope="session")
+def live_server(flask_app):
+    from werkzeug.serving import make_server
+
+    srv = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_for(browser, live_server, app_db):
+    """``page_for("leader", width=1366, height=768)`` → a signed-in Playwright page."""
+    contexts = []
+
+    def make(username: str | None = "leader", width: int = 1366, height: int = 768):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        ctx.set_default_timeout(20_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.base_url = live_server
+        if username:
+            page.goto(live_server + "/login")
+            page.fill("#username", username)
+            page.fill("#password", PASSWORDS[username])
+            page.click("#login-submit")
+            page.wait_for_selector("#app-navbar")
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page, name: str) -> Path:
+    """Save a full-page screenshot under tests/artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_horizontal_overflow(page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"page overflows horizontally by {overflow}px"
