@@ -6,7 +6,6 @@ Screenshots go to tests/artifacts/ (git-ignored, kept by CI as artifacts).
 """
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -16,51 +15,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-PASSWORDS = {"admin": "Admin@2026", "leader": "Leader@2026", "inspector": "Inspect@2026", "staff": "Staff@2026",
-             "staff_sj": "Staff@2026"}
-
-
-@pytest.fixture(scope="session")
-def demo_file(demo_db) -> Path:
-    return Path(demo_db.url.split("///", 1)[1])
-
-
-@pytest.fixture(scope="session")
-def flask_app():
-    from app import create_app
-
-    return create_app({"SECRET_KEY": "test-secret", "LOGIN_LIMIT_USER": "1000 per minute",
-                       "LOGIN_LIMIT_IP": "1000 per minute", "DATABASE_URL": "sqlite://"})
-
-
-@pytest.fixture
-def app_db(flask_app, demo_file, tmp_path):
-    """A private copy of the demo database, plugged into the shared app."""
-    from app import use_database
-    from data.db import Database
-
-    path = tmp_path / "app.sqlite3"
-    shutil.copy(demo_file, path)
-    database = Database(f"sqlite:///{path}")
-    use_database(flask_app, database)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def client(flask_app, app_db):
-    return flask_app.test_client()
-
-
-def login(client, username: str):
-    """Sign a Flask test client in as a demo user (fetches the CSRF token from the form)."""
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    resp = client.post("/login", data={"username": username, "password": PASSWORDS[username], "csrf_token": token})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    return client
+from tests.conftest import PASSWORDS, login  # noqa: F401  (re-exported for page tests)
 
 
 @pytest.fixture(scope="session")
