@@ -19,6 +19,15 @@ import yaml
 PERIOD_PRORATE = "prorate"
 PERIOD_ANNUAL = "annual"
 FIELD_KINDS = ("count", "hours", "percent", "bool", "people", "number")
+# Keys a table may list in ``tie_break`` (display order inside a tie): name → (中文, direction).
+TIE_BREAK_KEYS: dict[str, tuple[str, str]] = {
+    "core_points": ("★指标得分高者在前", "desc"),
+    "core_met": ("★指标达标项数多者在前", "desc"),
+    "base": ("基础得分高者在前", "desc"),
+    "missing_count": ("缺报项数少者在前", "asc"),
+    "deductions": ("考核组扣分少者在前", "asc"),
+    "code": ("按单位编码", "asc"),
+}
 
 
 @dataclass(frozen=True)
@@ -178,18 +187,30 @@ def parse_table(data: Any) -> tuple[IndicatorTable | None, list[TableProblem]]:
         return None, [TableProblem("文件", "内容不是一个指标体系（应为键值结构）")]
     try:
         table = _build(data, problems)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed shapes
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # malformed shapes
         problems.append(TableProblem("文件", f"结构不正确：{exc}"))
         return None, problems
     if table is not None:
-        _check(table, problems)
+        problems.extend(validate_table(table))
     return (None if problems else table), problems
+
+
+def validate_table(table: IndicatorTable) -> list[TableProblem]:
+    """Problems of an already built table (e.g. one changed by ``with_item``); never raises."""
+    problems: list[TableProblem] = []
+    try:
+        _check(table, problems)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # malformed params
+        problems.append(TableProblem("文件", f"结构不正确：{exc}"))
+    return problems
 
 
 def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
     for key in ("version", "areas", "grades", "fields"):
         if key not in d:
             problems.append(TableProblem(key, "缺少必填项"))
+    if not problems and not d["grades"]:
+        problems.append(TableProblem("grades", "至少需要一个等次"))
     if problems:
         return None
     fields = {}
@@ -232,8 +253,12 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
 
 
 def _check(t: IndicatorTable, problems: list[TableProblem]) -> None:
+    from scoring.rules import RULES
+
     rules = _registered_rules()
     seen: set[str] = set()
+    base_codes = {i.code for i in t.items}
+    bonus_codes = {i.code for i in t.bonus}
     for i in t.all_items:
         where = f"指标 {i.code}"
         if i.code in seen:
@@ -241,19 +266,36 @@ def _check(t: IndicatorTable, problems: list[TableProblem]) -> None:
         seen.add(i.code)
         if i.rule not in rules:
             problems.append(TableProblem(where, f"评分类型「{i.rule}」未知，可用：{'、'.join(sorted(rules))}"))
+        elif RULES[i.rule].check is not None:
+            problems.extend(TableProblem(where, m) for m in RULES[i.rule].check(i))
+        if i.code in base_codes and i.rule in ("bonus", "veto"):
+            problems.append(TableProblem(where, f"评分类型「{i.rule}」只能用于加分项或一票否决项"))
+        elif i.code in bonus_codes and i.rule != "bonus":
+            problems.append(TableProblem(where, "加分项的评分类型应为 bonus"))
+        elif i.code not in base_codes and i.code not in bonus_codes and i.rule != "veto":
+            problems.append(TableProblem(where, "一票否决项的评分类型应为 veto"))
+        if i.not_applicable_when is not None and "field" not in i.not_applicable_when:
+            problems.append(TableProblem(where, "not_applicable_when 须写明 field（据以判断不适用的数据项）"))
+        for p in i.prorate:
+            if p not in i.params:
+                problems.append(TableProblem(where, f"prorate 中的参数 {p} 不在 params 中"))
         if i.rule == "veto" and i.points:
             problems.append(TableProblem(where, "一票否决项不能有分值"))
         if i.rule != "veto" and i.area != "一票否决" and i.points < 0:
             problems.append(TableProblem(where, "分值不能为负"))
         if i.period not in (PERIOD_PRORATE, PERIOD_ANNUAL):
             problems.append(TableProblem(where, f"周期「{i.period}」未知，应为 prorate 或 annual"))
-        for f in i.fields + ((i.not_applicable_when["field"],) if i.not_applicable_when else ()):
+        for f in i.fields + ((i.not_applicable_when["field"],) if i.not_applicable_when
+                             and "field" in i.not_applicable_when else ()):
             if f not in t.fields:
                 problems.append(TableProblem(where, f"数据项「{f}」未在 fields 中定义"))
         if i.rule not in ("manual",) and not i.fields:
             problems.append(TableProblem(where, "缺少数据项（fields）"))
         tiers = i.params.get("tiers")
-        if tiers is not None:
+        well_formed = isinstance(tiers, (list, tuple)) and all(
+            isinstance(t_, (list, tuple)) and len(t_) == 2
+            and all(isinstance(z, (int, float)) and not isinstance(z, bool) for z in t_) for t_ in tiers)
+        if tiers is not None and well_formed:
             thresholds = [t_[0] for t_ in tiers]
             pts = [t_[1] for t_ in tiers]
             if thresholds != sorted(thresholds, reverse=True) or len(set(thresholds)) != len(thresholds):
@@ -277,6 +319,13 @@ def _check(t: IndicatorTable, problems: list[TableProblem]) -> None:
         problems.append(TableProblem("等次", f"否决等次「{t.veto_grade}」不在等次列表中"))
     if t.candidates.grade not in labels:
         problems.append(TableProblem("评先条件", f"等次「{t.candidates.grade}」不在等次列表中"))
+    if t.candidates.previous_min_grade and t.candidates.previous_min_grade not in labels:
+        problems.append(TableProblem("评先条件", f"上年度等次「{t.candidates.previous_min_grade}」不在等次列表中"))
+    for key in t.tie_break:
+        if key not in TIE_BREAK_KEYS:
+            problems.append(TableProblem("并列排序", f"排序依据「{key}」未知，可用：{'、'.join(TIE_BREAK_KEYS)}"))
+    if t.bonus_cap < 0:
+        problems.append(TableProblem("加分上限", "加分上限不能为负"))
 
 
 def parse_table_yaml(text: str) -> tuple[IndicatorTable | None, list[TableProblem]]:

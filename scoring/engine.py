@@ -1,0 +1,711 @@
+"""The scoring engine: an indicator table and tidy evidence in, a ScoreResult out.
+
+Owns the order of decisions around a rule (未到期 → 不适用 → 缺报 → the rule →
+the inspectors' deductions), the rescaling of the base points to the table's
+total, bonus caps, vetoes, grades, rankings and the Chinese explanation of
+every unit × item. Every rule runs once per item over all units at once; no
+loop here runs over units.
+
+Must not raise on odd evidence (NaN, negative numbers, text, unknown units or
+fields): odd input is scored by the documented decisions and reported in
+``ScoreResult.notes``. Must not import databases, files, Flask or Dash.
+
+Decisions not spelt out by the indicator table (documented in docs/rules.md):
+- a negative or infinite value is invalid evidence: the item is 缺报 (0 points,
+  counted in the maximum, flagged 「填报为 -3，不能为负数」) — scoring it as 0
+  would give full marks to a deduction item for garbage data. For bonus items an
+  invalid value counts 0, for veto items 否; fields of kind ``number`` may be
+  negative;
+- duplicated (unit, field) rows: the last non-blank value counts;
+- a judgement adjustment applies to ``manual`` items only; deductions apply to
+  due, applicable, reported base items; the last judgement per unit × item counts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring import glossary as g
+from scoring.indicators import PERIOD_ANNUAL, TIE_BREAK_KEYS, FieldDef, IndicatorTable, Item
+from scoring.rules import PLAIN, RULES, RuleInput, bonus_detail, fmt_kind, fmt_number
+
+ROUND = 10  # decimals kept on points and totals: 89.99999999999999 and 90 are one number
+
+ITEM_COLUMNS = ["unit", "item", "area", "name", "points", "max", "status", "explanation", "evidence",
+                "core", "rule", "kind", "value", "deducted"]
+AREA_COLUMNS = ["unit", "area", "area_name", "points", "max", "pct"]
+UNIT_COLUMNS = ["unit", "name", "category", "raw_points", "raw_max", "base", "bonus", "total", "veto",
+                "veto_reason", "grade", "grade_order", "rank", "rank_in_category", "display_order",
+                "core_points", "core_met", "core_due", "missing_count", "deductions"]
+
+KIND_BASE, KIND_BONUS, KIND_VETO = "base", "bonus", "veto"
+NO_GRADE = "无法评定"  # a unit with nothing due and applicable: no base to grade
+
+# Status codes inside the engine (several codes share one public label).
+_MET, _NOT_MET, _NA_GATE, _NA_INSPECTOR, _MISSING, _INVALID, _NOT_DUE = range(7)
+# Public status labels, in the order of the ``status`` categorical column.
+STATUS_CATEGORIES = [g.MET, g.NOT_MET, g.NOT_APPLICABLE, g.MISSING, g.NOT_DUE, g.BONUS_AWARDED,
+                     g.VETO_TRIGGERED, g.BONUS_NONE]
+_S = {label: k for k, label in enumerate(STATUS_CATEGORIES)}
+_STATUS_PUBLIC = np.array([_S[g.MET], _S[g.NOT_MET], _S[g.NOT_APPLICABLE], _S[g.NOT_APPLICABLE], _S[g.MISSING],
+                           _S[g.MISSING], _S[g.NOT_DUE]], dtype=np.int64)
+
+NOT_DUE_TEXT = "上半年不考核（年度指标），未到期"
+INSPECTOR_NA_TEXT = "考核组认定不适用"
+MISSING_TEXT = "未报送{fields}，按缺报计 0 分"
+MANUAL_MISSING_TEXT = "考核组尚未评定，按缺报计 0 分"
+INVALID_TEXT = "{field}填报为 {raw}，不能为负数或无穷大，按缺报计 0 分"
+GATE_NA_TEXT = "{field}为{value}，不适用"
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """Scores of one period. DataFrames are in the order of the ``units`` argument."""
+
+    items: pd.DataFrame
+    areas: pd.DataFrame
+    units: pd.DataFrame
+    table_version: str = ""
+    period_kind: str = g.PERIOD_YEAR
+    scale: float = 100.0  # the table's total: base = raw_points / raw_max × scale
+    values: pd.DataFrame = field(default_factory=pd.DataFrame)  # evidence used: unit × field, NaN = blank/invalid
+    notes: tuple[str, ...] = ()
+    _pos: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _position(self, code: Any) -> int | None:
+        if not self._pos and len(self.units):  # built on first use: score() stays lean
+            self._pos.update({u: i for i, u in enumerate(self.units["unit"].tolist())})
+        return self._pos.get(code)
+
+    def _slice(self, frame: pd.DataFrame, code: Any) -> pd.DataFrame:
+        i = self._position(code)
+        if i is None:
+            return frame.iloc[0:0]
+        k = len(frame) // len(self.units)
+        return frame.iloc[i * k:(i + 1) * k]
+
+    def unit(self, code: Any) -> dict:
+        """One unit's summary row as a dict ({} when the unit was not scored)."""
+        i = self._position(code)
+        return {} if i is None else self.units.iloc[i].to_dict()
+
+    def items_for(self, code: Any) -> pd.DataFrame:
+        return self._slice(self.items, code)
+
+    def areas_for(self, code: Any) -> pd.DataFrame:
+        return self._slice(self.areas, code)
+
+    def ranking(self, category: str | None = None) -> pd.DataFrame:
+        """Units in display order (overall, or inside one category)."""
+        u = self.units if category is None else self.units[self.units["category"] == category]
+        return u.sort_values("display_order").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- inputs
+def _normalise_period(period_kind: str) -> str:
+    if period_kind in (g.PERIOD_H1, g.PERIOD_YEAR):
+        return period_kind
+    text = str(period_kind).strip()
+    if text.upper() == "H1":
+        return g.PERIOD_H1
+    if text.lower() in ("year", "y", "annual", "全年", "年度"):
+        return g.PERIOD_YEAR
+    kind = g.period_kind(text)
+    if kind is None:  # a programming error, not user data
+        raise ValueError(f"period_kind must be 'H1' or 'year', got {period_kind!r}")
+    return kind
+
+
+def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
+    if units is None or "unit" not in getattr(units, "columns", ()):
+        notes.append("考核单位名单缺少 unit 列，未评分")
+        return pd.DataFrame({"unit": pd.Series([], dtype=object), "name": [], "category": []})
+    u = units.loc[units["unit"].notna()]
+    if u["unit"].duplicated().any():
+        notes.append(f"考核单位名单中有 {int(u['unit'].duplicated().sum())} 个重复的单位编码，按第一次出现计")
+        u = u.loc[~u["unit"].duplicated()]
+    out = pd.DataFrame({"unit": u["unit"].to_numpy(object)})
+    for col in ("name", "category"):
+        out[col] = u[col].fillna("").to_numpy(object) if col in u.columns else np.full(len(u), "", dtype=object)
+    return out
+
+
+def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_index: pd.Index,
+                     notes: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    """Raw values as a (units × fields) float matrix; NaN = not reported."""
+    fields = list(table.evidence_fields)
+    col = {f: j for j, f in enumerate(fields)}
+    raw = np.full((len(unit_index), len(fields)), np.nan)
+    if evidence is None or len(evidence) == 0:
+        return col, raw
+    missing_cols = [c for c in ("unit", "field", "value") if c not in evidence.columns]
+    if missing_cols:
+        notes.append(f"数据缺少列 {'、'.join(missing_cols)}，全部按缺报处理")
+        return col, raw
+    ui = unit_index.get_indexer(evidence["unit"])
+    fi = pd.Index(fields).get_indexer(evidence["field"])
+    value = evidence["value"]
+    if value.dtype.kind not in "fiub":
+        value = pd.to_numeric(value, errors="coerce")
+    value = np.asarray(value, dtype=float)
+    unknown_units = ui < 0
+    if unknown_units.any():
+        n = pd.unique(np.asarray(evidence["unit"])[unknown_units]).size
+        notes.append(f"数据中有 {n} 个单位不在本期考核名单中，已忽略")
+    keep = (ui >= 0) & (fi >= 0) & ~np.isnan(value)
+    ui, fi, value = ui[keep], fi[keep], value[keep]
+    flat = ui * len(fields) + fi
+    if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
+        # Duplicated (unit, field): the last non-blank value counts.
+        last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
+        notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
+        ui, fi, value = ui[last], fi[last], value[last]
+    raw[ui, fi] = value
+    return col, raw
+
+
+@dataclass
+class _Adjustments:
+    judgement: dict[str, tuple[np.ndarray, np.ndarray]]   # item → (values per unit, reason per unit)
+    deduction: dict[str, tuple[np.ndarray, np.ndarray]]   # item → (sum of points per unit, suffix text)
+    not_applicable: dict[str, tuple[np.ndarray, np.ndarray]]  # item → (mask, reason)
+
+
+_ADJ_KINDS = ("judgement", "deduction", "not_applicable")
+
+
+def _codes_and_text(values: pd.Series, fmt) -> np.ndarray:
+    """Format each distinct value once (there are few reasons and few point values)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([fmt(v) for v in uniq] + [fmt(None)], dtype=object)
+    return texts[codes]  # code -1 (blank) picks the last entry
+
+
+def _suffix(reason) -> str:
+    r = "" if reason is None or (isinstance(reason, float) and math.isnan(reason)) else str(reason).strip()
+    return f"：{r}" if r else ""
+
+
+def _last_per_key(flat: np.ndarray) -> np.ndarray:
+    """Row numbers keeping the last row of each key (later entries overrule earlier ones)."""
+    return len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
+
+
+def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_index: pd.Index,
+                 notes: list[str]) -> _Adjustments:
+    out = _Adjustments({}, {}, {})
+    if adjustments is None or len(adjustments) == 0:
+        return out
+    if not {"unit", "item", "kind"} <= set(adjustments.columns):
+        notes.append("考核组调整缺少 unit、item 或 kind 列，已忽略")
+        return out
+    n = len(unit_index)
+    codes = [i.code for i in table.items]
+    u = unit_index.get_indexer(adjustments["unit"])
+    it = pd.Index(codes).get_indexer(adjustments["item"])
+    kc, kinds = pd.factorize(adjustments["kind"], use_na_sentinel=True)
+    kind_id = np.array([_ADJ_KINDS.index(k.strip().lower()) if isinstance(k, str) and k.strip().lower()
+                        in _ADJ_KINDS else -1 for k in kinds] + [-1], dtype=np.int64)[kc]
+    pts = (pd.to_numeric(adjustments["points"], errors="coerce").to_numpy(float) if "points" in adjustments
+           else np.full(len(adjustments), np.nan))
+    suffix = (_codes_and_text(adjustments["reason"], _suffix) if "reason" in adjustments
+              else np.full(len(adjustments), "", dtype=object))
+    ignored = (u < 0) | (it < 0) | (kind_id < 0)
+    if ignored.any():
+        notes.append(f"考核组调整中有 {int(ignored.sum())} 条的单位、指标或类型无法识别，已忽略")
+    flat = it.astype(np.int64) * max(n, 1) + u
+
+    manual = np.array([i.rule == "manual" for i in table.items], dtype=bool)
+    j = ~ignored & (kind_id == 0) & np.isfinite(pts)
+    if (j & ~manual[it]).any():
+        notes.append("考核组评定分只适用于“考核组评定”类指标，其余已忽略")
+    j = np.flatnonzero(j & manual[it])
+    j = j[_last_per_key(flat[j])]
+    for m in np.unique(it[j]):
+        sel = j[it[j] == m]
+        vals, why = np.full(n, np.nan), np.full(n, "", dtype=object)
+        vals[u[sel]], why[u[sel]] = pts[sel], suffix[sel]
+        out.judgement[codes[m]] = (vals, why)
+
+    d = np.flatnonzero(~ignored & (kind_id == 1) & np.isfinite(pts) & (pts > 0))
+    if len(d):
+        text = (_codes_and_text(pd.Series(pts[d]), lambda p: "" if p is None else f"；考核组扣 {fmt_number(p)} 分")
+                + suffix[d])
+        keys, inverse = np.unique(flat[d], return_inverse=True)
+        sums = np.bincount(inverse, weights=pts[d])
+        joined = np.empty(len(keys), dtype=object)
+        counts = np.bincount(inverse)
+        single = counts[inverse] == 1
+        joined[inverse[single]] = text[single]
+        for k in np.flatnonzero(counts > 1):  # few: several deductions on one unit × item
+            joined[k] = "".join(text[inverse == k])
+        for m in np.unique(keys // max(n, 1)):
+            sel = keys // max(n, 1) == m
+            ded, txt = np.zeros(n), np.full(n, "", dtype=object)
+            ded[keys[sel] % max(n, 1)], txt[keys[sel] % max(n, 1)] = sums[sel], joined[sel]
+            out.deduction[codes[m]] = (ded, txt)
+
+    na = np.flatnonzero(~ignored & (kind_id == 2))
+    na = na[_last_per_key(flat[na])]
+    for m in np.unique(it[na]):
+        sel = na[it[na] == m]
+        mask, why = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
+        mask[u[sel]], why[u[sel]] = True, suffix[sel]
+        out.not_applicable[codes[m]] = (mask, why)
+    return out
+
+
+# ---------------------------------------------------------------- explanation
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:  # a template naming an unknown placeholder shows it as is
+        return "{" + key + "}"
+
+
+def _dedupe(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of identical rows over the given columns, and the first row of each code.
+
+    Codes are numbered in order of first appearance, so the first row of code c is
+    where the running maximum of the codes first reaches c.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    span = 1
+    for c in columns:
+        if c.dtype.kind in "iu" and len(c) and c.min() >= 0 and c.max() < 64:  # small codes: use as they are
+            codes, width = c.astype(np.int64) - 1, int(c.max()) + 2
+        else:
+            codes, uniq = pd.factorize(c, use_na_sentinel=True)
+            width = len(uniq) + 1
+        if span * width >= 2**62:  # re-number before the mixed-radix key could overflow
+            key, kept = pd.factorize(key)
+            span = len(kept)
+        key = key * width + codes + 1
+        span *= width
+    key, _ = pd.factorize(key)
+    if not len(key):
+        return key, np.zeros(0, dtype=np.int64)
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0)
+    return key, first
+
+
+def _evidence_text(labels: list[tuple[str, FieldDef | None]], row: list[float]) -> str:
+    parts = []
+    for (label, f), v in zip(labels, row):
+        if v is None or math.isnan(v):
+            s = "未报"
+        elif f is not None and f.kind == "bool" and v >= 0:
+            s = "是" if v > 0 else "否"
+        else:
+            s = fmt_number(v) + ("%" if f is not None and f.unit == "%" else "")
+        parts.append(f"{label}={s}")
+    return "；".join(parts)
+
+
+def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
+    f = table.fields.get(name)
+    return (f.label if f else name), f
+
+
+def _rule_context(table: IndicatorTable, item: Item, rule, params: dict, out, i: int,
+                  vals: list[float], points: float) -> dict:
+    labels = [_label(table, f) for f in item.fields]
+    f0 = labels[0][1] if labels else None
+    ctx = _Blank(name=item.name, points=fmt_number(points), got=fmt_number(out.points[i]),
+                 lost=fmt_number(points - out.points[i]),
+                 cap=fmt_number(item.cap if item.cap is not None else points))
+    for k, (label, f) in enumerate(labels):
+        suffix = "" if k == 0 else str(k + 1)
+        ctx["field" + suffix] = label
+        ctx["value" + suffix] = fmt_kind(vals[k], "field", f)
+    for k, v in params.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            ctx[k] = fmt_kind(v, rule.param_kinds.get(k, PLAIN), f0)
+    for k, (arr, kind) in out.facts.items():
+        ctx[k] = fmt_kind(arr[i], kind, f0)
+    if rule.name == "bonus":
+        ctx["detail"] = bonus_detail(item, tuple(vals), table.fields)
+    return ctx
+
+
+# ---------------------------------------------------------------- scoring
+class _Text:
+    """A text column kept as codes into distinct strings (few per item), extended row by row when needed."""
+
+    def __init__(self, codes: np.ndarray, texts: np.ndarray):
+        self.codes, self.texts = np.asarray(codes, dtype=np.int64), texts
+
+    def append(self, hit: np.ndarray, suffix: np.ndarray) -> None:
+        """Append ``suffix`` to the rows in ``hit`` (inspectors' reasons: rare, so one string each)."""
+        rows = np.flatnonzero(hit)
+        if not len(rows):
+            return
+        extra = self.texts[self.codes[rows]] + suffix[rows]
+        self.codes = self.codes.copy()
+        self.codes[rows] = len(self.texts) + np.arange(len(rows))
+        self.texts = np.concatenate([self.texts, extra])
+
+
+def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
+    """Unit-major categorical over several items' text columns, with one category per distinct string."""
+    if not columns:
+        return pd.Categorical([])
+    offsets = np.cumsum([0] + [len(c.texts) for c in columns])
+    remap, cats = pd.factorize(np.concatenate([c.texts for c in columns]))
+    codes = np.column_stack([remap[off + c.codes] for off, c in zip(offsets, columns)]).ravel()
+    return pd.Categorical.from_codes(codes, categories=cats)
+
+
+@dataclass
+class _ItemColumns:
+    item: Item
+    kind: str
+    points: np.ndarray
+    max: np.ndarray
+    status: np.ndarray      # codes into STATUS_CATEGORIES
+    explanation: _Text
+    evidence: _Text
+    value: np.ndarray
+    deducted: np.ndarray
+    code: np.ndarray | None = None  # internal status codes (base items)
+
+
+def _field_values(raw: np.ndarray, col: dict[str, int], names: tuple[str, ...], table: IndicatorTable):
+    """(raw columns, valid columns with invalid → NaN, invalid mask) for some fields."""
+    n = raw.shape[0]
+    raws, vals, bad = [], [], np.zeros(n, dtype=bool)
+    for name in names:
+        r = raw[:, col[name]] if name in col else np.full(n, np.nan)
+        f = table.fields.get(name)
+        with np.errstate(invalid="ignore"):
+            inv = np.isinf(r) | ((r < 0) if (f is None or f.kind != "number") else np.zeros(n, dtype=bool))
+        raws.append(r)
+        vals.append(np.where(inv, np.nan, np.round(r, 9)))
+        bad |= inv
+    return raws, vals, bad
+
+
+def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[str, int], half: bool,
+                adj: _Adjustments) -> _ItemColumns:
+    n = raw.shape[0]
+    rule = RULES.get(item.rule)
+    params = item.params_for(half)
+    pts_full = float(item.points)
+    is_manual = item.rule == "manual"
+    if is_manual:
+        jv, jwhy = adj.judgement.get(item.code, (np.full(n, np.nan), np.full(n, "", dtype=object)))
+        raws, vals, bad = [jv], [jv], np.zeros(n, dtype=bool)
+    else:
+        raws, vals, bad = _field_values(raw, col, item.fields, table)
+        jwhy = None
+    missing = np.zeros(n, dtype=bool)
+    for r in raws:
+        missing |= np.isnan(r)
+
+    code = np.full(n, _NOT_MET, dtype=np.int8)
+    gate_raw = None
+    gate_name = (item.not_applicable_when or {}).get("field")
+    if gate_name:
+        (gate_raw,), (gate_val,), gate_bad = _field_values(raw, col, (gate_name,), table)
+        equals = item.not_applicable_when.get("equals", 0)
+        with np.errstate(invalid="ignore"):
+            gate_na = gate_val == np.round(float(equals), 9)
+        missing |= np.isnan(gate_raw)
+        bad |= gate_bad
+    else:
+        gate_na = np.zeros(n, dtype=bool)
+
+    if rule is None:  # unknown rule type: validation reports it; score it as 缺报 so nothing is made up
+        out_pts, out = np.zeros(n), None
+        missing[:] = True
+    else:
+        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item))
+        out_pts = np.round(out.points, ROUND)
+        code[out_pts >= pts_full] = _MET
+
+    code[missing] = _MISSING
+    code[bad] = _INVALID
+    code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
+    insp_na, insp_why = adj.not_applicable.get(item.code, (np.zeros(n, dtype=bool), None))
+    code[insp_na] = _NA_INSPECTOR
+    if item.period == PERIOD_ANNUAL and half:
+        code[:] = _NOT_DUE
+
+    scored = code <= _NOT_MET
+    ded, ded_txt = adj.deduction.get(item.code, (np.zeros(n), None))
+    points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
+    deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
+    code[scored] = np.where(points[scored] >= pts_full, _MET, _NOT_MET)
+    mx = np.where((code == _NA_GATE) | (code == _NA_INSPECTOR) | (code == _NOT_DUE), 0.0, pts_full)
+
+    # Explanations: formatted once per distinct (status, values) and broadcast.
+    gate_extra = gate_raw is not None and gate_name not in item.fields
+    key_cols = [code] + raws + ([gate_raw] if gate_extra else [])
+    key, first = _dedupe(*key_cols)
+    names = list(item.fields) + ([gate_name] if gate_extra else [])
+    gate_pos = names.index(gate_name) if gate_raw is not None else -1
+    labels = [_label(table, f) for f in names]
+    if is_manual:
+        labels = [("考核组评定", None)]
+    expl_u = np.empty(len(first), dtype=object)
+    evid_u = np.empty(len(first), dtype=object)
+    for k, i in enumerate(first):
+        row = [float(c[i]) for c in key_cols[1:]]
+        evid_u[k] = _evidence_text(labels, row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
+        c = code[i]
+        if c == _NOT_DUE:
+            expl_u[k] = NOT_DUE_TEXT
+        elif c == _NA_INSPECTOR:
+            expl_u[k] = INSPECTOR_NA_TEXT
+        elif c == _NA_GATE:
+            na = item.not_applicable_when
+            expl_u[k] = (f"{na['reason']}，不适用" if na.get("reason") else
+                         _gate_text(*labels[gate_pos], row[gate_pos]))
+        elif c == _INVALID:
+            j = next((j for j, v in enumerate(row) if math.isinf(v) or v < 0), 0)
+            expl_u[k] = INVALID_TEXT.format(field=labels[j][0], raw=fmt_number(row[j]) if math.isfinite(row[j])
+                                            else ("无穷大" if math.isinf(row[j]) else "未报"))
+        elif c == _MISSING:
+            if is_manual:
+                expl_u[k] = MANUAL_MISSING_TEXT
+            elif rule is None:
+                expl_u[k] = f"评分类型「{item.rule}」未知，按缺报计 0 分"
+            else:
+                expl_u[k] = MISSING_TEXT.format(fields="、".join(lb for (lb, _), v in zip(labels, row)
+                                                                   if math.isnan(v)))
+        else:
+            ctx = _rule_context(table, item, rule, params, out, i, row, pts_full)
+            expl_u[k] = rule.template(str(out.case[i])).format_map(ctx)
+    explanation = _Text(key, expl_u)
+    if jwhy is not None:
+        explanation.append((code <= _NOT_MET) & (jwhy != ""), jwhy)
+    if ded_txt is not None:
+        hit = scored & (ded_txt != "")
+        floor = hit & (np.round(out_pts - ded, ROUND) < 0)
+        explanation.append(hit, np.where(floor, ded_txt + "（本项扣完为止）", ded_txt))
+    if insp_why is not None:
+        explanation.append((code == _NA_INSPECTOR) & (insp_why != ""), insp_why)
+    value = vals[0] if vals else np.full(n, np.nan)
+    return _ItemColumns(item, KIND_BASE, points, mx, _STATUS_PUBLIC[code], explanation, _Text(key, evid_u),
+                        value, deducted, code)
+
+
+def _gate_text(label: str, f: FieldDef | None, v: float) -> str:
+    """「未设党小组，不适用」「发展计划数为 0 人，不适用」."""
+    if f is not None and f.kind == "bool":
+        if v > 0:
+            return f"{label}为是，不适用"
+        for yes, no in (("设有", "未设"), ("有", "无"), ("是否", "未")):
+            if label.startswith(yes):
+                return f"{no}{label[len(yes):]}，不适用"
+        return f"{label}为否，不适用"
+    return GATE_NA_TEXT.format(field=label, value=" " + fmt_kind(v, "field", f))
+
+
+def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[str, int],
+                 kind: str) -> _ItemColumns:
+    """Bonus and veto rows: blank or invalid evidence counts 0 / 否."""
+    n = raw.shape[0]
+    rule = RULES.get(item.rule)
+    raws, vals, _ = _field_values(raw, col, item.fields, table)
+    cap = float(item.cap if item.cap is not None else item.points)
+    if rule is None or not vals:
+        out_pts, case, out = np.zeros(n), np.full(n, "none", dtype=object), None
+    else:
+        out = rule.fn(RuleInput(tuple(vals), item.params_for(False), cap, item))
+        out_pts, case = np.round(out.points, ROUND), out.case
+    key, first = _dedupe(case, *raws) if raws else (np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=int))
+    labels = [_label(table, f) for f in item.fields]
+    expl_u = np.empty(len(first), dtype=object)
+    evid_u = np.empty(len(first), dtype=object)
+    for k, i in enumerate(first):
+        row = [float(c[i]) for c in raws]
+        evid_u[k] = _evidence_text(labels, row)
+        if out is None:
+            expl_u[k] = f"评分类型「{item.rule}」未知，未计分" if rule is None else "未设数据项"
+            continue
+        ctx = _rule_context(table, item, rule, item.params_for(False), out, i,
+                            [0.0 if math.isnan(v) else v for v in row], cap)
+        text = rule.template(str(case[i])).format_map(ctx)
+        if kind == KIND_VETO and case[i] == "none" and any(math.isnan(v) for v in row):
+            text = "未报送，按未发生计"
+        expl_u[k] = text
+    if kind == KIND_BONUS:
+        status = np.where(out_pts > 0, _S[g.BONUS_AWARDED], _S[g.BONUS_NONE])
+        mx = np.full(n, cap)
+    else:
+        status = np.where(case == "main", _S[g.VETO_TRIGGERED], _S[g.VETO_NONE])
+        out_pts, mx = np.zeros(n), np.zeros(n)
+    value = vals[0] if vals else np.full(n, np.nan)
+    return _ItemColumns(item, kind, out_pts, mx, status, _Text(key, expl_u), _Text(key, evid_u), value,
+                        np.zeros(n))
+
+
+def _grades(table: IndicatorTable, total: np.ndarray, veto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = [gr.label for gr in table.grades]
+    order = np.full(len(total), len(labels), dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for k in range(len(table.grades) - 1, -1, -1):  # lowest band first, better bands overwrite
+            order[np.round(total, ROUND) >= table.grades[k].min] = k
+        order[~np.isnan(total) & (order == len(labels))] = len(labels) - 1  # below every band: the last one
+    if table.veto_grade in labels:
+        order[veto] = labels.index(table.veto_grade)
+    names = np.array(labels + [NO_GRADE], dtype=object)
+    return names[order], order
+
+
+def _competition_rank(total: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Standard competition ranking (1, 2, 2, 4) by total desc; NaN totals rank last."""
+    s = pd.Series(np.round(total, ROUND))
+    if groups is None:
+        r = s.rank(method="min", ascending=False, na_option="bottom")
+    else:
+        r = s.groupby(pd.Series(groups), sort=False).rank(method="min", ascending=False, na_option="bottom")
+    return r.to_numpy().astype(np.int64)
+
+
+def _display_order(table: IndicatorTable, units: pd.DataFrame, cols: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.round(cols["total"], ROUND)
+    keys: list[np.ndarray] = [np.where(np.isnan(total), np.inf, -total)]
+    code_rank = pd.Series(units["unit"].astype(str)).rank(method="dense").to_numpy()
+    for name in list(table.tie_break) + ["code"]:
+        spec = TIE_BREAK_KEYS.get(name)
+        if spec is None:
+            continue
+        if name == "code":
+            keys.append(code_rank)
+            break
+        v = np.nan_to_num(np.round(cols[name].astype(float), ROUND), nan=0.0)
+        keys.append(-v if spec[1] == "desc" else v)
+    order = np.lexsort(tuple(reversed(keys)))
+    display = np.empty(len(order), dtype=np.int64)
+    display[order] = np.arange(1, len(order) + 1)
+    return display
+
+
+def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, period_kind: str,
+          adjustments: pd.DataFrame | None = None) -> ScoreResult:
+    """Score every unit in ``units`` against ``table`` for an ``"H1"`` or ``"year"`` period."""
+    kind = _normalise_period(period_kind)
+    half = kind == g.PERIOD_H1
+    notes: list[str] = []
+    u = _clean_units(units, notes)
+    n = len(u)
+    unit_index = pd.Index(u["unit"].to_numpy(object))
+    col, raw = _evidence_matrix(table, evidence, unit_index, notes)
+    adj = _adjustments(adjustments, table, unit_index, notes)
+
+    base = [_score_base(table, it, raw, col, half, adj) for it in table.items]
+    extra = ([_score_extra(table, it, raw, col, KIND_BONUS) for it in table.bonus]
+             + [_score_extra(table, it, raw, col, KIND_VETO) for it in table.veto])
+    cols_all = base + extra
+
+    # ---- items (unit-major: all rows of the first unit, then the next ...)
+    k = len(cols_all)
+
+    def stack(attr: str) -> np.ndarray:
+        if not cols_all:
+            return np.empty(0)
+        return np.stack([getattr(c, attr) for c in cols_all], axis=1).ravel()
+
+    def per_item(values: list) -> pd.Categorical:
+        codes, cats = pd.factorize(np.array(values, dtype=object))
+        return pd.Categorical.from_codes(np.tile(codes, n), categories=cats)
+
+    its = [c.item for c in cols_all]
+    # Unit categories sorted by code, so sorting the column sorts by unit code as with plain text.
+    by_code = np.argsort(unit_index.to_numpy(object).astype(str), kind="stable")
+    unit_code = np.empty(n, dtype=np.int64)
+    unit_code[by_code] = np.arange(n)
+    items = pd.DataFrame({
+        "unit": pd.Categorical.from_codes(np.repeat(unit_code, k), categories=unit_index[by_code]),
+        "item": per_item([i.code for i in its]),
+        "area": per_item([i.area for i in its]),
+        "name": per_item([i.name for i in its]),
+        "points": stack("points").astype(float, copy=False),
+        "max": stack("max").astype(float, copy=False),
+        "status": pd.Categorical.from_codes(stack("status").astype(np.int64, copy=False), categories=STATUS_CATEGORIES),
+        "explanation": _categorical([c.explanation for c in cols_all], n),
+        "evidence": _categorical([c.evidence for c in cols_all], n),
+        "core": np.tile(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
+        "rule": per_item([i.rule for i in its]),
+        "kind": per_item([c.kind for c in cols_all]),
+        "value": stack("value").astype(float, copy=False),
+        "deducted": stack("deducted").astype(float, copy=False),
+    }, columns=ITEM_COLUMNS)
+
+    # ---- areas
+    P = np.column_stack([c.points for c in base]) if base else np.zeros((n, 0))
+    M = np.column_stack([c.max for c in base]) if base else np.zeros((n, 0))
+    S = np.column_stack([c.code for c in base]) if base else np.zeros((n, 0), dtype=np.int8)
+    area_rows = []
+    start = 0
+    for a in table.areas:
+        stop = start + len(a.items)
+        ap, am = np.round(P[:, start:stop].sum(axis=1), ROUND), M[:, start:stop].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pct = np.where(am > 0, ap / np.where(am > 0, am, 1), np.nan)
+        area_rows.append((a, ap, am, pct))
+        start = stop
+    na_ = len(area_rows)
+    areas = pd.DataFrame({
+        "unit": np.repeat(unit_index.to_numpy(object), na_),
+        "area": np.tile(np.array([a.code for a, *_ in area_rows], dtype=object), n),
+        "area_name": np.tile(np.array([a.name for a, *_ in area_rows], dtype=object), n),
+        "points": np.column_stack([r[1] for r in area_rows]).ravel() if area_rows else np.empty(0),
+        "max": np.column_stack([r[2] for r in area_rows]).ravel() if area_rows else np.empty(0),
+        "pct": np.column_stack([r[3] for r in area_rows]).ravel() if area_rows else np.empty(0),
+    }, columns=AREA_COLUMNS)
+
+    # ---- units
+    raw_points = np.round(P.sum(axis=1), ROUND)
+    raw_max = np.round(M.sum(axis=1), ROUND)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base_pts = np.where(raw_max > 0, np.round(raw_points * table.total / np.where(raw_max > 0, raw_max, 1),
+                                                  ROUND), np.nan)
+    bonus_cols = [c.points for c in extra if c.kind == KIND_BONUS]
+    bonus_sum = np.round(np.sum(bonus_cols, axis=0), ROUND) if bonus_cols else np.zeros(n)
+    bonus_pts = np.minimum(bonus_sum, table.bonus_cap) if table.bonus_cap >= 0 else bonus_sum
+    total = np.round(base_pts + bonus_pts, ROUND)
+    veto_cols = [c for c in extra if c.kind == KIND_VETO]
+    veto = np.zeros(n, dtype=bool)
+    veto_reason = np.full(n, "", dtype=object)
+    for c in veto_cols:
+        hit = c.status == _S[g.VETO_TRIGGERED]
+        again = hit & veto
+        veto_reason[again] = veto_reason[again] + "；"
+        veto_reason[hit] = veto_reason[hit] + f"一票否决：{c.item.name}"
+        veto |= hit
+    grade, grade_order = _grades(table, total, veto)
+    core_mask = np.array([c.item.core for c in base], dtype=bool)
+    deductions = (np.round(np.column_stack([c.deducted for c in base]).sum(axis=1), ROUND)
+                  if base else np.zeros(n))
+    ucols = {
+        "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
+        "core_points": np.round(P[:, core_mask].sum(axis=1), ROUND),
+        "core_met": (S[:, core_mask] == _MET).sum(axis=1).astype(np.int64),
+        "core_due": (M[:, core_mask] > 0).sum(axis=1).astype(np.int64),
+        "missing_count": ((S == _MISSING) | (S == _INVALID)).sum(axis=1).astype(np.int64),
+        "deductions": deductions,
+    }
+    units_df = pd.DataFrame({
+        "unit": unit_index.to_numpy(object), "name": u["name"].to_numpy(object),
+        "category": u["category"].to_numpy(object),
+        "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
+        "veto": veto, "veto_reason": veto_reason, "grade": grade, "grade_order": grade_order,
+        "rank": _competition_rank(total) if n else np.zeros(0, dtype=np.int64),
+        "rank_in_category": _competition_rank(total, u["category"].to_numpy(object)) if n
+        else np.zeros(0, dtype=np.int64),
+        "display_order": _display_order(table, u, ucols) if n else np.zeros(0, dtype=np.int64),
+        "core_points": ucols["core_points"], "core_met": ucols["core_met"], "core_due": ucols["core_due"],
+        "missing_count": ucols["missing_count"], "deductions": deductions,
+    }, columns=UNIT_COLUMNS)
+    if (raw_max <= 0).any():
+        notes.append(f"有 {int((raw_max <= 0).sum())} 个单位本期没有应考核的指标，等次记为「{NO_GRADE}」")
+
+    values = pd.DataFrame(np.where(np.isinf(raw) | (raw < 0), np.nan, raw) if raw.size else raw,
+                          index=unit_index, columns=list(col))
+    return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.total,
+                       period_kind=kind, values=values, notes=tuple(notes))

@@ -1,0 +1,398 @@
+"""Rule types: how one item turns evidence columns into points.
+
+Owns the registry ``RULES`` (name → :class:`Rule`). Each rule is a small
+function over whole columns (numpy arrays, one element per unit) plus the
+Chinese templates that explain its result and say what would earn the missing
+points. Rules never see a single unit, never raise on odd numbers and never
+decide 缺报 / 不适用 / 未到期: the engine does that around them, so a rule only
+has to be right for valid, reported values (NaN in, anything out: the engine
+masks those rows).
+
+Must not import pandas-level plumbing, databases, files, Flask or Dash.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Callable, Mapping
+
+import numpy as np
+
+from scoring.glossary import RULE_LABELS
+from scoring.indicators import FieldDef, Item
+
+# How a parameter or a fact prints: in the unit of the item's first evidence
+# field (「6 次」「90%」), as points (「1.5 分」 → bare number, templates add 分),
+# as a percentage, or as a plain number.
+FIELD, POINTS, PCT, PLAIN = "field", "points", "pct", "plain"
+
+EPS_DECIMALS = 9  # evidence is compared after rounding to this many decimals
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    values: tuple[np.ndarray, ...]  # one float array per item field; NaN = missing/invalid
+    params: dict                    # in force for the period (H1 pro-rating done)
+    points: float                   # the item's points (bonus: its cap)
+    item: Item
+
+
+@dataclass(frozen=True)
+class RuleOutput:
+    points: np.ndarray                                   # float, within [0, points]
+    case: np.ndarray                                     # template key per unit ("main", "met", ...)
+    facts: Mapping[str, tuple[np.ndarray, str]] = field(default_factory=dict)  # name → (values, print kind)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule type. ``human_template`` explains the usual case (points lost)."""
+
+    name: str
+    label: str
+    human_template: str
+    params_doc: str
+    fn: Callable[[RuleInput], RuleOutput]
+    templates: Mapping[str, str] = field(default_factory=dict)    # other cases: "met", "zero", ...
+    param_kinds: Mapping[str, str] = field(default_factory=dict)  # how each parameter prints
+    need_template: str = ""                                     # gap text: what earns the lost points
+    check: Callable[[Item], list[str]] | None = None            # table validation, Chinese messages
+    goal: Callable[[dict, tuple[float, ...]], float | None] | None = None  # field value giving full points
+
+    def template(self, case: str) -> str:
+        return self.human_template if case == "main" else self.templates.get(case, self.human_template)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(name: str, *, human_template: str, params_doc: str, templates: Mapping[str, str] | None = None,
+             param_kinds: Mapping[str, str] | None = None, need_template: str = "",
+             check: Callable[[Item], list[str]] | None = None,
+             goal: Callable[[dict, tuple[float, ...]], float | None] | None = None):
+    """Decorator: register a vectorised rule function under ``name``."""
+    def deco(fn: Callable[[RuleInput], RuleOutput]) -> Callable[[RuleInput], RuleOutput]:
+        RULES[name] = Rule(name=name, label=RULE_LABELS[name], human_template=human_template,
+                           params_doc=params_doc, fn=fn, templates=dict(templates or {}),
+                           param_kinds=dict(param_kinds or {}), need_template=need_template,
+                           check=check, goal=goal)
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------- formatting
+def fmt_number(x: float) -> str:
+    """Display a number: half-up to 2 decimals, trailing zeros dropped (81 / 82.5 / 0.8)."""
+    if x is None:
+        return "—"
+    return _fmt_number(float(x))
+
+
+@lru_cache(maxsize=65536)
+def _fmt_number(x: float) -> str:
+    if not math.isfinite(x):
+        return "—"
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    d = Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    s = format(d, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def fmt_fixed2(x: float) -> str:
+    """Display a total with exactly two decimals, half up (82.50)."""
+    if x is None or not math.isfinite(float(x)):
+        return "—"
+    return format(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
+
+
+def fmt_in_unit(x: float, f: FieldDef | None) -> str:
+    """A quantity in a field's unit: 「4 次」「72%」「12 学时」; booleans as 是/否."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "未报"
+    if f is None:
+        return fmt_number(x)
+    if f.kind == "bool":
+        return "是" if x > 0 else "否"
+    if f.unit == "%":
+        return f"{fmt_number(x)}%"
+    return f"{fmt_number(x)} {f.unit}".rstrip()
+
+
+def fmt_kind(x, kind: str, f: FieldDef | None) -> str:
+    if kind == FIELD:
+        return fmt_in_unit(x, f)
+    if kind == PCT:
+        return f"{fmt_number(x)}%"
+    if kind in (POINTS, PLAIN):
+        return fmt_number(x)
+    return str(x)
+
+
+# ---------------------------------------------------------------- checks
+def _need_number(*names: str, positive: tuple[str, ...] = ()) -> Callable[[Item], list[str]]:
+    def check(item: Item) -> list[str]:
+        out = []
+        for n in names:
+            v = item.params.get(n)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                out.append(f"参数 {n} 缺失或不是数字")
+            elif v < 0 or (n in positive and v <= 0):
+                out.append(f"参数 {n} 应为{'正数' if n in positive else '非负数'}")
+        return out
+    return check
+
+
+def _pv(v: float) -> float:
+    return float(np.round(v, EPS_DECIMALS))
+
+
+# ---------------------------------------------------------------- rule types
+@register(
+    "count_target",
+    human_template="{field} {value}，标准 {target}，少 {short}，扣 {lost} 分",
+    templates={"met": "{field} {value}，达到标准 {target}，得满分 {points} 分"},
+    params_doc="target：应达到的次数（上半年按 prorate 折半、向上取整）；per_miss：每少 1 次扣的分值；扣完为止，超出不加分。",
+    param_kinds={"target": FIELD, "per_miss": POINTS},
+    need_template="{field}再增加 {more}（达到 {goal}）可得 {gain} 分",
+    check=_need_number("target", "per_miss"),
+    goal=lambda p, v: p.get("target"),
+)
+def count_target(x: RuleInput) -> RuleOutput:
+    v = x.values[0]
+    target = float(x.params["target"])
+    with np.errstate(invalid="ignore"):
+        done = np.floor(v)  # only whole occurrences count
+        short = np.maximum(0.0, np.ceil(np.round(target - done, EPS_DECIMALS)))
+        pts = np.maximum(0.0, x.points - short * float(x.params["per_miss"]))
+    return RuleOutput(pts, np.where(short > 0, "main", "met"), {"short": (short, FIELD)})
+
+
+def _ratio_check(item: Item) -> list[str]:
+    if "target" in item.params:
+        return _need_number("target", positive=("target",))(item)
+    if len(item.fields) < 2:
+        return ["按比例得分需给出 target，或给出两个数据项（完成数、计划数）"]
+    return []
+
+
+def _ratio_goal(p: dict, v: tuple[float, ...]) -> float | None:
+    if "target" in p:
+        return p["target"]
+    return v[1] if len(v) > 1 else None
+
+
+@register(
+    "ratio",
+    human_template="{field} {value}，标准 {target}，完成 {pct}，按比例得 {got} 分（满分 {points} 分）",
+    templates={
+        "met": "{field} {value}，达到标准 {target}，得满分 {points} 分",
+        "main2": "{field} {value}，{field2} {value2}，完成 {pct}，按比例得 {got} 分（满分 {points} 分）",
+        "met2": "{field} {value}，{field2} {value2}，全部完成，得满分 {points} 分",
+        "nothing": "{field2} {value2}，无考核任务，得满分 {points} 分",
+    },
+    params_doc="target：标准值（上半年按 prorate 折半、向上取整；比率类不折算）；不设 target 时用两个数据项，"
+               "完成数 ÷ 计划数。得分 = 分值 × 完成比例，最高满分；计划数为 0 时视为无任务，得满分。",
+    param_kinds={"target": FIELD},
+    need_template="{field}提高到 {goal} 可得 {gain} 分",
+    check=_ratio_check,
+    goal=_ratio_goal,
+)
+def ratio(x: RuleInput) -> RuleOutput:
+    num = x.values[0]
+    two = "target" not in x.params
+    den = x.values[1] if two else np.full(num.shape, float(x.params["target"]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+        pts = np.where(den > 0, np.minimum(num * x.points / np.where(den > 0, den, 1.0), x.points), x.points)
+        pts = np.maximum(pts, 0.0)
+        full = frac >= 1
+    if two:
+        case = np.where(den > 0, np.where(full, "met2", "main2"), "nothing")
+    else:
+        case = np.where(full, "met", "main")
+    return RuleOutput(pts, case, {"pct": (frac * 100, PCT)})
+
+
+def _stepped_check(item: Item) -> list[str]:
+    return _need_number("full_at", "step", "per_step", positive=("step",))(item)
+
+
+@register(
+    "stepped",
+    human_template="{field} {value}，低于 {full_at} 共 {steps} 档，扣 {lost} 分",
+    templates={"met": "{field} {value}，达到 {full_at}，得满分 {points} 分"},
+    params_doc="full_at：达到即得满分的值；step：每档宽度；per_step：每档扣分。"
+               "档数 = ⌈(full_at − 填报值) ÷ step⌉，不足一档按一档计；扣完为止。",
+    param_kinds={"full_at": FIELD, "step": FIELD, "per_step": POINTS},
+    need_template="{field}提高到 {goal} 可得 {gain} 分",
+    check=_stepped_check,
+    goal=lambda p, v: p.get("full_at"),
+)
+def stepped(x: RuleInput) -> RuleOutput:
+    v = x.values[0]
+    p = x.params
+    with np.errstate(invalid="ignore"):
+        gap = float(p["full_at"]) - v
+        steps = np.where(gap > 0, np.ceil(np.round(gap / float(p["step"]), EPS_DECIMALS)), 0.0)
+        pts = np.maximum(0.0, x.points - steps * float(p["per_step"]))
+    return RuleOutput(pts, np.where(steps > 0, "main", "met"), {"steps": (steps, PLAIN)})
+
+
+def _tiered_check(item: Item) -> list[str]:
+    tiers = item.params.get("tiers")
+    if not isinstance(tiers, (list, tuple)) or not tiers:
+        return ["参数 tiers 缺失，应为 [[阈值, 得分], ...]"]
+    for t in tiers:
+        if (not isinstance(t, (list, tuple)) or len(t) != 2
+                or not all(isinstance(z, (int, float)) and not isinstance(z, bool) for z in t)):
+            return ["参数 tiers 格式不正确，应为 [[阈值, 得分], ...]"]
+    return []
+
+
+@register(
+    "tiered",
+    human_template="{field} {value}，属于“≥{tier}”档，得 {got} 分（满分 {points} 分）",
+    templates={
+        "met": "{field} {value}，达到最高档“≥{tier}”，得满分 {points} 分",
+        "zero": "{field} {value}，低于最低档 {lowest}，得 0 分",
+    },
+    params_doc="tiers：[[阈值, 得分], ...]，阈值从高到低；从最高档起取第一个满足“填报值 ≥ 阈值”的档（含等于）。"
+               "上半年仅在 prorate 列出 tiers 时阈值折半、向上取整。",
+    param_kinds={},
+    need_template="{field}提高到 {goal} 可得 {gain} 分",
+    check=_tiered_check,
+    goal=lambda p, v: p["tiers"][0][0] if p.get("tiers") else None,
+)
+def tiered(x: RuleInput) -> RuleOutput:
+    v = x.values[0]
+    tiers = [(float(t), float(p)) for t, p in x.params["tiers"]]
+    pts = np.zeros(v.shape)
+    tier = np.full(v.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        for t, p in reversed(tiers):  # lowest first, so the highest matching tier is written last
+            hit = v >= t
+            pts[hit] = min(p, x.points)
+            tier[hit] = t
+    case = np.where(np.isnan(tier), "zero", np.where(pts >= x.points, "met", "main"))
+    lowest = np.full(v.shape, min(t for t, _ in tiers))
+    return RuleOutput(pts, case, {"tier": (tier, FIELD), "lowest": (lowest, FIELD)})
+
+
+@register(
+    "boolean",
+    human_template="{field}：否，不得分",
+    templates={"met": "{field}：是，得满分 {points} 分"},
+    params_doc="无参数。填报“是”（1）得满分，“否”（0）不得分。",
+    need_template="完成“{field}”可得 {gain} 分",
+    check=lambda item: [],
+    goal=lambda p, v: 1.0,
+)
+def boolean(x: RuleInput) -> RuleOutput:
+    with np.errstate(invalid="ignore"):
+        done = x.values[0] > 0
+    return RuleOutput(np.where(done, x.points, 0.0), np.where(done, "met", "main"))
+
+
+@register(
+    "deduction",
+    human_template="{field} {value}，每处扣 {per_item} 分，扣 {lost} 分",
+    templates={"met": "{field} {value}，不扣分，得满分 {points} 分"},
+    params_doc="per_item：每处问题扣的分值；不足一处按一处计；扣完为止。",
+    param_kinds={"per_item": POINTS},
+    need_template="整改{field} {value}（清零）可得 {gain} 分",
+    check=_need_number("per_item"),
+    goal=lambda p, v: 0.0,
+)
+def deduction(x: RuleInput) -> RuleOutput:
+    with np.errstate(invalid="ignore"):
+        n = np.ceil(x.values[0])
+        pts = np.maximum(0.0, x.points - n * float(x.params["per_item"]))
+    return RuleOutput(pts, np.where(n > 0, "main", "met"))
+
+
+@register(
+    "manual",
+    human_template="考核组评定 {got} 分（满分 {points} 分）",
+    templates={"met": "考核组评定 {got} 分（满分 {points} 分）"},
+    params_doc="无参数。分值由考核组录入（调整类型 judgement），限定在 0 到该项分值之间，须注明理由；"
+               "应评未评按缺报计 0 分。",
+    need_template="考核组评定达到满分 {points} 分可得 {gain} 分",
+    check=lambda item: [],
+)
+def manual(x: RuleInput) -> RuleOutput:
+    pts = np.clip(np.nan_to_num(x.values[0], nan=0.0), 0.0, x.points)
+    return RuleOutput(pts, np.where(pts >= x.points, "met", "main"))
+
+
+def _bonus_rates(item: Item) -> dict[str, float]:
+    per = item.params.get("per_unit", 1)
+    if isinstance(per, Mapping):
+        return {f: float(per.get(f, 0)) for f in item.fields}
+    return {f: float(per) for f in item.fields}
+
+
+def _bonus_check(item: Item) -> list[str]:
+    per = item.params.get("per_unit")
+    if per is None:
+        return ["参数 per_unit 缺失（每项加分值，或 {数据项: 每项加分值}）"]
+    vals = per.values() if isinstance(per, Mapping) else [per]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in vals):
+        return ["参数 per_unit 应为非负数"]
+    if isinstance(per, Mapping) and set(per) - set(item.fields):
+        return [f"参数 per_unit 中的数据项 {'、'.join(sorted(set(per) - set(item.fields)))} 不在 fields 中"]
+    return []
+
+
+@register(
+    "bonus",
+    human_template="{detail}，加 {got} 分",
+    templates={
+        "capped": "{detail}，计 {raw} 分，超过单项上限按 {cap} 分计",
+        "none": "无加分",
+    },
+    params_doc="per_unit：每项加分值，或 {数据项: 每项加分值}；cap（写在指标上）：单项上限。"
+               "全部加分项合计不超过指标体系的 bonus_cap；加分不折算，一票否决的单位照加。未报按 0 计。",
+    check=_bonus_check,
+)
+def bonus(x: RuleInput) -> RuleOutput:
+    rates = _bonus_rates(x.item)
+    raw = np.zeros(x.values[0].shape if x.values else (0,))
+    for f, v in zip(x.item.fields, x.values):
+        raw = raw + rates[f] * np.nan_to_num(np.maximum(v, 0.0), nan=0.0)
+    raw = np.round(raw, 10)
+    cap = float(x.item.cap if x.item.cap is not None else x.points)
+    pts = np.minimum(raw, cap)
+    case = np.where(raw <= 0, "none", np.where(raw > cap, "capped", "main"))
+    return RuleOutput(pts, case, {"raw": (raw, POINTS)})
+
+
+@register(
+    "veto",
+    human_template="发生“{name}”（{field}：是），一票否决",
+    templates={"none": "未发生"},
+    params_doc="无参数。填报“是”（1）即一票否决：等次定为否决等次（默认不合格），不得参加评先评优；"
+               "分数照算、照常排名。未报按“否”计。",
+    check=lambda item: [],
+)
+def veto(x: RuleInput) -> RuleOutput:
+    with np.errstate(invalid="ignore"):
+        hit = np.zeros(x.values[0].shape, dtype=bool) if x.values else np.zeros(0, dtype=bool)
+        for v in x.values:
+            hit |= v > 0
+    return RuleOutput(np.zeros(hit.shape), np.where(hit, "main", "none"))
+
+
+def bonus_detail(item: Item, values: tuple[float, ...], fields: Mapping[str, FieldDef]) -> str:
+    """「市级刊用 1 篇×0.5 分、优秀党课作品 1 件×1 分」 for one unit's bonus evidence."""
+    rates = _bonus_rates(item)
+    parts = []
+    for f, v in zip(item.fields, values):
+        if v is not None and not math.isnan(v) and v > 0 and rates[f] > 0:
+            fd = fields.get(f)
+            parts.append(f"{fd.label if fd else f} {fmt_in_unit(v, fd)}×{fmt_number(rates[f])} 分")
+    return "、".join(parts) if parts else "无"
