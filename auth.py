@@ -207,7 +207,7 @@ def _guard():
 
 def _csp(app: Flask) -> str:
     dash_app = app.extensions.get("dash_app")
-    hashes = " ".join(f"'{h}'" for h in dash_app.csp_hashes()) if dash_app is not None else ""
+    hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
     return ("default-src 'self'; "
             f"script-src 'self' 'unsafe-eval' {hashes}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
@@ -216,7 +216,7 @@ def _csp(app: Flask) -> str:
 
 def _headers(response):
     h = response.headers
-    h.setdefault("Content-Security-Policy", current_app.config["_CSP"])
+    h.setdefault("Content-Security-Policy", _csp(current_app))
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Referrer-Policy", "same-origin")
@@ -264,11 +264,15 @@ def init_app(app: Flask) -> None:
 
 
 def finish_init(app: Flask) -> None:
-    """After Dash has added its routes: exempt them from form CSRF and fix the CSP."""
+    """After Dash has added its routes: exempt them from form CSRF.
+
+    The CSP is computed per response (``_csp``): Dash adds inline scripts (the pages
+    title callback) only when it sets up on the first request, and their hashes must be
+    in the policy.
+    """
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/_dash-") or rule.rule.startswith("/_reload-hash"):
             csrf.exempt(app.view_functions[rule.endpoint])
-    app.config["_CSP"] = _csp(app)
 
 
 __all__ = ["secure_callback", "current_principal", "init_app", "finish_init", "Forbidden"]

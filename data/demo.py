@@ -84,7 +84,10 @@ def _units(n_units: int, rng: np.random.Generator) -> pd.DataFrame:
     c = 0
     while len(rows) < n_units:
         county = COUNTIES[c] if c < len(COUNTIES) else f"第{c + 1}县局"
-        k = int(rng.integers(2, 5)) if n_units <= 60 else 4
+        left, remaining = max(1, len(COUNTIES) - c), n_units - len(rows)
+        k = (min(4, max(2, math.ceil(remaining / left) + int(rng.integers(-1, 2)))) if n_units <= 60 else 4)
+        if c == len(COUNTIES) - 1 and n_units <= 60:
+            k = remaining  # the last county takes the rest, so the demo keeps its eight counties
         for j in range(k):
             if len(rows) >= n_units:
                 break
@@ -148,14 +151,14 @@ def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
     units = _units(n_units, rng)
     n = len(units)
     # Latent quality: most units good, a few excellent, a couple weak.
-    q = np.clip(rng.beta(5, 1.6, n), 0, 1)
+    q = np.clip(rng.beta(10, 3, n) * 0.95, 0, 1)
     if n >= 10:
         q[rng.choice(n, size=max(1, n // 20), replace=False)] = rng.uniform(0.05, 0.2, max(1, n // 20))
     ev_frames, judg_rows = [], []
     for code, kind, year, _s, _e, _st, tv in PERIODS:
         table = table_2025() if tv == "2025" else default_table()
         half = kind == "H1"
-        qq = np.clip(q + rng.normal(0, 0.07, n), 0, 1)
+        qq = np.clip(q + rng.normal(0, 0.07, n) - 0.1 * half, 0, 1)  # H1 targets are easier
         cols = _values_for(table, half, qq, rng)
         wide = pd.DataFrame(cols)
         wide["unit"] = units["code"].to_numpy()
@@ -169,7 +172,7 @@ def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
                 wide.loc[0, fld] = v
         # A few units leave fields blank (缺报).
         for r in rng.choice(n, size=max(1, n // 15), replace=False):
-            if not (code == "2026H1" and r == 0):
+            if not (code == "2026H1" and r == 0) and not (n >= 20 and r >= n - 2):
                 wide.loc[r, rng.choice([c for c in cols if c not in ("has_groups", "recruit_plan")])] = np.nan
         ev = wide.melt(id_vars="unit", var_name="field", value_name="value").dropna(subset=["value"])
         ev.insert(0, "period", code)
@@ -178,6 +181,8 @@ def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
             if item.rule != "manual" or (half and item.period == "annual"):
                 continue
             pts = np.round(np.clip(item.points * (0.45 + 0.6 * qq + rng.normal(0, 0.08, n)), 0, item.points) * 2) / 2
+            if n >= 20:
+                pts[-1] = pts[-2]  # the tied pair stays tied
             for i, u in enumerate(units["code"]):
                 v = WORKED_EXAMPLE_JUDGEMENTS.get(item.code) if (code == "2026H1" and u == "C01") else None
                 judg_rows.append(dict(period=code, unit=u, item=item.code, kind="judgement",

@@ -61,3 +61,35 @@ def score_table(period_code: str) -> pd.DataFrame:
     order = [c for c in dict.fromkeys(res.items["item"]) if c in items.columns]
     items = items[order].round(2)
     return out.merge(items, left_on="单位编码", right_index=True, how="left").reset_index(drop=True)
+
+
+def rankings_frame(principal, period_code: str, codes: list[str] | None = None) -> pd.DataFrame:
+    """The ranking as shown: the rows (and order) of ``codes``, scoped to what the principal may see."""
+    df = services.rankings(principal, period_code)
+    if codes is not None:
+        pos = {c: i for i, c in enumerate(codes)}
+        df = df[df["unit"].isin(pos)].copy()
+        df["_order"] = df["unit"].map(pos)
+        df = df.sort_values("_order")
+    return pd.DataFrame({
+        "总排名": df["rank"], "类别排名": df["rank_in_category"], "单位编码": df["unit"], "单位名称": df["name"],
+        "类别": df["category"], "总分": df["total"].round(2), "等次": df["grade"],
+        "★达标": df["core_met"].astype(str) + "/" + df["core_due"].astype(str),
+        "较上期": df["delta"].round(2), "一票否决": df["veto"].map({True: "是", False: ""}),
+        "否决原因": df["veto_reason"].fillna(""),
+    }).reset_index(drop=True)
+
+
+def rankings_xlsx(principal, period_code: str, codes: list[str] | None = None) -> bytes:
+    return to_xlsx({"排名总览": rankings_frame(principal, period_code, codes)})
+
+
+def candidates_xlsx(principal, period_code: str) -> bytes:
+    df = services.candidate_list(principal, period_code)
+    cols = {"unit": "单位编码", "name": "单位名称", "category": "类别", "rank_in_category": "类别排名",
+            "total": "总分", "grade": "等次", "status": "结果", "reason": "理由", "decision": "考核组意见",
+            "decision_note": "意见说明"}
+    out = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+    if "总分" in out:
+        out["总分"] = out["总分"].round(2)
+    return to_xlsx({"先进基层党组织推荐": out})

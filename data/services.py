@@ -145,11 +145,13 @@ def get_period_info(code: str, db: Database | None = None) -> repo.PeriodInfo:
         return repo.period_info(_period_or_404(s, code))
 
 
-def previous_period_code(period_code: str, db: Database | None = None) -> str | None:
+def previous_period_code(period_code: str, db: Database | None = None, same_kind: bool = True) -> str | None:
+    """The period before this one: of the same kind (the previous year, for candidates), or any kind
+    (「较上期」 on the ranking: a half-year is compared with the year before it, both on the 100-point scale)."""
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)
-        prev = repo.previous_period(s, p, same_kind=True)
+        prev = repo.previous_period(s, p, same_kind=same_kind)
         return prev.code if prev else None
 
 
@@ -174,7 +176,7 @@ def rankings(principal: Principal, period_code: str, category: str | None = None
     db = db or get_db()
     res = score_period(period_code, db)
     df = res.units.copy()
-    prev_code = previous_period_code(period_code, db)
+    prev_code = previous_period_code(period_code, db, same_kind=False)
     if prev_code:
         prev = score_period(prev_code, db).units[["unit", "total", "rank", "grade"]].rename(
             columns={"total": "prev_total", "rank": "prev_rank", "grade": "prev_grade"})

@@ -1,0 +1,65 @@
+"""AG Grid builders with the zh-CN locale text, shared by every page.
+
+Pure: rows and column definitions in, a ``dag.AgGrid`` out. The locale file is
+AG Grid's own Simplified Chinese text (vendored JSON, served with the app).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import dash_ag_grid as dag
+
+LOCALE_FILE = Path(__file__).with_name("aggrid_locale_zh_cn.json")
+
+
+@lru_cache(maxsize=1)
+def locale_text() -> dict:
+    return json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
+
+
+def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str = 480,
+              pagination: bool = False, page_size: int = 50, row_id: str | None = None,
+              extra_options: dict | None = None) -> dag.AgGrid:
+    options = {"localeText": locale_text(), "animateRows": False, "tooltipShowDelay": 300,
+               "enableCellTextSelection": True, "ensureDomOrder": True}
+    if pagination:
+        options.update({"pagination": True, "paginationPageSize": page_size,
+                        "paginationPageSizeSelector": [20, 50, 100, 200]})
+    options.update(extra_options or {})
+    kwargs = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    return dag.AgGrid(
+        id=id_, rowData=rows, columnDefs=columns,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 70,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions=options, columnSize="responsiveSizeToFit", className="ag-theme-quartz",
+        style={"height": height if isinstance(height, str) else f"{height}px", "width": "100%"}, **kwargs)
+
+
+def number_col(field: str, header: str, width: int | None = None, places: int = 2, **extra) -> dict:
+    """A right-aligned number column shown with ``places`` decimals (display only)."""
+    col = {"field": field, "headerName": header, "type": "rightAligned", "filter": "agNumberColumnFilter",
+           "valueFormatter": {"function": f"params.value == null ? '—' : d3.format('.{places}f')(params.value)"}}
+    if width:
+        col["width"] = width
+        col["minWidth"] = width
+    col.update(extra)
+    return col
+
+
+def text_col(field: str, header: str, width: int | None = None, **extra) -> dict:
+    col = {"field": field, "headerName": header, "filter": "agTextColumnFilter"}
+    if width:
+        col["width"] = width
+        col["minWidth"] = width
+    col.update(extra)
+    return col
+
+
+def grade_col(field: str, header: str, colors: dict[str, str], width: int = 90) -> dict:
+    """Grade shown as a coloured pill, the same colours as every chart."""
+    conditions = [{"condition": f"params.value === {json.dumps(label)}",
+                   "style": {"color": color, "fontWeight": "600"}} for label, color in colors.items()]
+    return {"field": field, "headerName": header, "width": width, "minWidth": width,
+            "filter": "agTextColumnFilter", "cellStyle": {"styleConditions": conditions}}

@@ -1,0 +1,178 @@
+"""指标体系: the period's indicator table as a tree (areas → items) with points, 评分标准,
+rule type, ★ flags, bonus cap, veto items and grade bands; download as xlsx; admins upload
+a new version (validated by the engine's loader, diff shown before saving)."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+import dash
+import dash_bootstrap_components as dbc
+import yaml
+from dash import Input, Output, State, dcc, html, no_update
+
+from auth import current_principal, secure_callback
+from components.cards import make_alert, make_grade_badge, make_section
+from components.shell import make_page_header, make_period_select
+from data import services, table_xlsx
+from pages._access import guard, period_options, resolve_period
+from scoring.glossary import period_label, rule_label
+from scoring.indicators import parse_table
+from scoring.rules import fmt_number
+
+dash.register_page(__name__, path="/indicators", name="指标体系", title="指标体系 · 党建工作考核系统",
+                   nav=True, nav_key="indicators", nav_order=5)
+
+PERIOD_TEXT = {"prorate": "上半年按半数考核", "annual": "仅年度考核"}
+
+
+def _item_row(i, table) -> html.Tr:
+    fields = "、".join(f"{table.fields[f].label}（{table.fields[f].unit}）" if f in table.fields else f
+                      for f in i.fields) or "考核组评定"
+    return html.Tr([
+        html.Td(("★ " if i.core else "") + i.code, className="nowrap"), html.Td(i.name),
+        html.Td(i.standard, className="explain"),
+        html.Td(fmt_number(i.points) if i.rule != "veto" else "—", className="text-end"),
+        html.Td(rule_label(i.rule), className="nowrap"), html.Td(fields, className="small-muted"),
+        html.Td(PERIOD_TEXT.get(i.period, "") if i.area not in ("加分项", "一票否决") else
+                (f"单项上限 {fmt_number(i.cap)} 分" if i.cap else ""), className="small-muted"),
+    ])
+
+
+def _tree(table) -> html.Div:
+    head = html.Thead(html.Tr([html.Th("编码", style={"width": "70px"}), html.Th("二级指标", style={"width": "16%"}),
+                               html.Th("评分标准"), html.Th("分值", style={"width": "56px"}),
+                               html.Th("类型", style={"width": "92px"}), html.Th("数据项", style={"width": "18%"}),
+                               html.Th("周期", style={"width": "110px"})]))
+    items = [dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in a.items])], size="sm",
+                                         className="mb-0", responsive=True),
+                               title=f"{a.code} {a.name}（{fmt_number(a.points)} 分，{len(a.items)} 项）",
+                               item_id=a.code) for a in table.areas]
+    items.append(dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in table.bonus])],
+                                             size="sm", className="mb-0", responsive=True),
+                                   title=f"加分项（合计不超过 {fmt_number(table.bonus_cap)} 分）", item_id="bonus"))
+    items.append(dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in table.veto])],
+                                             size="sm", className="mb-0", responsive=True),
+                                   title=f"一票否决（{len(table.veto)} 项，触发即定为「{table.veto_grade}」）",
+                                   item_id="veto"))
+    return dbc.Accordion(items, always_open=True, active_item=[a.code for a in table.areas[:1]],
+                         id="indicators-tree")
+
+
+def layout(period: str | None = None, **_):
+    principal, denied = guard("indicators")
+    if denied:
+        return denied
+    period_code, error = resolve_period(period)
+    if error:
+        return error
+    table = services.table_for_period(period_code)
+    grades = html.Div([html.Span([make_grade_badge(g.label, k), html.Span(f" ≥ {fmt_number(g.min)} 分",
+                                                                           className="me-3")])
+                       for k, g in enumerate(table.grades)] +
+                      [html.Span(f"一票否决 → {table.veto_grade}", className="small-muted")], id="indicators-grades")
+    core = "、".join(table.core_codes)
+    summary = make_section("概况", [
+        html.Div(f"基础分 {fmt_number(table.total)} 分，{len(table.areas)} 个一级指标、{len(table.items)} 个二级指标；"
+                 f"加分上限 {fmt_number(table.bonus_cap)} 分；一票否决 {len(table.veto)} 项。", className="mb-2"),
+        html.Div(["等次：", grades], className="mb-2"),
+        html.Div(f"★核心指标：{core}", className="small-muted"),
+        html.Div("不适用的指标不计入应得分，基础分按适用且到期的指标折算为百分制；缺报计 0 分并标出。",
+                 className="small-muted"),
+    ])
+    admin = None
+    if principal.can("manage_tables"):
+        admin = make_section("上传新版本（管理员）", [
+            dcc.Upload(id="indicators-upload", className="upload-drop", multiple=False, max_size=2 * 1024 * 1024,
+                       children=html.Div(["将修改后的指标体系 .xlsx（或 .yaml）拖到此处，或点击选择文件"])),
+            html.Div(id="indicators-upload-result", className="mt-2"),
+            dbc.Input(id="indicators-note", placeholder="版本说明（可选）", className="mt-2", size="sm"),
+            dbc.Button("保存为新版本", id="indicators-save", color="danger", size="sm", className="mt-2", disabled=True),
+            html.Div(id="indicators-save-result", className="mt-2"),
+        ])
+    versions = services.table_versions()
+    return html.Div([
+        dcc.Location(id="indicators-url", refresh="callback-nav"),
+        dcc.Store(id="indicators-period-store", data=period_code),
+        make_page_header(table.title, f"{period_label(period_code)} 使用 {table.version} 版 · 系统中共 {len(versions)} 个版本："
+                         + "、".join(v["version"] for v in versions),
+                         right=[make_period_select("indicators-period", period_options(), period_code),
+                                dbc.Button("下载 Excel", id="indicators-download-btn", color="danger", outline=True,
+                                           size="sm"), dcc.Download(id="indicators-download")]),
+        summary, _tree(table), html.Div(admin, className="mt-3"),
+    ])
+
+
+@secure_callback(Output("indicators-url", "search"), Input("indicators-period", "value"),
+                 prevent_initial_call=True, action="view_indicators")
+def _navigate(period_code):
+    if not period_code or not services.period_exists(period_code):
+        return no_update
+    return f"?period={period_code}"
+
+
+@secure_callback(Output("indicators-download", "data"), Input("indicators-download-btn", "n_clicks"),
+                 State("indicators-period-store", "data"), prevent_initial_call=True, action="view_indicators")
+def _download(n_clicks, period_code):
+    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+        return no_update
+    table = services.table_for_period(str(period_code))
+    return dcc.send_bytes(table_xlsx.table_to_xlsx(table), f"指标体系_{table.version}.xlsx")
+
+
+def _parse_upload(contents: str | None, filename: str | None):
+    if not contents or "," not in contents:
+        return None, ["请上传文件"]
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1])
+    except (binascii.Error, ValueError):
+        return None, ["文件无法读取"]
+    name = (filename or "").lower()
+    if name.endswith((".yaml", ".yml", ".json")):
+        try:
+            content = yaml.safe_load(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            return None, [f"YAML 格式错误：{exc}"]
+        table, problems = parse_table(content)
+    else:
+        content, problems = table_xlsx.xlsx_to_dict(data)
+        table = None
+        if content is not None:
+            table, problems = parse_table(content)
+    if table is None:
+        return None, [str(p) for p in problems]
+    return content, table
+
+
+@secure_callback(Output("indicators-upload-result", "children"), Output("indicators-save", "disabled"),
+                 Input("indicators-upload", "contents"), State("indicators-upload", "filename"),
+                 State("indicators-period-store", "data"), prevent_initial_call=True, action="manage_tables")
+def _check_upload(contents, filename, period_code):
+    content, table_or_problems = _parse_upload(contents, filename)
+    if content is None:
+        return html.Div([make_alert("指标体系未通过校验，未保存：", "danger"),
+                         html.Ul([html.Li(p) for p in table_or_problems], id="indicators-problems")]), True
+    new = table_or_problems
+    current = services.table_for_period(str(period_code)) if period_code and services.period_exists(
+        str(period_code)) else None
+    diff = table_xlsx.diff_tables(current, new)
+    exists = any(v["version"] == new.version for v in services.table_versions())
+    msg = (make_alert(f"版本 {new.version} 已存在，请在「等次与评先」工作表中修改 version 后重新上传。", "warning")
+           if exists else make_alert(f"校验通过：{new.title}（{new.version} 版）。与当前版本的差异：", "success"))
+    return html.Div([msg, html.Ul([html.Li(t) for t in diff[:200]], id="indicators-diff")]), exists
+
+
+@secure_callback(Output("indicators-save-result", "children"), Input("indicators-save", "n_clicks"),
+                 State("indicators-upload", "contents"), State("indicators-upload", "filename"),
+                 State("indicators-note", "value"), prevent_initial_call=True, action="manage_tables")
+def _save(n_clicks, contents, filename, note):
+    if not n_clicks:
+        return no_update
+    content, table_or_problems = _parse_upload(contents, filename)
+    if content is None:
+        return make_alert("；".join(table_or_problems), "danger")
+    try:
+        version = services.save_table_version(current_principal(), content, note or "")
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning")
+    return make_alert(f"已保存为 {version} 版（已记入审计日志）。新建考核期时可选用该版本。", "success")

@@ -1,0 +1,147 @@
+"""排名总览: ranking grid by period and category, grade and score distributions, KPI cards.
+
+The layout reads everything from ``services`` (one scoring function); the period
+and category live in the URL query so a link can be shared.
+"""
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, dcc, html, no_update
+
+from auth import current_principal, secure_callback
+from components.cards import make_kpi_card
+from components.charts import GRAPH_CONFIG, make_grade_bar, make_score_spread
+from components.formats import GRADE_COLORS, fmt_points, grade_color
+from components.grids import grade_col, make_grid, number_col, text_col
+from components.shell import make_empty, make_page_header, make_period_select
+from data import exports, services
+from pages._access import guard, period_options, resolve_period
+from scoring.glossary import period_label
+
+dash.register_page(__name__, path="/", name="排名总览", title="排名总览 · 党建工作考核系统",
+                   nav=True, nav_key="rankings", nav_order=1)
+
+ALL = "全部"
+
+
+def _rows(df, period_code: str) -> list[dict]:
+    rows = []
+    for r in df.itertuples(index=False):
+        delta = r.delta if not (isinstance(r.delta, float) and math.isnan(r.delta)) else None
+        rows.append({
+            "unit": r.unit, "rank": int(r.rank), "rank_in_category": int(r.rank_in_category),
+            "name": f"[{r.name}](/branch/{r.unit}?period={period_code})", "name_text": r.name,
+            "category": r.category, "total": round(float(r.total), 2) if not math.isnan(r.total) else None,
+            "grade": r.grade, "core": f"{int(r.core_met)}/{int(r.core_due)}",
+            "delta": None if delta is None else round(float(delta), 2),
+            "veto": "否决" if r.veto else "", "veto_reason": r.veto_reason or "",
+        })
+    return rows
+
+
+def _columns() -> list[dict]:
+    return [
+        number_col("rank", "总排名", 82, places=0, sort="asc"),
+        number_col("rank_in_category", "类别排名", 90, places=0),
+        text_col("name", "单位名称", 220, cellRenderer="markdown", tooltipField="name_text",
+                 filterValueGetter={"function": "params.data.name_text"}, flex=2),
+        text_col("category", "类别", 120),
+        number_col("total", "总分", 90),
+        grade_col("grade", "等次", GRADE_COLORS),
+        text_col("core", "★达标", 80, headerTooltip="★核心指标达标项数 / 应考核项数"),
+        number_col("delta", "较上期", 96, cellStyle={"styleConditions": [
+            {"condition": "params.value > 0", "style": {"color": "#c0392b"}},
+            {"condition": "params.value < 0", "style": {"color": "#1e8449"}}]},
+            valueFormatter={"function": "params.value == null ? '—' : (params.value > 0 ? '▲ ' : "
+                                        "(params.value < 0 ? '▼ ' : '')) + d3.format('.2f')(Math.abs(params.value))"}),
+        text_col("veto", "一票否决", 90, tooltipField="veto_reason",
+                 cellStyle={"styleConditions": [{"condition": "params.value", "style": {
+                     "color": "#fff", "backgroundColor": "#212529", "fontWeight": "600"}}]}),
+    ]
+
+
+def layout(period: str | None = None, category: str | None = None, **_):
+    principal, denied = guard("rankings")
+    if denied:
+        return denied
+    period_code, error = resolve_period(period)
+    if error:
+        return error
+    cats = services.categories(period_code)
+    if category and category not in cats:
+        category = None
+    df = services.rankings(principal, period_code, category)
+    kpi = services.kpis(principal, period_code)
+    all_df = services.rankings(principal, period_code)
+    table = services.table_for_period(period_code)
+    grades = table.grade_order()
+    counts = [int((all_df["grade"] == g).sum()) for g in grades]
+    groups = {c: all_df.loc[all_df["category"] == c, "total"].round(2).tolist() for c in cats
+              if (all_df["category"] == c).any()}
+    names = {c: all_df.loc[all_df["category"] == c, "name"].tolist() for c in cats}
+    prev = services.previous_period_code(period_code, same_kind=False)
+    top = grades[0] if grades else "优秀"
+
+    header = make_page_header(
+        "排名总览", f"{period_label(period_code)} · 指标体系 {table.version} 版 · "
+                    + (f"较上期对比 {period_label(prev)}" if prev else "无上期数据"),
+        right=[make_period_select("rankings-period", period_options(), period_code),
+               dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm"),
+               dcc.Download(id="rankings-download")])
+    kpis = dbc.Row([
+        dbc.Col(make_kpi_card("参加考核单位", f"{kpi['units']} 个", id_="rankings-kpi-units"), md=3, xs=6),
+        dbc.Col(make_kpi_card("平均分", fmt_points(kpi["average"]), id_="rankings-kpi-average"), md=3, xs=6),
+        dbc.Col(make_kpi_card(f"{top}单位", f"{kpi['top_grade_count']} 个", accent=grade_color(top),
+                              note=f"一票否决 {kpi['vetoed']} 个", id_="rankings-kpi-top"), md=3, xs=6),
+        dbc.Col(make_kpi_card("逾期未销号整改", f"{kpi['overdue_rectifications']} 项",
+                              accent="#b71c1c" if kpi["overdue_rectifications"] else None,
+                              id_="rankings-kpi-overdue"), md=3, xs=6),
+    ], className="g-3 mb-3")
+    tabs = dbc.Tabs([dbc.Tab(label=ALL, tab_id=ALL)] + [dbc.Tab(label=c, tab_id=c) for c in cats],
+                    id="rankings-tabs", active_tab=category or ALL, className="mb-2")
+    grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(), height=620, row_id="unit")
+            if len(df) else make_empty("本期暂无考核结果"))
+    charts = [
+        dbc.Card([dbc.CardHeader("等次分布"), dbc.CardBody(dcc.Graph(
+            id="rankings-grade-chart", figure=make_grade_bar(grades, counts, [grade_color(g, i) for i, g in
+                                                                               enumerate(grades)]),
+            config=GRAPH_CONFIG))], className="mb-3"),
+        dbc.Card([dbc.CardHeader("分类得分分布"), dbc.CardBody(dcc.Graph(
+            id="rankings-spread-chart", figure=make_score_spread(groups, names), config=GRAPH_CONFIG))]),
+    ]
+    return html.Div([
+        dcc.Location(id="rankings-url", refresh="callback-nav"),
+        header, kpis,
+        dbc.Row([
+            dbc.Col([tabs, grid, html.Div("点击单位名称查看支部详情；表头可排序、筛选；导出内容与当前显示一致。",
+                                          className="small-muted mt-1")], xl=8, lg=12),
+            dbc.Col(charts, xl=4, lg=12, className="mt-3 mt-xl-0"),
+        ], className="g-3"),
+    ])
+
+
+@secure_callback(Output("rankings-url", "search"), Input("rankings-period", "value"),
+                 Input("rankings-tabs", "active_tab"), prevent_initial_call=True, action="view_scores")
+def _navigate(period_code, tab):
+    if not period_code or not services.period_exists(period_code):
+        return no_update
+    query = {"period": period_code}
+    if tab and tab != ALL:
+        query["category"] = tab
+    return "?" + urlencode(query)
+
+
+@secure_callback(Output("rankings-download", "data"), Input("rankings-export", "n_clicks"),
+                 State("rankings-grid", "virtualRowData"), State("rankings-period", "value"),
+                 prevent_initial_call=True, action="view_scores")
+def _export(n_clicks, shown_rows, period_code):
+    if not n_clicks or not period_code or not services.period_exists(period_code):
+        return no_update
+    # Only the codes and their order come from the browser; every figure is re-read on the server.
+    codes = [r.get("unit") for r in (shown_rows or []) if isinstance(r, dict)]
+    data = exports.rankings_xlsx(current_principal(), period_code, codes)
+    return dcc.send_bytes(data, f"排名总览_{period_code}.xlsx")
