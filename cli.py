@@ -64,11 +64,18 @@ def register_cli(app: Flask) -> None:
     def export_template(period_code: str, out: str, username: str | None):
         """导出该考核期的填报模板（.xlsx）。"""
         from data import evidence_service
+        from data.permissions import AccessDenied, NotFound
 
         principal = _principal(username) if username else None
-        data = evidence_service.template_bytes(get_db(), period_code, principal)
+        try:
+            data = evidence_service.template_bytes(get_db(), period_code, principal)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        except AccessDenied:
+            raise click.ClickException(f"用户 {username} 没有下载填报模板的权限") from None
         Path(out).write_bytes(data)
-        click.echo(f"已导出填报模板：{out}")
+        scope = f"（{username} 负责的单位）" if username else ""
+        click.echo(f"已导出考核期 {period_code} 的填报模板{scope}：{out}")
 
     @app.cli.command("import-evidence")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -90,10 +97,14 @@ def register_cli(app: Flask) -> None:
         if not report.ok:
             click.echo(f"文件「{name}」未通过校验，未写入任何数据。", err=True)
             sys.exit(2)
-        if dry_run:
-            click.echo(f"校验通过（试运行）：{len(report.values)} 个数值，其中 {len(preview.changes)} 个有变化。未写入。")
+        if preview.duplicate_of is not None:
+            click.echo(f"文件「{name}」与已提交的批次 #{preview.duplicate_of} 完全相同，未重复写入。")
             return
-        result = evidence_service.commit_upload(db, data, name, period_code, principal.id)
+        if dry_run:
+            click.echo(f"校验通过（试运行）：{report.counts['units']} 个单位、{len(report.values)} 个数值，"
+                       f"其中 {len(preview.changes)} 个有变化。未写入。")
+            return
+        result = evidence_service.commit_upload(db, data, name, period_code, principal)
         click.echo(evidence_service.format_commit(result))
         if result.status not in ("committed", "duplicate"):
             sys.exit(2)

@@ -1,0 +1,366 @@
+"""Use cases of evidence intake: template download, preview, atomic commit, history.
+
+Owns the path from uploaded bytes to the database: it looks up the period, its
+indicator-table version, the units, the uploader's scope and last period's
+values, calls ``data.intake.parse_upload``, and either previews (nothing is
+written) or commits in one transaction. Scores shown in a preview come from
+``services.score_with_changes`` — the one scoring engine — without saving.
+
+Every function checks the caller's ``Principal`` (action ``upload``, unit scope
+for staff). Bad files and refused uploads come back as issues in the report,
+never as exceptions; a user never sees a traceback.
+
+Commit protocol (also what makes concurrent uploads safe): the transaction
+first bumps the period's ``data_version`` — on SQLite that takes the write lock,
+on PostgreSQL the period row is additionally locked ``FOR UPDATE`` — and only
+then reads the duplicate check and the current values, so two commits for the
+same period run one after the other. The later one supersedes field by field;
+both batches stay in the history.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from data import repo, services
+from data.db import Database
+from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
+from data.intake.issues import IssueCode, Severity, UploadIssue
+from data.models import EvidenceValue, Period, UploadBatch, utcnow
+from data.permissions import NotFound, Principal, require, unit_scope
+from scoring.glossary import period_label
+
+CHANGE_COLUMNS = ["unit", "unit_name", "field", "field_label", "old", "new", "sheet", "row", "column"]
+SCORE_CHANGE_COLUMNS = ["unit", "name", "total_before", "total_after", "delta", "rank_before", "rank_after",
+                        "grade_before", "grade_after"]
+# Field kinds whose values grow with the length of the period (compared across H1 / year at half / double).
+_PRORATED_KINDS = ("count", "hours", "people")
+_EPS = 1e-9
+
+
+@dataclass
+class Preview:
+    report: UploadReport
+    changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
+    score_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_CHANGE_COLUMNS))
+    duplicate_of: int | None = None
+    file_hash: str = ""
+    period_code: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+@dataclass
+class CommitResult:
+    status: str  # committed / duplicate / rejected
+    batch_id: int | None
+    n_values: int
+    n_changed: int
+    n_units: int
+    report: UploadReport
+    period_code: str = ""
+    file_name: str = ""
+
+
+@dataclass(frozen=True)
+class _Context:
+    period_id: int
+    period_code: str
+    period_kind: str
+    table_version: str
+    table: object
+    units: pd.DataFrame
+    current: pd.DataFrame
+    previous: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _principal(db: Database, who) -> Principal | None:
+    if who is None or isinstance(who, Principal):
+        return who
+    from data.accounts import get_principal
+
+    return get_principal(int(who), db=db)
+
+
+def _refused(data: bytes, file_name: str, code: IssueCode, message: str) -> UploadReport:
+    report = UploadReport(file_name=file_name, file_hash=hashlib.sha256(data or b"").hexdigest())
+    report.issues.append(UploadIssue(code=code, sheet="", row=0, column="", value="", message=message,
+                                     severity=Severity.ERROR))
+    return report
+
+
+def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
+                  principal: Principal | None) -> UploadReport | None:
+    """A report holding the one refusal, or None when the upload may proceed."""
+    if principal is None or not principal.can("upload"):
+        return _refused(data, file_name, IssueCode.UPLOAD_NOT_ALLOWED,
+                        f"{file_name}：当前账号没有上传填报数据的权限；请由党务干事、考核组或管理员上传")
+    if principal.role == "staff" and not principal.unit_codes:
+        return _refused(data, file_name, IssueCode.UPLOAD_NOT_ALLOWED,
+                        f"{file_name}：当前账号未分配负责的单位，不能上传；请联系管理员分配单位")
+    with db.session() as s:
+        if repo.get_period(s, period_code) is None:
+            return _refused(data, file_name, IssueCode.UNKNOWN_PERIOD,
+                            f"{file_name}：考核期「{period_code}」不存在；请选择系统中已有的考核期")
+    return None
+
+
+def _previous_values(s, p: Period, table) -> pd.DataFrame:
+    """Last period's values to compare with: the previous same-kind period, else the previous one rescaled."""
+    prev = repo.previous_period(s, p, same_kind=True)
+    scale = 1.0
+    if prev is None:
+        prev = repo.previous_period(s, p, same_kind=False)
+        if prev is not None and prev.kind != p.kind:
+            scale = 0.5 if p.kind == "H1" else 2.0
+    if prev is None:
+        return pd.DataFrame(columns=["unit", "field", "value"])
+    ev = repo.evidence_frame(s, prev.id)
+    label = period_label(prev.code)
+    if scale != 1.0 and len(ev):
+        kinds = {n: f.kind for n, f in table.fields.items()}
+        mask = ev["field"].map(lambda f: kinds.get(f) in _PRORATED_KINDS).astype(bool)
+        ev.loc[mask, "value"] = ev.loc[mask, "value"] * scale
+        label += "，次数和学时按" + ("半年折算" if scale < 1 else "全年折算")
+    return ev.assign(source=label)
+
+
+def _context(db: Database, period_code: str) -> _Context:
+    with db.session() as s:
+        p = repo.get_period(s, period_code)
+        if p is None:
+            raise NotFound(f"考核期 {period_code} 不存在")
+        table = repo.table_for(p)
+        units = repo.units_frame(s, p)
+        return _Context(p.id, p.code, p.kind, p.table_version.version, table, units,
+                        repo.evidence_frame(s, p.id), _previous_values(s, p, table))
+
+
+def _parse(db: Database, data: bytes, file_name: str, ctx: _Context, principal: Principal,
+           limits: Limits | None) -> UploadReport:
+    scope = unit_scope(principal)
+    return parse_upload(data, file_name, ctx.table, ctx.units[["unit", "name"]] if len(ctx.units)
+                        else pd.DataFrame(columns=["unit", "name"]), ctx.period_code, ctx.period_kind,
+                        ctx.table_version, allowed_units=None if scope is None else set(scope),
+                        previous_values=ctx.previous, limits=limits or Limits())
+
+
+def _committed_batch(s, period_id: int, file_hash: str) -> int | None:
+    return s.scalar(select(UploadBatch.id).where(UploadBatch.period_id == period_id,
+                                                 UploadBatch.file_hash == file_hash,
+                                                 UploadBatch.status == "committed")
+                    .order_by(UploadBatch.id).limit(1))
+
+
+def _changes(values: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Values of the file that are new or differ from the current ones, with the old value."""
+    if values.empty:
+        return values.assign(old=pd.Series(dtype=float)).iloc[0:0]
+    cur = current.rename(columns={"value": "old"})[["unit", "field", "old"]]
+    merged = values.merge(cur, on=["unit", "field"], how="left")
+    differs = merged["old"].isna() | ((merged["value"] - merged["old"]).abs() > _EPS)
+    return merged[differs].reset_index(drop=True)
+
+
+def _change_frame(ctx: _Context, changed: pd.DataFrame) -> pd.DataFrame:
+    if changed.empty:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    names = dict(zip(ctx.units["unit"], ctx.units["name"]))
+    labels = {n: f.label for n, f in ctx.table.fields.items()}
+    out = pd.DataFrame({
+        "unit": changed["unit"], "unit_name": changed["unit"].map(names), "field": changed["field"],
+        "field_label": changed["field"].map(labels), "old": changed["old"].astype(float),
+        "new": changed["value"].astype(float), "sheet": changed["sheet"], "row": changed["row"].astype(int),
+        "column": changed["column"] + " " + changed["header"],
+    }, columns=CHANGE_COLUMNS)
+    return out.reset_index(drop=True)
+
+
+def _score_changes(db: Database, ctx: _Context, report: UploadReport, changed: pd.DataFrame,
+                   principal: Principal) -> pd.DataFrame:
+    if changed.empty:
+        return pd.DataFrame(columns=SCORE_CHANGE_COLUMNS)
+    before = services.score_period(ctx.period_code, db).units
+    after = services.score_with_changes(ctx.period_code, report.values[["unit", "field", "value"]], db).units
+    b = before.set_index("unit")[["name", "total", "rank", "grade"]]
+    a = after.set_index("unit")[["total", "rank", "grade"]]
+    df = b.join(a, lsuffix="_before", rsuffix="_after").reset_index()
+    touched = set(changed["unit"])
+    moved = (df["unit"].isin(touched) | (df["rank_before"] != df["rank_after"])
+             | ((df["total_before"] - df["total_after"]).abs() > _EPS))
+    df = df[moved]
+    scope = unit_scope(principal)
+    if scope is not None:
+        df = df[df["unit"].isin(scope)]
+    df = df.assign(delta=df["total_after"] - df["total_before"])
+    df = df.sort_values(["delta", "unit"], key=lambda s: s.abs() if s.name == "delta" else s,
+                        ascending=[False, True])
+    return df[SCORE_CHANGE_COLUMNS].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- use cases
+
+def template_bytes(db: Database, period_code: str, principal: Principal | None = None) -> bytes:
+    """The period's template (.xlsx); ``principal`` None = every unit (CLI operator), staff: their units."""
+    if principal is not None:
+        require(principal, "upload")
+    with db.session() as s:
+        p = repo.get_period(s, period_code)
+        if p is None:
+            raise NotFound(f"考核期 {period_code} 不存在")
+        table = repo.table_for(p)
+        units = repo.units_frame(s, p)
+        kind, code = p.kind, p.code
+    scope = unit_scope(principal) if principal is not None else None
+    if scope is not None and len(units):
+        units = units[units["unit"].isin(scope)]
+    if units.empty:
+        units = pd.DataFrame(columns=["unit", "name"])
+    return build_template(table, units[["unit", "name"]], code, kind)
+
+
+def preview_upload(db: Database, data: bytes, file_name: str, period_code: str, user,
+                   limits: Limits | None = None) -> Preview:
+    """Parse, validate and preview an upload; writes nothing.
+
+    ``user``: a Principal or a user id. Returns a ``Preview`` with the report, the
+    changed values (old → new), the score and rank changes and the id of an
+    already committed batch with the same file hash (``duplicate_of``).
+    """
+    principal = _principal(db, user)
+    refused = _check_access(db, data, file_name, period_code, principal)
+    if refused is not None:
+        return Preview(report=refused, file_hash=refused.file_hash, period_code=period_code)
+    ctx = _context(db, period_code)
+    report = _parse(db, data, file_name, ctx, principal, limits)
+    with db.session() as s:
+        duplicate_of = _committed_batch(s, ctx.period_id, report.file_hash)
+    changed = _changes(report.values, ctx.current)
+    score_changes = (_score_changes(db, ctx, report, changed, principal) if report.ok
+                     else pd.DataFrame(columns=SCORE_CHANGE_COLUMNS))
+    return Preview(report=report, changes=_change_frame(ctx, changed), score_changes=score_changes,
+                   duplicate_of=duplicate_of, file_hash=report.file_hash, period_code=period_code)
+
+
+class _Duplicate(Exception):
+    def __init__(self, batch_id: int):
+        self.batch_id = batch_id
+
+
+def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, user,
+                  limits: Limits | None = None) -> CommitResult:
+    """Re-parse the bytes and, when there is no error, write them in one transaction.
+
+    Status ``rejected`` (any ERROR; nothing written but a value-less batch row for the
+    history), ``duplicate`` (the same file was already committed for the period;
+    nothing written) or ``committed``.
+    """
+    principal = _principal(db, user)
+    refused = _check_access(db, data, file_name, period_code, principal)
+    if refused is not None:
+        return CommitResult("rejected", None, 0, 0, 0, refused, period_code, file_name)
+    ctx = _context(db, period_code)
+    report = _parse(db, data, file_name, ctx, principal, limits)
+    values = report.values
+    n_units = int(values["unit"].nunique()) if len(values) else 0
+    if not report.ok:
+        with db.session() as s:
+            batch = UploadBatch(period_id=ctx.period_id, user_id=principal.id, file_name=file_name[:255],
+                                file_hash=report.file_hash, file_format=report.file_format or "",
+                                status="rejected", n_units=0, n_values=0, n_changed=0,
+                                n_errors=len(report.errors), n_warnings=len(report.warnings))
+            s.add(batch)
+            s.flush()
+            services.audit(s, principal, "upload_rejected", entity="upload_batch", entity_id=batch.id,
+                           period_code=period_code,
+                           after={"file_name": file_name, "file_hash": report.file_hash,
+                                  "errors": len(report.errors), "warnings": len(report.warnings)})
+            batch_id = batch.id
+        return CommitResult("rejected", batch_id, 0, 0, 0, report, period_code, file_name)
+    try:
+        with db.session() as s:
+            batch_id, n_changed = _write(s, ctx, principal, file_name, report)
+    except _Duplicate as dup:
+        return CommitResult("duplicate", dup.batch_id, len(values), 0, n_units, report, period_code, file_name)
+    return CommitResult("committed", batch_id, len(values), n_changed, n_units, report, period_code, file_name)
+
+
+def _write(s, ctx: _Context, principal: Principal, file_name: str, report: UploadReport) -> tuple[int, int]:
+    # Lock first, read after: the bump takes SQLite's write lock (and PostgreSQL's row lock)
+    # before the duplicate check and the current values are read.
+    services.bump(s, ctx.period_id)
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Period.id).where(Period.id == ctx.period_id).with_for_update())
+    dup = _committed_batch(s, ctx.period_id, report.file_hash)
+    if dup is not None:
+        raise _Duplicate(dup)
+    values = report.values
+    unit_ids = dict(zip(ctx.units["unit"], ctx.units["unit_id"].astype(int)))
+    current = pd.DataFrame(s.execute(
+        select(EvidenceValue.id, EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value)
+        .where(EvidenceValue.period_id == ctx.period_id, EvidenceValue.superseded_at.is_(None))).all(),
+        columns=["old_id", "unit_id", "field", "old"])
+    v = values.assign(unit_id=values["unit"].map(unit_ids).astype(int))
+    v = v.merge(current, on=["unit_id", "field"], how="left")
+    changed = v[v["old"].isna() | ((v["value"] - v["old"]).abs() > _EPS)]
+    now = utcnow()
+    batch = UploadBatch(period_id=ctx.period_id, user_id=principal.id, file_name=file_name[:255],
+                        file_hash=report.file_hash, file_format=report.file_format or "", status="committed",
+                        n_units=int(values["unit"].nunique()) if len(values) else 0, n_values=len(values),
+                        n_changed=len(changed), n_errors=0, n_warnings=len(report.warnings),
+                        created_at=now, committed_at=now)
+    s.add(batch)
+    s.flush()
+    if len(changed):
+        rows = [dict(period_id=ctx.period_id, unit_id=int(uid), field=f, value=float(val), raw=str(raw)[:255],
+                     batch_id=batch.id, file_name=file_name[:255], sheet=(sheet or None) and str(sheet)[:64],
+                     row=int(row), column=f"{col} {header}".strip()[:80], uploaded_by=principal.id,
+                     uploaded_at=now)
+                for uid, f, val, raw, sheet, row, col, header in zip(
+                    changed["unit_id"], changed["field"], changed["value"], changed["raw"], changed["sheet"],
+                    changed["row"], changed["column"], changed["header"])]
+        new_ids = s.execute(insert(EvidenceValue).returning(EvidenceValue.id, sort_by_parameter_order=True),
+                            rows).scalars().all()
+        old = changed["old_id"].to_numpy()
+        sup = [{"id": int(o), "superseded_at": now, "superseded_by_id": int(n)}
+               for o, n in zip(old, new_ids) if o == o]  # NaN: nothing to supersede
+        if sup:
+            s.execute(update(EvidenceValue), sup)
+    services.audit(s, principal, "upload", entity="upload_batch", entity_id=batch.id, period_code=ctx.period_code,
+                   after={"file_name": file_name, "file_hash": report.file_hash, "format": report.file_format,
+                          "units": batch.n_units, "values": batch.n_values, "changed": batch.n_changed,
+                          "warnings": batch.n_warnings})
+    return batch.id, len(changed)
+
+
+def batch_history(db: Database, principal: Principal, period_code: str | None = None) -> pd.DataFrame:
+    """Upload batches (staff: their own), newest first; see ``services.upload_history``."""
+    return services.upload_history(principal, period_code, db=db)
+
+
+# --------------------------------------------------------------------------- text
+
+def format_commit(result: CommitResult) -> str:
+    """One Chinese paragraph for the CLI and the upload page."""
+    name = result.file_name or result.report.file_name
+    if result.status == "committed":
+        warn = f"；另有 {len(result.report.warnings)} 个警告，请留意" if result.report.warnings else ""
+        unchanged = result.n_values - result.n_changed
+        return (f"文件「{name}」已提交（批次 #{result.batch_id}，考核期 {result.period_code}）："
+                f"{result.n_units} 个单位、{result.n_values} 个数值，其中 {result.n_changed} 个新增或更新，"
+                f"{unchanged} 个与原值相同未改动{warn}。")
+    if result.status == "duplicate":
+        return (f"文件「{name}」与已提交的批次 #{result.batch_id} 完全相同（同一文件），"
+                f"考核期 {result.period_code} 的数据未重复写入。")
+    return format_issues(result.report) + f"\n文件「{name}」未通过校验，未写入任何数据。"
+
+
+__all__ = ["Preview", "CommitResult", "template_bytes", "preview_upload", "commit_upload", "batch_history",
+           "format_issues", "format_commit", "CHANGE_COLUMNS", "SCORE_CHANGE_COLUMNS"]
