@@ -39,13 +39,15 @@ def table_dict(items: list[dict], *, bonus: list[dict] | None = None, veto: list
     all_points = sum(float(i.get("points", 0)) for _, its in areas for i in its)
     d = {
         "version": "test", "title": "测试", "total": all_points if total is None else total,
-        "bonus_cap": bonus_cap, "grades": grades or GRADES, "veto_grade": "不合格",
+        "bonus_cap": bonus_cap, "grades": grades or GRADES, "veto_grade": (grades or GRADES)[-1]["label"],
         "tie_break": ["core_points", "code"], "fields": fields,
         "areas": [{"code": code, "name": f"{code} 测试", "items": [dict(i) for i in its]} for code, its in areas],
         "bonus": bonus or [], "veto": veto or [],
     }
     if candidates is not None:
         d["candidates"] = candidates
+    elif grades is not None:
+        d["candidates"] = {"grade": grades[0]["label"]}
     return d
 
 
