@@ -387,9 +387,11 @@ class _Parser:
         if not layout_long:
             missing = [n for n in self.fields if "field:" + n not in seen]
             if missing:
-                names = "、".join(f"「{self.fields[n].label}」" for n in missing)
+                names = "、".join(f"「{self.fields[n].label}」" for n in missing[:10])
+                if len(missing) > 10:
+                    names += f" 等 {len(missing)} 项"
                 self.issue(IssueCode.MISSING_COLUMN,
-                           f"{self.where(hr)}：表头中没有以下 {len(missing)} 个数据项的列：{names}；"
+                           f"{self.where(hr)}：表头中没有 {len(missing)} 个数据项的列（{names}）；"
                            "这些数据项本次不更新（保持系统中的原值），如需填报请使用本期模板",
                            row=hr, value="、".join(missing), severity=Severity.WARNING)
 
