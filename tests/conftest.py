@@ -111,6 +111,12 @@ def demo_db(tmp_path_factory):
     database = Database(f"sqlite:///{path}")
     database.upgrade()
     seed_database(database)
+    # Closing the last connection checkpoints the WAL into the main file, so copies of the
+    # file (``app_db``) hold every row.
+    database.dispose()
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
     yield database
     database.dispose()
 
