@@ -126,7 +126,7 @@ def _preview_body(pv) -> html.Div:
                 for i in report.errors + report.warnings]
         parts.append(html.H3("问题清单", className="h6 mt-2"))
         parts.append(make_grid("upload-issues-grid", rows, [
-            text_col("severity", "级别", 70, cellStyle={"styleConditions": [
+            text_col("severity", "级别", 80, cellStyle={"styleConditions": [
                 {"condition": "params.value === '错误'", "style": {"color": "#b71c1c", "fontWeight": "600"}}]}),
             text_col("sheet", "工作表", 90), number_col("row", "行", 64, places=0), text_col("column", "列", 130),
             text_col("value", "原值", 90),
