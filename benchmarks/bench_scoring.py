@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"units: {args.units:,}  items: {len(table.all_items)}  evidence rows: {len(evidence):,}  "
           f"adjustments: {len(adjustments):,}  period: {args.period}")
-    print(f"score():            {t_vec * 1000:8.1f} ms  (best of {args.repeat}; target ≤ {TARGET_SECONDS * 1000:.0f} ms: "
-          f"{mark(fast)})")
+    print(f"score():            {t_vec * 1000:8.1f} ms  (best of {args.repeat}; "
+          f"target ≤ {TARGET_SECONDS * 1000:.0f} ms: {mark(fast)})")
     print(f"per-unit loop:      {t_loop * 1000:8.1f} ms  (best of {args.repeat}; totals and grades only, no texts)")
     print(f"speed-up:           {ratio:8.1f}×  (target ≥ {TARGET_SPEEDUP:.0f}×: {mark(far)})")
     print(f"identical totals:   {same_total}  identical grades: {same_grade}  "
