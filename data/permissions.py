@@ -25,6 +25,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_tables": (ADMIN,),
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),
+    "what_if": (LEADER, INSPECTOR, ADMIN),  # 模拟测算: re-score with a changed table, stores nothing
 }
 
 # page name -> action needed to open it (the navigation shows only these).

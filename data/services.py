@@ -28,6 +28,7 @@ from scoring.candidates import shortlist
 from scoring.engine import ScoreResult, score
 from scoring.gaps import area_gaps, grade_gaps
 from scoring.indicators import IndicatorTable, parse_table, table_to_dict
+from scoring.whatif import WhatIf, change_grade_min, change_points, what_if
 
 __all__ = ["AccessDenied", "NotFound"]
 
@@ -120,6 +121,28 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
 
 def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
     return scoring_inputs(period_code, db).table
+
+
+def what_if_period(principal: Principal, period_code: str, item_code: str | None = None,
+                   points: float | None = None, grade: str | None = None, grade_min: float | None = None,
+                   db: Database | None = None) -> WhatIf:
+    """模拟测算: the period re-scored with one item's points or one grade line changed. Stores nothing."""
+    require(principal, "what_if")
+    inp = scoring_inputs(period_code, db)
+    table = inp.table
+    try:
+        if item_code:
+            if points is None or not (0 <= float(points) <= 100):
+                raise InvalidInput("分值应在 0 到 100 之间")
+            table = change_points(table, item_code, float(points))
+        if grade:
+            if grade_min is None or not (0 <= float(grade_min) <= 200):
+                raise InvalidInput("分数线应在 0 到 200 之间")
+            table = change_grade_min(table, grade, float(grade_min))
+    except KeyError:
+        raise InvalidInput("指标或等次不在本期指标体系中") from None
+    units = inp.units[["unit", "name", "category"]]
+    return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments)
 
 
 # --------------------------------------------------------------------------- periods & units

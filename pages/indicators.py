@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_grade_badge, make_section
+from components.grids import make_grid, number_col, text_col
 from components.shell import make_page_header, make_period_select
 from data import services, table_xlsx
 from pages._access import guard, period_options, resolve_period
@@ -90,6 +91,24 @@ def layout(period: str | None = None, **_):
             dbc.Button("保存为新版本", id="indicators-save", color="danger", size="sm", className="mt-2", disabled=True),
             html.Div(id="indicators-save-result", className="mt-2"),
         ])
+    whatif = None
+    if principal.can("what_if"):
+        whatif = make_section("模拟测算（调整分值或等次线，看谁的名次和等次会变化；不保存任何数据）", [
+            dbc.Row([
+                dbc.Col(dbc.Select(id="indicators-whatif-item", placeholder="选择指标",
+                                   options=[{"label": f"{i.code} {i.name}（现 {fmt_number(i.points)} 分）",
+                                             "value": i.code} for i in table.items]), md=4),
+                dbc.Col(dbc.Input(id="indicators-whatif-points", type="number", min=0, max=100, step=0.5,
+                                  placeholder="新分值"), md=2),
+                dbc.Col(dbc.Select(id="indicators-whatif-grade", placeholder="或选择等次",
+                                   options=[{"label": f"{g.label}（现 ≥ {fmt_number(g.min)}）", "value": g.label}
+                                            for g in table.grades]), md=2),
+                dbc.Col(dbc.Input(id="indicators-whatif-min", type="number", min=0, max=200, step=0.5,
+                                  placeholder="新分数线"), md=2),
+                dbc.Col(dbc.Button("测算", id="indicators-whatif-run", color="danger", className="w-100"), md=2),
+            ], className="g-2"),
+            html.Div(id="indicators-whatif-result", className="mt-2"),
+        ])
     versions = services.table_versions()
     return html.Div([
         dcc.Location(id="indicators-url", refresh="callback-nav"),
@@ -99,7 +118,7 @@ def layout(period: str | None = None, **_):
                          right=[make_period_select("indicators-period", period_options(), period_code),
                                 dbc.Button("下载 Excel", id="indicators-download-btn", color="danger", outline=True,
                                            size="sm"), dcc.Download(id="indicators-download")]),
-        summary, _tree(table), html.Div(admin, className="mt-3"),
+        summary, _tree(table), html.Div(whatif, className="mt-3"), html.Div(admin, className="mt-3"),
     ])
 
 
@@ -176,3 +195,38 @@ def _save(n_clicks, contents, filename, note):
     except services.InvalidInput as exc:
         return make_alert(str(exc), "warning")
     return make_alert(f"已保存为 {version} 版（已记入审计日志）。新建考核期时可选用该版本。", "success")
+
+
+@secure_callback(Output("indicators-whatif-result", "children"), Input("indicators-whatif-run", "n_clicks"),
+                 State("indicators-period-store", "data"), State("indicators-whatif-item", "value"),
+                 State("indicators-whatif-points", "value"), State("indicators-whatif-grade", "value"),
+                 State("indicators-whatif-min", "value"), prevent_initial_call=True, action="what_if")
+def _what_if(n_clicks, period_code, item, points, grade, grade_min):
+    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+        return no_update
+    if not item and not grade:
+        return make_alert("请选择要调整的指标或等次", "warning")
+    try:
+        w = services.what_if_period(current_principal(), str(period_code), item or None,
+                                    None if points in (None, "") else float(points), grade or None,
+                                    None if grade_min in (None, "") else float(grade_min))
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning")
+    except (TypeError, ValueError):
+        return make_alert("请填写数字", "warning")
+    if not w.ok:
+        return make_alert("调整后的指标体系有问题：" + "；".join(map(str, w.problems)), "warning")
+    movers = w.movers
+    changes = "；".join(f"{k} {v} 个" for k, v in w.grade_changes.items()) or "没有单位的等次变化"
+    head = make_alert(f"名次或分数变化的单位 {len(movers)} 个；等次变化：{changes}。", "info",
+                      id_="indicators-whatif-summary")
+    rows = [{"name": r.name, "before": round(float(r.total_before), 2), "after": round(float(r.total_after), 2),
+             "delta": round(float(r.delta), 2), "rank": f"{int(r.rank_before)} → {int(r.rank_after)}",
+             "move": int(r.rank_change), "grade": f"{r.grade_before} → {r.grade_after}"}
+            for r in movers.itertuples()]
+    if not rows:
+        return head
+    return html.Div([head, make_grid("indicators-whatif-grid", rows, [
+        text_col("name", "单位", 180), number_col("before", "原总分", 86), number_col("after", "测算总分", 90),
+        number_col("delta", "变化", 80), text_col("rank", "总排名", 100),
+        number_col("move", "名次升降", 90, places=0), text_col("grade", "等次", 130)], height=360)])

@@ -1,0 +1,45 @@
+"""模拟测算 through the service: the same engine on a changed table, nothing stored, role-checked."""
+from __future__ import annotations
+
+import pytest
+
+from data import services
+from data.accounts import principal_by_name
+from data.demo import seed_database
+from data.permissions import AccessDenied
+
+
+@pytest.fixture
+def seeded(sqlite_db):
+    seed_database(sqlite_db)
+    services.clear_cache()
+    return sqlite_db
+
+
+def test_raising_a_grade_line_downgrades_exactly_the_units_between_old_and_new_line(seeded):
+    leader = principal_by_name("leader", db=seeded)
+    base = services.score_period("2026H1", seeded).units
+    version_before = services.get_period_info("2026H1", seeded).data_version
+    w = services.what_if_period(leader, "2026H1", grade="优秀", grade_min=95, db=seeded)
+    assert w.ok
+    expected = set(base.loc[(base["grade"] == "优秀") & (base["total"] < 95), "unit"])
+    moved = set(w.movers.loc[w.movers["grade_before"] != w.movers["grade_after"], "unit"])
+    assert moved == expected and expected
+    assert w.grade_changes.get("优秀→良好") == len(expected)
+    # Nothing stored: the period's data version and the real results are unchanged.
+    assert services.get_period_info("2026H1", seeded).data_version == version_before
+    assert services.score_period("2026H1", seeded).units["grade"].tolist() == base["grade"].tolist()
+
+
+def test_changing_an_items_points_rescales_and_moves_someone(seeded):
+    inspector = principal_by_name("inspector", db=seeded)
+    w = services.what_if_period(inspector, "2026H1", item_code="C1", points=10, db=seeded)
+    assert w.ok and len(w.movers) > 0
+    assert w.table.total == services.table_for_period("2026H1", seeded).total + 6
+
+
+def test_staff_may_not_run_what_if_and_bad_input_is_a_chinese_message(seeded):
+    with pytest.raises(AccessDenied):
+        services.what_if_period(principal_by_name("staff", db=seeded), "2026H1", grade="优秀", grade_min=95, db=seeded)
+    with pytest.raises(services.InvalidInput, match="不在本期指标体系中"):
+        services.what_if_period(principal_by_name("leader", db=seeded), "2026H1", item_code="ZZ", points=3, db=seeded)
