@@ -47,7 +47,7 @@ def make_radar(areas: list[str], unit_pct: list[float], avg_pct: list[float], un
     fig.add_trace(go.Scatterpolar(r=[v * 100 for v in unit_pct + unit_pct[:1]], theta=closed, name=unit_label,
                                   fill="toself", fillcolor="rgba(192,57,43,0.15)", line=dict(color="#c0392b"),
                                   hovertemplate="%{theta}：%{r:.1f}%"))
-    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], ticksuffix="%", angle=90, tickfont_size=10)),
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], ticksuffix="%", angle=67.5, tickfont_size=9, tickfont_color="#8a929a")),
                       legend=dict(orientation="h", y=-0.12))
     return _layout(fig, height, margin=dict(l=60, r=60, t=30, b=30))
 

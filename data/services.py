@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from data import repo
 from data.db import Database, get_db
 from data.models import (
-    OPEN_RECTIFICATION, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
+    OPEN_RECTIFICATION, PERIOD_STATUSES, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
     Rectification, SelfAssessment, TableVersion, UploadBatch, User, utcnow,
 )
 from data.permissions import AccessDenied, NotFound, Principal, require, require_unit, unit_scope
@@ -518,6 +518,8 @@ def decide_candidate(principal: Principal, period_code: str, unit_code: str, dec
 
 def set_period_status(principal: Principal, period_code: str, status: str, db: Database | None = None) -> None:
     require(principal, "publish")
+    if status not in PERIOD_STATUSES:
+        raise InvalidInput(f"考核期状态应为 {'、'.join(PERIOD_STATUSES)} 之一")
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)

@@ -19,6 +19,7 @@ from components.formats import GRADE_COLORS, fmt_points, grade_color
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
+from data.models import PERIOD_STATUSES
 from pages._access import guard, period_options, resolve_period
 from scoring.glossary import period_label
 
@@ -86,10 +87,18 @@ def layout(period: str | None = None, category: str | None = None, **_):
     prev = services.previous_period_code(period_code, same_kind=False)
     top = grades[0] if grades else "优秀"
 
+    publish = []
+    if principal.can("publish"):
+        status = services.get_period_info(period_code).status
+        publish = [dbc.Select(id="rankings-status", value=status, size="sm", className="period-select",
+                              options=[{"label": f"状态：{v}", "value": v} for v in PERIOD_STATUSES]),
+                   dbc.Button("更新状态", id="rankings-status-save", color="secondary", outline=True, size="sm"),
+                   html.Span(id="rankings-status-msg", className="small-muted")]
     header = make_page_header(
         "排名总览", f"{period_label(period_code)} · 指标体系 {table.version} 版 · "
                     + (f"较上期对比 {period_label(prev)}" if prev else "无上期数据"),
         right=[make_period_select("rankings-period", period_options(), period_code),
+               *publish,
                dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm"),
                dcc.Download(id="rankings-download")])
     kpis = dbc.Row([
@@ -145,3 +154,15 @@ def _export(n_clicks, shown_rows, period_code):
     codes = [r.get("unit") for r in (shown_rows or []) if isinstance(r, dict)]
     data = exports.rankings_xlsx(current_principal(), period_code, codes)
     return dcc.send_bytes(data, f"排名总览_{period_code}.xlsx")
+
+
+@secure_callback(Output("rankings-status-msg", "children"), Input("rankings-status-save", "n_clicks"),
+                 State("rankings-period", "value"), State("rankings-status", "value"), prevent_initial_call=True,
+                 action="publish")
+def _publish(n_clicks, period_code, status):
+    if not n_clicks or not period_code or not services.period_exists(period_code):
+        return no_update
+    if status not in PERIOD_STATUSES:
+        return "状态无效"
+    services.set_period_status(current_principal(), period_code, status)
+    return f"已更新为「{status}」（已记入审计日志）"

@@ -213,5 +213,6 @@ def _commit(commit_clicks, cancel_clicks, contents, filename, period_code):
         return make_alert("请先上传文件", "warning"), no_update, no_update, no_update, True, no_update
     result = evidence_service.commit_upload(get_db(), data, _safe_name(filename), str(period_code), p)
     color = {"committed": "success", "duplicate": "info"}.get(result.status, "danger")
-    msg = make_alert(evidence_service.format_commit(result), color, id_="upload-commit-result")
+    msg = make_alert(html.Div(evidence_service.format_commit(result), className="pre-line"), color,
+                     id_="upload-commit-result")
     return msg, _history(p, str(period_code)), None, make_empty("请先上传文件"), True, True

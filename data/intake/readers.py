@@ -20,7 +20,7 @@ from html import unescape
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
 from data.intake.issues import IssueCode, Limits, Severity, UploadIssue
 from data.intake.normalise import column_index, column_letter
@@ -376,7 +376,7 @@ def _open_xls(data: bytes, file_name: str, limits: Limits) -> tuple[Source | Non
         return None, [_too_many_cells(file_name, "", n_rows, n_cols, limits)]
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [SheetInfo(m.name, m.visible.name == "Visible") for m in wb.sheets_metadata]
+        sheets = [SheetInfo(m.name, m.visible == SheetVisibleEnum.Visible) for m in wb.sheets_metadata]
     except (CalamineError, ValueError, OSError):
         return None, [unreadable]
     return _XlsSource(data, sheets, file_name, limits, wb), []

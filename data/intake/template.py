@@ -110,6 +110,8 @@ def build_template(table: IndicatorTable, units: pd.DataFrame, period_code: str,
         r = FIRST_DATA_ROW + k
         a = ws.cell(r, 1, code)
         b = ws.cell(r, 2, name)
+        # Names and codes are text, never formulas: openpyxl would store 「=…」 as one (formula injection).
+        a.data_type = b.data_type = "s"
         a.fill = b.fill = _LOCKED_FILL
         a.number_format = "@"
     last = FIRST_DATA_ROW + max(len(codes), 1) - 1

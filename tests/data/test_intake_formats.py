@@ -86,9 +86,6 @@ def test_annual_template_uses_the_full_year_cap():
     assert ws["C2"].value == "次；0–365 的整数"
 
 
-@pytest.mark.xfail(raises=AttributeError, strict=False,
-                   reason="data/intake/readers.py _open_xls uses SheetVisibleEnum.name, absent in "
-                          "python-calamine 0.9.1 (should compare with SheetVisibleEnum.Visible)")
 def test_old_xls_fixture_is_read():
     report = parse(FIXTURES / "old_format.xls")
     assert (report.file_format, report.sheet, report.header_row, report.layout) == ("xls", "填报表", 3, "wide")
