@@ -34,8 +34,33 @@ def resolve_period(code: str | None) -> tuple[str | None, object | None]:
     return default, None
 
 
+def open_page(page: str, period: str | None) -> tuple[Principal | None, str | None, object | None]:
+    """The prologue of every page layout: role check first, then the period from the URL.
+
+    Returns (principal, period_code, None), or (None, None, an error body to show instead).
+    """
+    principal, denied = guard(page)
+    if denied:
+        return None, None, denied
+    period_code, error = resolve_period(period)
+    if error:
+        return None, None, error
+    return principal, period_code, None
+
+
+def period_search(period_code: str | None, **extra: str | None):
+    """The URL query for a period picked in a selector (``no_update`` for an unknown one)."""
+    from urllib.parse import urlencode
+
+    from dash import no_update
+
+    if not period_code or not services.period_exists(str(period_code)):
+        return no_update
+    return "?" + urlencode({"period": period_code, **{k: v for k, v in extra.items() if v}})
+
+
 def period_options() -> list[tuple[str, str]]:
     return [(p.code, f"{period_label(p.code)}（{p.status}）") for p in services.periods()]
 
 
-__all__ = ["guard", "resolve_period", "period_options", "NotFound"]
+__all__ = ["guard", "resolve_period", "open_page", "period_search", "period_options", "NotFound"]

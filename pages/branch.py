@@ -21,7 +21,7 @@ from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
 from data import services
 from data.permissions import AccessDenied, NotFound
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 from scoring.rules import fmt_number
 
@@ -227,10 +227,7 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
 
 
 def layout(unit_code: str | None = None, period: str | None = None, area: str | None = None, **_):
-    principal, denied = guard("branch")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("branch", period)
     if error:
         return error
     try:
@@ -287,9 +284,7 @@ def _refresh(key: dict) -> str:
 @secure_callback(Output("branch-url", "search", allow_duplicate=True), Input("branch-period", "value"),
                  State("branch-key", "data"), prevent_initial_call=True, action="view_scores")
 def _change_period(period_code, key):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    return "?" + urlencode({"period": period_code})
+    return period_search(period_code)
 
 
 @secure_callback(Output("branch-adj-msg", "children"), Output("branch-url", "search", allow_duplicate=True),

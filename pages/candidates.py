@@ -15,7 +15,7 @@ from components.formats import GRADE_COLORS
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.candidates import period_note
 from scoring.glossary import period_label
 
@@ -52,10 +52,7 @@ def _columns() -> list[dict]:
 
 
 def layout(period: str | None = None, **_):
-    principal, denied = guard("candidates")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("candidates", period)
     if error:
         return error
     table = services.table_for_period(period_code)
@@ -103,9 +100,7 @@ def layout(period: str | None = None, **_):
 @secure_callback(Output("candidates-url", "search", allow_duplicate=True), Input("candidates-period", "value"),
                  prevent_initial_call=True, action="view_candidates")
 def _navigate(period_code):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    return "?" + urlencode({"period": period_code})
+    return period_search(period_code)
 
 
 @secure_callback(Output("candidates-download", "data"), Input("candidates-export", "n_clicks"),

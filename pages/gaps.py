@@ -16,7 +16,7 @@ from components.formats import GRADE_COLORS, fmt_points
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import services
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/gaps", name="差距分析", title="差距分析 · 党建工作考核系统",
@@ -26,10 +26,7 @@ SORTS = {"gap": "按总差距（失分多的在前）", "rank": "按排名", "co
 
 
 def layout(period: str | None = None, sort: str | None = None, **_):
-    principal, denied = guard("gaps")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("gaps", period)
     if error:
         return error
     sort = sort if sort in SORTS else "gap"
@@ -106,9 +103,7 @@ def layout(period: str | None = None, sort: str | None = None, **_):
 @secure_callback(Output("gaps-url", "search"), Input("gaps-period", "value"), Input("gaps-sort", "value"),
                  prevent_initial_call=True, action="view_scores")
 def _navigate(period_code, sort):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    return "?" + urlencode({"period": period_code, "sort": sort if sort in SORTS else "gap"})
+    return period_search(period_code, sort=sort if sort in SORTS else "gap")
 
 
 @secure_callback(Output("gaps-url", "href"), Input("gaps-heatmap", "clickData"), State("gaps-period-store", "data"),

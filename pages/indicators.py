@@ -16,7 +16,7 @@ from components.cards import make_alert, make_grade_badge, make_section
 from components.grids import make_grid, number_col, text_col
 from components.shell import make_page_header, make_period_select
 from data import services, table_xlsx
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label, rule_label
 from scoring.indicators import parse_table
 from scoring.rules import fmt_number
@@ -61,10 +61,7 @@ def _tree(table) -> html.Div:
 
 
 def layout(period: str | None = None, **_):
-    principal, denied = guard("indicators")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("indicators", period)
     if error:
         return error
     table = services.table_for_period(period_code)
@@ -125,9 +122,7 @@ def layout(period: str | None = None, **_):
 @secure_callback(Output("indicators-url", "search"), Input("indicators-period", "value"),
                  prevent_initial_call=True, action="view_indicators")
 def _navigate(period_code):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    return f"?period={period_code}"
+    return period_search(period_code)
 
 
 @secure_callback(Output("indicators-download", "data"), Input("indicators-download-btn", "n_clicks"),

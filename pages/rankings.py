@@ -6,7 +6,6 @@ and category live in the URL query so a link can be shared.
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -20,7 +19,7 @@ from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
 from data.models import PERIOD_STATUSES
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/", name="排名总览", title="排名总览 · 党建工作考核系统",
@@ -66,10 +65,7 @@ def _columns() -> list[dict]:
 
 
 def layout(period: str | None = None, category: str | None = None, **_):
-    principal, denied = guard("rankings")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("rankings", period)
     if error:
         return error
     cats = services.categories(period_code)
@@ -136,12 +132,7 @@ def layout(period: str | None = None, category: str | None = None, **_):
 @secure_callback(Output("rankings-url", "search"), Input("rankings-period", "value"),
                  Input("rankings-tabs", "active_tab"), prevent_initial_call=True, action="view_scores")
 def _navigate(period_code, tab):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    query = {"period": period_code}
-    if tab and tab != ALL:
-        query["category"] = tab
-    return "?" + urlencode(query)
+    return period_search(period_code, category=tab if tab != ALL else None)
 
 
 @secure_callback(Output("rankings-download", "data"), Input("rankings-export", "n_clicks"),

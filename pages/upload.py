@@ -22,7 +22,7 @@ from components.grids import make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import evidence_service, services
 from data.db import get_db
-from pages._access import guard, period_options, resolve_period
+from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/upload", name="数据上传", title="数据上传 · 党建工作考核系统",
@@ -48,10 +48,7 @@ def _history(principal, period_code: str):
 
 
 def layout(period: str | None = None, **_):
-    principal, denied = guard("upload")
-    if denied:
-        return denied
-    period_code, error = resolve_period(period)
+    principal, period_code, error = open_page("upload", period)
     if error:
         return error
     scope = "全部单位" if principal.sees_all_units else f"您负责的 {len(principal.unit_codes)} 个单位"
@@ -169,9 +166,7 @@ def _template(n_clicks, period_code):
 @secure_callback(Output("upload-url", "search"), Input("upload-period", "value"), prevent_initial_call=True,
                  action="upload")
 def _navigate(period_code):
-    if not period_code or not services.period_exists(period_code):
-        return no_update
-    return f"?period={period_code}"
+    return period_search(period_code)
 
 
 @secure_callback(Output("upload-preview", "children"), Output("upload-commit", "disabled"),
