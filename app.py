@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
