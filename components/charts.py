@@ -71,5 +71,5 @@ def make_heatmap(z: list[list[float]], x: list[str], y: list[str], customdata: l
         colorbar=dict(title="得分率%", ticksuffix="%"),
         hovertemplate="%{y}<br>%{x}：得分率 %{z:.1f}%<br>点击查看该单位<extra></extra>"))
     fig.update_yaxes(autorange="reversed", tickfont_size=11)
-    fig.update_xaxes(side="top")
-    return _layout(fig, height or max(320, 22 * len(y) + 90), margin=dict(l=180, r=20, t=60, b=20))
+    fig.update_xaxes(side="top", tickangle=0, tickfont_size=11)
+    return _layout(fig, height or max(320, 22 * len(y) + 110), margin=dict(l=180, r=20, t=80, b=20))

@@ -145,6 +145,28 @@ def _values_for(table: IndicatorTable, half: bool, q: np.ndarray, rng: np.random
     return out
 
 
+def _meets(table: IndicatorTable, half: bool) -> dict[str, float]:
+    """Evidence values that give every ★ item full points (a model branch's ledger)."""
+    out: dict[str, float] = {}
+    for item in table.items:
+        if not item.core or not item.fields:
+            continue
+        p, f = item.params_for(half), item.fields[0]
+        if item.rule == "count_target":
+            out[f] = float(p["target"])
+        elif item.rule == "ratio" and "target" in p:
+            out[f] = float(p["target"])
+        elif item.rule == "tiered":
+            out[f] = float(p["tiers"][0][0])
+        elif item.rule == "stepped":
+            out[f] = float(p["full_at"])
+        elif item.rule == "boolean":
+            out[f] = 1.0
+        elif item.rule == "deduction":
+            out[f] = 0.0
+    return out
+
+
 def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
     """The demo at any size; deterministic for a seed."""
     rng = np.random.default_rng(seed)
@@ -162,6 +184,12 @@ def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
         cols = _values_for(table, half, qq, rng)
         wide = pd.DataFrame(cols)
         wide["unit"] = units["code"].to_numpy()
+        # The best branches keep every ★ item in order, as model branches do (so 评先 has candidates).
+        best = np.argsort(-qq, kind="stable")[: max(1, n // 8)]
+        for fld, v in _meets(table, half).items():
+            if fld in wide.columns:
+                wide.loc[wide.index[best], fld] = np.maximum(wide.loc[wide.index[best], fld].fillna(0), v) \
+                    if v > 0 else v
         if n >= 20:  # a tie: two county units with identical evidence
             wide.iloc[-1, :-1] = wide.iloc[-2, :-1].to_numpy()
         if n >= 10 and code == "2026H1":  # one veto (an 意识形态 incident) this period

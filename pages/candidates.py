@@ -43,11 +43,11 @@ def _columns() -> list[dict]:
             {"condition": "params.value === '候选'", "style": {"color": "#b71c1c", "fontWeight": "700"}}]}),
         text_col("name_link", "单位", 190, cellRenderer="markdown", tooltipField="name",
                  filterValueGetter={"function": "params.data.name"}),
-        text_col("category", "类别", 110), number_col("rank_in_category", "类别排名", 86, places=0),
+        text_col("category", "类别", 110), number_col("rank_in_category", "类别排名", 100, places=0),
         number_col("total", "总分", 80), grade_col("grade", "等次", GRADE_COLORS),
         text_col("reason", "理由", 360, flex=3, wrapText=True, autoHeight=True,
                  cellStyle={"lineHeight": "1.5", "paddingTop": "4px", "paddingBottom": "4px"}),
-        text_col("decision", "考核组意见", 96), text_col("decision_note", "意见说明", 160, wrapText=True),
+        text_col("decision", "考核组意见", 116), text_col("decision_note", "意见说明", 160, wrapText=True),
     ]
 
 
@@ -64,7 +64,7 @@ def layout(period: str | None = None, **_):
             + ("；★核心指标全部达标" if rules.require_core else "")
             + ("；无逾期未销号整改" if rules.no_overdue_rectification else "")
             + (f"；上年度「{rules.previous_min_grade}」及以上" if rules.previous_min_grade else "") + "；无一票否决。")
-    header = make_page_header(f"{rules.title}推荐", f"{period_label(period_code)} · {cond}",
+    header = make_page_header(f"{rules.title}推荐", f"{period_label(period_code)} · 按指标体系 {table.version} 版的评先条件",
                               right=[make_period_select("candidates-period", period_options(), period_code),
                                      dbc.Button("导出 Excel", id="candidates-export", color="danger", outline=True,
                                                 size="sm"), dcc.Download(id="candidates-download")])
@@ -73,7 +73,9 @@ def layout(period: str | None = None, **_):
               if len(df) and "quota" in df else None)
     quota_text = ("；".join(f"{r.category} {int(r.category_units)} 个单位，名额 {int(r.quota)} 个"
                            for r in quotas.itertuples()) if quotas is not None and len(quotas) else "")
-    body = [make_alert(note, "warning", id_="candidates-note")] if note else []
+    body = [html.P(cond, className="small-muted mb-2", id="candidates-conditions")]
+    if note:
+        body.append(make_alert(note, "warning", id_="candidates-note"))
     body.append(html.Div([html.Span(f"候选 {n_cand} 个；", className="fw-semibold"), quota_text],
                          className="mb-2", id="candidates-summary"))
     body.append(make_grid("candidates-grid", _rows(df, period_code), _columns(), height=520, row_id="unit")

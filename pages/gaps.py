@@ -51,7 +51,9 @@ def layout(period: str | None = None, sort: str | None = None, **_):
     z = [[None if math.isnan(heat.loc[u, c]) else round(float(heat.loc[u, c]) * 100, 1) for c in cols] for u in units]
     ylabels = [f"{names.get(u, u)}（{u}）" for u in units]
     custom = [[u for _ in cols] for u in units]
-    xlabels = [f"{c} {area_names[c]}" for c in cols]
+    # Short two-line labels keep the axis readable at 1366 px; the hover shows the same text.
+    xlabels = [f"{c}<br>{area_names[c][:5]}" + (f"<br>{area_names[c][5:10]}" if len(area_names[c]) > 5 else "")
+               for c in cols]
     fig = make_heatmap(z, xlabels, ylabels, custom)
 
     failed = g["failed"]
@@ -78,8 +80,8 @@ def layout(period: str | None = None, sort: str | None = None, **_):
     gap_grid = make_grid("gaps-unit-grid", gap_rows, [
         text_col("name_link", "单位", 200, cellRenderer="markdown", tooltipField="name",
                  filterValueGetter={"function": "params.data.name"}),
-        grade_col("grade", "当前等次", GRADE_COLORS), text_col("next", "下一等次", 90),
-        number_col("needed", "总分还差", 90), text_col("reach", "能否达到", 100),
+        grade_col("grade", "等次", GRADE_COLORS, width=80), text_col("next", "目标", 80),
+        number_col("needed", "还差", 80), text_col("reach", "能否达到", 110),
         text_col("steps", "提分清单（★核心指标优先）", 420, flex=3, wrapText=True, autoHeight=True,
                  cellStyle={"lineHeight": "1.5", "paddingTop": "4px", "paddingBottom": "4px"}),
     ], height=520, row_id="unit") if gap_rows else make_empty("所有单位均已达到最高等次")
@@ -112,7 +114,7 @@ def _open_unit(click, period_code):
     try:
         point = click["points"][0]
         unit = str(point["customdata"])
-        area = str(point["x"]).split(" ")[0]
+        area = str(point["x"]).split("<br>")[0]
     except (TypeError, KeyError, IndexError):
         return no_update
     if not period_code or not services.period_exists(str(period_code)):
