@@ -169,20 +169,32 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
 
 
 @dataclass
+class _Reasons:
+    """Text for some units only (adjustments touch few rows): kept sparse, so nothing runs over all units.
+
+    ``rows`` are unit positions in ascending order, ``codes`` index the few distinct ``texts``.
+    """
+
+    rows: np.ndarray
+    codes: np.ndarray
+    texts: np.ndarray
+
+
+@dataclass
 class _Adjustments:
-    judgement: dict[str, tuple[np.ndarray, np.ndarray]]   # item → (values per unit, reason per unit)
-    deduction: dict[str, tuple[np.ndarray, np.ndarray]]   # item → (sum of points per unit, suffix text)
-    not_applicable: dict[str, tuple[np.ndarray, np.ndarray]]  # item → (mask, reason)
+    judgement: dict[str, tuple[np.ndarray, _Reasons]]   # item → (values per unit, NaN = none; reasons)
+    deduction: dict[str, tuple[np.ndarray, _Reasons]]   # item → (sum of points per unit; suffix text)
+    not_applicable: dict[str, tuple[np.ndarray, _Reasons]]  # item → (mask per unit; reasons)
 
 
 _ADJ_KINDS = ("judgement", "deduction", "not_applicable")
 
 
-def _codes_and_text(values: pd.Series, fmt) -> np.ndarray:
-    """Format each distinct value once (there are few reasons and few point values)."""
+def _codes_and_text(values: pd.Series, fmt) -> tuple[np.ndarray, np.ndarray]:
+    """Format each distinct value once (there are few reasons and few point values): codes into texts."""
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     texts = np.array([fmt(v) for v in uniq] + [fmt(None)], dtype=object)
-    return texts[codes]  # code -1 (blank) picks the last entry
+    return np.where(codes < 0, len(uniq), codes), texts  # blank picks the last entry
 
 
 def _suffix(reason) -> str:
@@ -212,8 +224,8 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
                         in _ADJ_KINDS else -1 for k in kinds] + [-1], dtype=np.int64)[kc]
     pts = (pd.to_numeric(adjustments["points"], errors="coerce").to_numpy(float) if "points" in adjustments
            else np.full(len(adjustments), np.nan))
-    suffix = (_codes_and_text(adjustments["reason"], _suffix) if "reason" in adjustments
-              else np.full(len(adjustments), "", dtype=object))
+    why, why_texts = (_codes_and_text(adjustments["reason"], _suffix) if "reason" in adjustments
+                      else (np.zeros(len(adjustments), dtype=np.int64), np.array([""], dtype=object)))
     ignored = (u < 0) | (it < 0) | (kind_id < 0)
     if ignored.any():
         notes.append(f"考核组调整中有 {int(ignored.sum())} 条的单位、指标或类型无法识别，已忽略")
@@ -226,15 +238,15 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
     j = np.flatnonzero(j & manual[it])
     j = j[_last_per_key(flat[j])]
     for m in np.unique(it[j]):
-        sel = j[it[j] == m]
-        vals, why = np.full(n, np.nan), np.full(n, "", dtype=object)
-        vals[u[sel]], why[u[sel]] = pts[sel], suffix[sel]
-        out.judgement[codes[m]] = (vals, why)
+        sel = j[it[j] == m]  # sorted by unit: the keys are item × units + unit
+        vals = np.full(n, np.nan)
+        vals[u[sel]] = pts[sel]
+        out.judgement[codes[m]] = (vals, _Reasons(u[sel], why[sel], why_texts))
 
     d = np.flatnonzero(~ignored & (kind_id == 1) & np.isfinite(pts) & (pts > 0))
     if len(d):
-        text = (_codes_and_text(pd.Series(pts[d]), lambda p: "" if p is None else f"；考核组扣 {fmt_number(p)} 分")
-                + suffix[d])
+        pc, pt = _codes_and_text(pd.Series(pts[d]), lambda p: "" if p is None else f"；考核组扣 {fmt_number(p)} 分")
+        text = pt[pc] + why_texts[why[d]]
         keys, inverse = np.unique(flat[d], return_inverse=True)
         sums = np.bincount(inverse, weights=pts[d])
         joined = np.empty(len(keys), dtype=object)
@@ -243,19 +255,21 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
         joined[inverse[single]] = text[single]
         for k in np.flatnonzero(counts > 1):  # few: several deductions on one unit × item
             joined[k] = "".join(text[inverse == k])
+        jc, jt = pd.factorize(joined)
         for m in np.unique(keys // max(n, 1)):
             sel = keys // max(n, 1) == m
-            ded, txt = np.zeros(n), np.full(n, "", dtype=object)
-            ded[keys[sel] % max(n, 1)], txt[keys[sel] % max(n, 1)] = sums[sel], joined[sel]
-            out.deduction[codes[m]] = (ded, txt)
+            rows = keys[sel] % max(n, 1)  # ascending, as the keys are sorted
+            ded = np.zeros(n)
+            ded[rows] = sums[sel]
+            out.deduction[codes[m]] = (ded, _Reasons(rows, jc[sel], np.asarray(jt, dtype=object)))
 
     na = np.flatnonzero(~ignored & (kind_id == 2))
     na = na[_last_per_key(flat[na])]
     for m in np.unique(it[na]):
         sel = na[it[na] == m]
-        mask, why = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
-        mask[u[sel]], why[u[sel]] = True, suffix[sel]
-        out.not_applicable[codes[m]] = (mask, why)
+        mask = np.zeros(n, dtype=bool)
+        mask[u[sel]] = True
+        out.not_applicable[codes[m]] = (mask, _Reasons(u[sel], why[sel], why_texts))
     return out
 
 
@@ -337,14 +351,20 @@ class _Text:
     def __init__(self, codes: np.ndarray, texts: np.ndarray):
         self.codes, self.texts = np.asarray(codes, dtype=np.int64), texts
 
-    def append(self, hit: np.ndarray, suffix: np.ndarray) -> None:
-        """Append ``suffix`` to the rows in ``hit`` (inspectors' reasons: rare, so one string each)."""
-        rows = np.flatnonzero(hit)
+    def append(self, rows: np.ndarray, codes: np.ndarray, suffixes: np.ndarray) -> None:
+        """Append ``suffixes[codes]`` to the given rows (ascending); a blank suffix adds nothing.
+
+        Each distinct (text, suffix) pair is joined once, in order of its first row, so the distinct
+        strings appear in the same order as if every row had been extended on its own.
+        """
+        keep = (suffixes != "")[codes]
+        rows, codes = rows[keep], codes[keep]
         if not len(rows):
             return
-        extra = self.texts[self.codes[rows]] + suffix[rows]
+        pair, first = _dedupe(self.codes[rows] * len(suffixes) + codes)
+        extra = self.texts[self.codes[rows[first]]] + suffixes[codes[first]]
         self.codes = self.codes.copy()
-        self.codes[rows] = len(self.texts) + np.arange(len(rows))
+        self.codes[rows] = len(self.texts) + pair
         self.texts = np.concatenate([self.texts, extra])
 
 
@@ -395,7 +415,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     pts_full = float(item.points)
     is_manual = item.rule == "manual"
     if is_manual:
-        jv, jwhy = adj.judgement.get(item.code, (np.full(n, np.nan), np.full(n, "", dtype=object)))
+        jv, jwhy = adj.judgement.get(item.code, (np.full(n, np.nan), None))
         raws, vals, bad = [jv], [jv], np.zeros(n, dtype=bool)
     else:
         raws, vals, bad = _field_values(raw, col, item.fields, table)
@@ -480,13 +500,18 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
             expl_u[k] = rule.template(str(out.case[i])).format_map(ctx)
     explanation = _Text(key, expl_u)
     if jwhy is not None:
-        explanation.append((code <= _NOT_MET) & (jwhy != ""), jwhy)
+        judged = code[jwhy.rows] <= _NOT_MET
+        explanation.append(jwhy.rows[judged], jwhy.codes[judged], jwhy.texts)
     if ded_txt is not None:
-        hit = scored & (ded_txt != "")
-        floor = hit & (np.round(out_pts - ded, ROUND) < 0)
-        explanation.append(hit, np.where(floor, ded_txt + "（本项扣完为止）", ded_txt))
+        hit = scored[ded_txt.rows]
+        rows, codes = ded_txt.rows[hit], ded_txt.codes[hit]
+        # Points that would go below 0 say so: the floored texts follow the plain ones.
+        floor = np.round(out_pts[rows] - ded[rows], ROUND) < 0
+        explanation.append(rows, codes + np.where(floor, len(ded_txt.texts), 0),
+                           np.concatenate([ded_txt.texts, ded_txt.texts + "（本项扣完为止）"]))
     if insp_why is not None:
-        explanation.append((code == _NA_INSPECTOR) & (insp_why != ""), insp_why)
+        flagged = code[insp_why.rows] == _NA_INSPECTOR
+        explanation.append(insp_why.rows[flagged], insp_why.codes[flagged], insp_why.texts)
     value = vals[0] if vals else np.full(n, np.nan)
     return _ItemColumns(item, KIND_BASE, points, mx, _STATUS_PUBLIC[code], explanation, _Text(key, evid_u),
                         value, deducted, code)
