@@ -220,8 +220,10 @@ def categories(period_code: str, db: Database | None = None) -> list[str]:
     return sorted(units["category"].dropna().unique().tolist())
 
 
-def kpis(principal: Principal, period_code: str, db: Database | None = None) -> dict:
-    df = rankings(principal, period_code, db=db)
+def kpis(principal: Principal, period_code: str, db: Database | None = None,
+         ranking: pd.DataFrame | None = None) -> dict:
+    """Headline figures of the (visible) ranking; ``ranking`` saves recomputing it when the caller has it."""
+    df = rankings(principal, period_code, db=db) if ranking is None else ranking
     db = db or get_db()
     with db.session() as s:
         overdue = repo.overdue_counts(s, dt.date.today())

@@ -5,7 +5,7 @@ and category live in the URL query so a link can be shared.
 """
 from __future__ import annotations
 
-import math
+import numpy as np
 
 import dash
 import dash_bootstrap_components as dbc
@@ -28,19 +28,29 @@ dash.register_page(__name__, path="/", name="排名总览", title="排名总览 
 ALL = "全部"
 
 
+def _nullable(values: np.ndarray) -> list:
+    """Floats rounded to 2 places, NaN as None (JSON has no NaN)."""
+    v = np.round(values.astype(float), 2)
+    return np.where(np.isnan(v), None, v).tolist()
+
+
 def _rows(df, period_code: str) -> list[dict]:
-    rows = []
-    for r in df.itertuples(index=False):
-        delta = r.delta if not (isinstance(r.delta, float) and math.isnan(r.delta)) else None
-        rows.append({
-            "unit": r.unit, "rank": int(r.rank), "rank_in_category": int(r.rank_in_category),
-            "name": f"[{r.name}](/branch/{r.unit}?period={period_code})", "name_text": r.name,
-            "category": r.category, "total": round(float(r.total), 2) if not math.isnan(r.total) else None,
-            "grade": r.grade, "core": f"{int(r.core_met)}/{int(r.core_due)}",
-            "delta": None if delta is None else round(float(delta), 2),
-            "veto": "否决" if r.veto else "", "veto_reason": r.veto_reason or "",
-        })
-    return rows
+    """Grid rows, built column-wise from plain lists (10,000 units in a few tens of ms)."""
+    units = df["unit"].astype(object).tolist()
+    names = df["name"].astype(object).tolist()
+    cols = {
+        "unit": units, "rank": df["rank"].astype(int).tolist(),
+        "rank_in_category": df["rank_in_category"].astype(int).tolist(),
+        "name": [f"[{n}](/branch/{u}?period={period_code})" for n, u in zip(names, units)],
+        "name_text": names, "category": df["category"].astype(object).tolist(),
+        "total": _nullable(df["total"].to_numpy()), "grade": df["grade"].astype(object).tolist(),
+        "core": [f"{m}/{d}" for m, d in zip(df["core_met"].astype(int).tolist(), df["core_due"].astype(int).tolist())],
+        "delta": _nullable(df["delta"].to_numpy()),
+        "veto": ["否决" if v else "" for v in df["veto"].astype(bool).tolist()],
+        "veto_reason": df["veto_reason"].fillna("").astype(object).tolist(),
+    }
+    keys = list(cols)
+    return [dict(zip(keys, row)) for row in zip(*cols.values())]
 
 
 def _columns() -> list[dict]:
@@ -71,15 +81,15 @@ def layout(period: str | None = None, category: str | None = None, **_):
     cats = services.categories(period_code)
     if category and category not in cats:
         category = None
-    df = services.rankings(principal, period_code, category)
-    kpi = services.kpis(principal, period_code)
     all_df = services.rankings(principal, period_code)
+    df = all_df if not category else all_df[all_df["category"] == category]
+    kpi = services.kpis(principal, period_code, ranking=all_df)
     table = services.table_for_period(period_code)
     grades = table.grade_order()
     counts = [int((all_df["grade"] == g).sum()) for g in grades]
-    groups = {c: all_df.loc[all_df["category"] == c, "total"].round(2).tolist() for c in cats
+    groups = {c: all_df.loc[all_df["category"] == c, "total"].round(2).to_numpy() for c in cats
               if (all_df["category"] == c).any()}
-    names = {c: all_df.loc[all_df["category"] == c, "name"].tolist() for c in cats}
+    names = {c: all_df.loc[all_df["category"] == c, "name"].to_numpy(dtype=object) for c in cats}
     prev = services.previous_period_code(period_code, same_kind=False)
     top = grades[0] if grades else "优秀"
 
