@@ -279,30 +279,72 @@ class _Blank(dict):
         return "{" + key + "}"
 
 
+def _column_codes(c: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0 ≤ code < width of one column: equal values (and all blanks) share a code.
+
+    The evidence is mostly small counts, percentages and half hours: those are numbered by
+    arithmetic (value × 2 − lowest + 1, blank → 0), which is several times cheaper than hashing.
+    Anything else (fractions, infinities, text) is hashed. Either way -0.0 and 0.0 are one value,
+    as they are for pd.factorize.
+    """
+    n = len(c)
+    if c.dtype.kind in "iu" and n and c.min() >= 0 and c.max() < 64:  # small codes: use as they are
+        return c.astype(np.int64), int(c.max()) + 1
+    if c.dtype.kind == "f" and n:
+        t = c * 2.0
+        lo, hi = np.fmin.reduce(t), np.fmax.reduce(t)  # NaN only when every value is blank
+        if -2**31 <= lo <= hi <= 2**31 and hi - lo <= 4 * n:
+            blank = np.isnan(t)
+            if ((np.rint(t) == t) | blank).all():  # whole or half numbers: the shift below is exact
+                t -= lo - 1.0
+                t[blank] = 0.0
+                return t.astype(np.int64), int(hi - lo) + 2
+    if c.dtype.kind == "U" and n:  # a rule's cases: a handful of short strings, compared one by one
+        codes, left = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        for k in range(8):
+            same = c == c[left.argmax()]
+            codes[same] = k
+            left &= ~same
+            if not left.any():
+                return codes, k + 1
+    codes, uniq = pd.factorize(c, use_na_sentinel=True)
+    return codes + 1, len(uniq) + 1
+
+
+def _first_appearance(key: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber ``key`` (0 ≤ key < span) in order of first appearance; also the first row of each code."""
+    n = len(key)
+    if span > 4 * n + 1024:  # sparse keys: hash them; the first row of code c is where the running
+        key, _ = pd.factorize(key)  # maximum of the codes first reaches c
+        return key, np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0)
+    first_at = np.full(span, n, dtype=np.int64)
+    np.minimum.at(first_at, key, np.arange(n))
+    present = np.flatnonzero(first_at < n)
+    order = np.argsort(first_at[present])
+    renumber = np.empty(span, dtype=np.int64)
+    renumber[present[order]] = np.arange(len(order))
+    return renumber[key], first_at[present[order]]
+
+
 def _dedupe(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of identical rows over the given columns, and the first row of each code.
 
-    Codes are numbered in order of first appearance, so the first row of code c is
-    where the running maximum of the codes first reaches c.
+    Codes are numbered in order of first appearance. The columns' codes are combined into
+    one mixed-radix key, so only one key per row is renumbered.
     """
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    n = len(columns[0])
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
     span = 1
     for c in columns:
-        if c.dtype.kind in "iu" and len(c) and c.min() >= 0 and c.max() < 64:  # small codes: use as they are
-            codes, width = c.astype(np.int64) - 1, int(c.max()) + 2
-        else:
-            codes, uniq = pd.factorize(c, use_na_sentinel=True)
-            width = len(uniq) + 1
+        codes, width = _column_codes(c)
         if span * width >= 2**62:  # re-number before the mixed-radix key could overflow
             key, kept = pd.factorize(key)
             span = len(kept)
-        key = key * width + codes + 1
+        key = key * width + codes
         span *= width
-    key, _ = pd.factorize(key)
-    if not len(key):
-        return key, np.zeros(0, dtype=np.int64)
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0)
-    return key, first
+    return _first_appearance(key, span)
 
 
 def _evidence_text(labels: list[tuple[str, FieldDef | None]], row: list[float]) -> str:
