@@ -162,13 +162,27 @@ def _context(db: Database, period_code: str, for_commit: bool = False) -> _Conte
                         empty if for_commit else _previous_values(s, p, table))
 
 
+def _limits(limits: Limits | None) -> Limits:
+    """The caller's limits, else the running app's MAX_UPLOAD_BYTES (enforced here, on the server)."""
+    if limits is not None:
+        return limits
+    try:
+        from flask import current_app, has_app_context
+
+        if has_app_context() and current_app.config.get("MAX_UPLOAD_BYTES"):
+            return Limits(max_bytes=int(current_app.config["MAX_UPLOAD_BYTES"]))
+    except ImportError:  # pragma: no cover
+        pass
+    return Limits()
+
+
 def _parse(db: Database, data: bytes, file_name: str, ctx: _Context, principal: Principal,
            limits: Limits | None) -> UploadReport:
     scope = unit_scope(principal)
     return parse_upload(data, file_name, ctx.table, ctx.units[["unit", "name"]] if len(ctx.units)
                         else pd.DataFrame(columns=["unit", "name"]), ctx.period_code, ctx.period_kind,
                         ctx.table_version, allowed_units=None if scope is None else set(scope),
-                        previous_values=ctx.previous, limits=limits or Limits())
+                        previous_values=ctx.previous, limits=_limits(limits))
 
 
 def _committed_batch(s, period_id: int, file_hash: str) -> int | None:

@@ -398,14 +398,19 @@ class _Parser:
 
     # ---------------------------------------------------------------- rows & units
     def _skip_row(self, row: list, unit_cols: list[_Column], value_cols: list[_Column]) -> str | None:
-        """'blank' / 'total' / 'footer' / 'unitrow' / None (a data row)."""
+        """'blank' / 'total' / 'footer' / 'header' (repeated, e.g. on every printed page) /
+        'unitrow' (the template's 计量单位及范围 row) / None (a data row)."""
         def cell(c):
             return row[c.index] if c.index < len(row) else None
 
         unit_texts = [key(cell(c)) for c in unit_cols]
+        if any(t in self.code_map or t in self.name_map for t in unit_texts if t):
+            return None  # a known unit, even one whose name starts like 「总计…」
         first = next((key(v) for v in row if not is_blank(v)), "")
         if any(t in _UNIT_ROW_KEYS for t in unit_texts) or first in _UNIT_ROW_KEYS:
             return "unitrow"
+        if any(t in H.CODE_KEYS or t in H.NAME_KEYS for t in unit_texts if t):
+            return "header"
         if any(t.startswith(H.TOTAL_KEYS) for t in unit_texts if t) or first.startswith(H.TOTAL_KEYS):
             return "total"
         if first and first.startswith(H.FOOTER_KEYS):
@@ -514,7 +519,7 @@ class _Parser:
             row = grid.rows[i]
             skip = self._skip_row(row, unit_cols, value_cols)
             if skip is not None:
-                if skip in ("total", "footer"):
+                if skip in ("total", "footer", "header"):
                     self.r.n_skipped += 1
                 continue
             self.r.n_rows += 1
@@ -563,7 +568,7 @@ class _Parser:
             row = grid.rows[i]
             skip = self._skip_row(row, unit_cols, [fcol, vcol])
             if skip is not None:
-                if skip in ("total", "footer"):
+                if skip in ("total", "footer", "header"):
                     self.r.n_skipped += 1
                 continue
             self.r.n_rows += 1

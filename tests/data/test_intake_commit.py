@@ -314,3 +314,18 @@ def test_format_issues_lists_errors_first(seeded):
     assert lines[0].startswith("文件「f.xlsx」：读取 1 行") and "有错误，未入库" in lines[0]
     assert lines[1].startswith("[错误] f.xlsx · 填报表 第 2 行 C 列「支委会次数（次）」为「x」")
     assert all(line.startswith("[警告]") for line in lines[2:])
+
+
+def test_server_side_size_limit_comes_from_the_app_config(seeded):
+    from flask import Flask
+
+    app = Flask("limit-test")
+    app.config["MAX_UPLOAD_BYTES"] = 1024
+    data = xlsx_bytes([HEAD5[:3], ["C01", "市局机关第一党支部", 3]])
+    assert len(data) > 1024
+    with app.app_context():
+        pv = es.preview_upload(seeded, data, "big.xlsx", "2026H1", _p(seeded, "admin"))
+        res = es.commit_upload(seeded, data, "big.xlsx", "2026H1", _p(seeded, "admin"))
+    assert [i.code.name for i in pv.report.errors] == ["FILE_TOO_LARGE"]
+    assert res.status == "rejected"
+    assert es.preview_upload(seeded, data, "big.xlsx", "2026H1", _p(seeded, "admin")).report.ok

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.intake_files import HEAD, csv_bytes, errors, issues, parse, value_map, write, xlsx_bytes
+from tests.fixtures.intake_files import HEAD, UNITS, csv_bytes, errors, issues, parse, value_map, write, xlsx_bytes
 
 
 def test_title_rows_and_blank_rows_above_the_header(tmp_path):
@@ -166,3 +166,12 @@ def test_rows_for_units_without_values_are_read_but_write_nothing(tmp_path):
     rows = [HEAD[:3], ["C01", "市局机关第一党支部", None], ["C02", "市局机关第二党支部", 4]]
     report = parse(write(tmp_path / "e.xlsx", xlsx_bytes(rows)))
     assert report.n_rows == 2 and value_map(report) == {("C02", "committee_meetings"): 4}
+
+
+def test_repeated_header_rows_are_skipped_and_known_units_never_look_like_totals(tmp_path):
+    units = UNITS.assign(name=UNITS["name"].where(UNITS["unit"] != "C03", "总计划科党支部"))
+    rows = [HEAD[:3], ["C01", "市局机关第一党支部", 6], HEAD[:3], ["", "总计划科党支部", 4], ["合计", None, 10]]
+    report = parse(write(tmp_path / "p.xlsx", xlsx_bytes(rows)), units=units)
+    assert errors(report) == []
+    assert (report.n_rows, report.n_skipped) == (2, 2)
+    assert value_map(report) == {("C01", "committee_meetings"): 6, ("C03", "committee_meetings"): 4}
