@@ -96,3 +96,42 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
         audit(s, actor, "user_create", entity="user", entity_id=username, username=None if actor else "cli",
               after={"username": username, "role": role, "units": [x.code for x in units]})
         return u.id
+
+
+def list_users(actor: Principal, db: Database | None = None) -> list[dict]:
+    """Every account with its role and unit scope (never the hash)."""
+    require(actor, "manage_users")
+    db = db or get_db()
+    with db.session() as s:
+        return [dict(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active,
+                     units=[x.code for x in u.units], last_login_at=u.last_login_at, created_at=u.created_at)
+                for u in s.scalars(select(User).order_by(User.id)).all()]
+
+
+def set_user_active(actor: Principal, username: str, active: bool, db: Database | None = None) -> None:
+    """Enable or disable an account (accounts are never deleted: the audit log names them)."""
+    require(actor, "manage_users")
+    if username == actor.username and not active:
+        raise InvalidInput("不能停用自己的账号")
+    db = db or get_db()
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise InvalidInput(f"用户 {username} 不存在")
+        before = {"active": u.active}
+        u.active = bool(active)
+        audit(s, actor, "user_update", entity="user", entity_id=username, before=before, after={"active": u.active})
+
+
+def set_user_password(actor: Principal, username: str, password: str, db: Database | None = None) -> None:
+    """Reset a password (admin); the audit row records that it changed, never the value."""
+    require(actor, "manage_users")
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位")
+    db = db or get_db()
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise InvalidInput(f"用户 {username} 不存在")
+        u.password_hash = hash_password(password)
+        audit(s, actor, "user_update", entity="user", entity_id=username, after={"password": "已重置"})

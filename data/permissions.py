@@ -37,6 +37,7 @@ PAGES: dict[str, str] = {
     "upload": "upload",
     "indicators": "view_indicators",
     "audit": "view_audit",
+    "admin": "manage_users",
 }
 
 

@@ -151,10 +151,10 @@ def test_upload002_good_file_changes_the_score_on_the_ranking(page_for, app_db, 
 
 
 @pytest.mark.parametrize("user,visible,hidden", [
-    ("leader", ["排名总览", "差距分析", "先进推荐", "指标体系"], ["数据上传", "审计日志"]),
-    ("inspector", ["排名总览", "差距分析", "先进推荐", "数据上传", "指标体系"], ["审计日志"]),
-    ("staff", ["排名总览", "差距分析", "数据上传", "指标体系"], ["先进推荐", "审计日志"]),
-    ("admin", ["排名总览", "先进推荐", "数据上传", "指标体系", "审计日志"], []),
+    ("leader", ["排名总览", "差距分析", "先进推荐", "指标体系"], ["数据上传", "审计日志", "系统管理"]),
+    ("inspector", ["排名总览", "差距分析", "先进推荐", "数据上传", "指标体系"], ["审计日志", "系统管理"]),
+    ("staff", ["排名总览", "差距分析", "数据上传", "指标体系"], ["先进推荐", "审计日志", "系统管理"]),
+    ("admin", ["排名总览", "先进推荐", "数据上传", "指标体系", "审计日志", "系统管理"], []),
 ])
 def test_nav001_each_role_sees_only_its_navigation(page_for, user, visible, hidden):
     page = page_for(user)
@@ -172,11 +172,38 @@ def test_nav001_each_role_sees_only_its_navigation(page_for, user, visible, hidd
     ("/indicators", "#indicators-tree", "indicators"),
     ("/upload", "#upload-file", "upload"),
     ("/audit", "#audit-grid .ag-row", "audit"),
+    ("/admin", "#admin-users-grid .ag-row", "admin"),
 ])
 def test_pages001_every_page_renders_without_overflow(page_for, path, selector, name):
-    page = page_for("admin" if name in ("audit",) else "inspector")
+    page = page_for("admin" if name in ("audit", "admin") else "inspector")
     page.goto(page.base_url + path)
     page.wait_for_selector(selector)
     assert "系统错误" not in page.inner_text("body")
     assert_no_horizontal_overflow(page)
     shot(page, name)
+
+
+def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(page_for, browser, live_server):
+    page = page_for("admin")
+    page.goto(page.base_url + "/admin")
+    page.wait_for_selector("#admin-users-grid .ag-row")
+    page.fill("#admin-new-username", "wangfang")
+    page.fill("#admin-new-name", "王芳")
+    page.select_option("#admin-new-role", "staff")
+    page.fill("#admin-new-units", "C03")
+    page.fill("#admin-new-password", "Wf@2026-pass")
+    page.click("#admin-new-save")
+    page.wait_for_selector("#admin-users-msg .alert-success")
+    page.wait_for_selector("#admin-users-grid .ag-row[row-id='wangfang']")
+    other = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        p2 = other.new_page()
+        p2.goto(live_server + "/login")
+        p2.fill("#username", "wangfang")
+        p2.fill("#password", "Wf@2026-pass")
+        p2.click("#login-submit")
+        p2.wait_for_selector("#rankings-grid .ag-row")
+        assert p2.evaluate("dash_ag_grid.getApi('rankings-grid').getDisplayedRowCount()") == 1
+        assert "王芳" in p2.inner_text("#nav-user-name")
+    finally:
+        other.close()
