@@ -122,7 +122,11 @@ def _layout():
     return html.Div([
         dcc.Location(id="app-location", refresh="callback-nav"),
         make_navbar(links, p.display_name if p else "", p.role_label if p else ""),
-        dbc.Container(dash.page_container, fluid=True, className="app-main"),
+        # A spinner only while a page itself is being built (not for every callback inside it).
+        dbc.Container(dcc.Loading(dash.page_container, target_components={"_pages_content": "children"},
+                                  delay_show=400, color="#c0392b", type="circle", overlay_style={
+                                      "visibility": "visible", "opacity": 0.6}),
+                      fluid=True, className="app-main"),
     ])
 
 
