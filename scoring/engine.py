@@ -134,6 +134,30 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     return out
 
 
+def _lookup(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """``index.get_indexer(values)``, hashing as little text as possible.
+
+    Categorical values: each category is looked up once. Text: evidence comes unit by unit, so
+    runs of equal neighbours are looked up once each (comparing neighbours is far cheaper than
+    hashing every string).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        pos = np.append(index.get_indexer(values.cat.categories), -1)
+        return pos[values.cat.codes.to_numpy()]  # code -1 (blank) picks the last entry
+    if isinstance(values.dtype, pd.StringDtype) and len(values) > 1:
+        v = values.to_numpy(object)
+        try:
+            # Try a sample first: values that change at most rows (the field column) have no runs.
+            head = v[:1001]
+            if (head[1:] != head[:-1]).mean() <= 0.25:
+                start = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+                if len(start) * 4 <= len(v):
+                    return np.repeat(index.get_indexer(v[start]), np.diff(np.append(start, len(v))))
+        except TypeError:  # pd.NA cannot say whether it differs
+            pass
+    return index.get_indexer(values)
+
+
 def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_index: pd.Index,
                      notes: list[str]) -> tuple[dict[str, int], np.ndarray]:
     """Raw values as a (units × fields) float matrix; NaN = not reported."""
@@ -146,8 +170,8 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
     if missing_cols:
         notes.append(f"数据缺少列 {'、'.join(missing_cols)}，全部按缺报处理")
         return col, raw
-    ui = unit_index.get_indexer(evidence["unit"])
-    fi = pd.Index(fields).get_indexer(evidence["field"])
+    ui = _lookup(unit_index, evidence["unit"])
+    fi = _lookup(pd.Index(fields), evidence["field"])
     value = evidence["value"]
     if value.dtype.kind not in "fiub":
         value = pd.to_numeric(value, errors="coerce")
@@ -157,14 +181,13 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
         n = pd.unique(np.asarray(evidence["unit"])[unknown_units]).size
         notes.append(f"数据中有 {n} 个单位不在本期考核名单中，已忽略")
     keep = (ui >= 0) & (fi >= 0) & ~np.isnan(value)
-    ui, fi, value = ui[keep], fi[keep], value[keep]
-    flat = ui * len(fields) + fi
+    flat, value = (ui * len(fields) + fi)[keep], value[keep]  # positions in the flattened matrix
     if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
         # Duplicated (unit, field): the last non-blank value counts.
         last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
         notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
-        ui, fi, value = ui[last], fi[last], value[last]
-    raw[ui, fi] = value
+        flat, value = flat[last], value[last]
+    raw.reshape(-1)[flat] = value  # raw is C-contiguous: reshape is a view
     return col, raw
 
 
