@@ -8,7 +8,8 @@ written) or commits in one transaction. Scores shown in a preview come from
 
 Every function checks the caller's ``Principal`` (action ``upload``, unit scope
 for staff). Bad files and refused uploads come back as issues in the report,
-never as exceptions; a user never sees a traceback.
+never as exceptions; only ``template_bytes`` raises ``AccessDenied`` / ``NotFound``
+(a download: HTTP 403 / 404 for the page, a message for the CLI).
 
 Commit protocol (also what makes concurrent uploads safe): the transaction
 first bumps the period's ``data_version`` — on SQLite that takes the write lock,
@@ -102,7 +103,8 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
     if principal is None or not principal.can("upload"):
         return _refused(data, file_name, IssueCode.UPLOAD_NOT_ALLOWED,
                         f"{file_name}：当前账号没有上传填报数据的权限；请由党务干事、考核组或管理员上传")
-    if principal.role == "staff" and not principal.unit_codes:
+    scope = unit_scope(principal)
+    if scope is not None and not scope:
         return _refused(data, file_name, IssueCode.UPLOAD_NOT_ALLOWED,
                         f"{file_name}：当前账号未分配负责的单位，不能上传；请联系管理员分配单位")
     with db.session() as s:

@@ -303,10 +303,10 @@ class _Parser:
         n_scan = min(len(grid.rows), self.limits.header_scan_rows)
         head = [list(row) for row in grid.rows[:n_scan + 1]]
         for (r0, c0), (r1, c1) in grid.merged:  # a merged header cell names every column it spans
-            if r0 > n_scan:
+            if r0 >= len(head):
                 continue
             v = head[r0][c0] if c0 < len(head[r0]) else None
-            for rr in range(r0, min(r1, n_scan) + 1):
+            for rr in range(r0, min(r1, len(head) - 1) + 1):
                 for cc in range(c0, c1 + 1):
                     while len(head[rr]) <= cc:
                         head[rr].append("")

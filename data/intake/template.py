@@ -38,7 +38,8 @@ _LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 _THIN = Side(style="thin", color="BFBFBF")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
-KIND_WORDS = {"count": "次数", "hours": "学时", "percent": "百分比", "bool": "是/否", "people": "人数", "number": "数值"}
+KIND_WORDS = {"count": "次数", "hours": "学时", "percent": "百分比", "bool": "是/否", "people": "人数",
+              "number": "数值"}
 
 
 def field_rule_text(f: FieldDef, period_kind: str) -> str:

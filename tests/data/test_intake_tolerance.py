@@ -33,7 +33,8 @@ def test_merged_two_row_header(tmp_path):
 
 def test_total_row_blank_rows_and_signature_are_skipped(tmp_path):
     rows = [HEAD[:3], ["C01", "市局机关第一党支部", 6], [], [None, None, None], ["C02", "市局机关第二党支部", 5],
-            ["合  计", None, 11], ["", "总计", 11], ["填表人：王建国", None, "审核人：李明"], ["注：本表数据截至6月30日"]]
+            ["合  计", None, 11], ["", "总计", 11], ["填表人：王建国", None, "审核人：李明"],
+            ["注：本表数据截至6月30日"]]
     report = parse(write(tmp_path / "s.xlsx", xlsx_bytes(rows)))
     assert errors(report) == []
     assert (report.n_rows, report.n_skipped) == (2, 4)
@@ -175,3 +176,9 @@ def test_repeated_header_rows_are_skipped_and_known_units_never_look_like_totals
     assert errors(report) == []
     assert (report.n_rows, report.n_skipped) == (2, 2)
     assert value_map(report) == {("C01", "committee_meetings"): 6, ("C03", "committee_meetings"): 4}
+
+
+def test_merged_cells_at_the_bottom_of_a_short_sheet(tmp_path):
+    rows = [HEAD[:3], ["C01", "市局机关第一党支部", 6], ["填表人：", None, None]]
+    report = parse(write(tmp_path / "m.xlsx", xlsx_bytes(rows, merged=("A3:C3",))))
+    assert value_map(report) == {("C01", "committee_meetings"): 6}

@@ -28,7 +28,8 @@ def test_message_names_file_sheet_row_column_header_and_what_to_do(tmp_path):
     assert cell_issues(report) == [("NOT_A_NUMBER", 7, "C")]
     issue = report.errors[0]
     assert issue.message.startswith("填报表.xlsx · 填报表 第 7 行 C 列「支委会次数（次）」为「十二」，请填写阿拉伯数字")
-    assert (issue.sheet, issue.header, issue.value, issue.severity) == ("填报表", "支委会次数（次）", "十二", Severity.ERROR)
+    assert (issue.sheet, issue.header, issue.value, issue.severity) == (
+        "填报表", "支委会次数（次）", "十二", Severity.ERROR)
     assert not report.ok
 
 
