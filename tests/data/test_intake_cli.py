@@ -22,8 +22,10 @@ def cli_env(tmp_path_factory):
     return env, tmp
 
 
-def _flask(env, *args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=cwd, env=env,
+def _flask(env, *args, cwd_: Path | None = None) -> subprocess.CompletedProcess:
+    """``flask --app app ...``; from another directory, the app is found through PYTHONPATH."""
+    env = {**env, "PYTHONPATH": str(ROOT)} if cwd_ is not None else env
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=cwd_ or ROOT, env=env,
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 
@@ -51,11 +53,12 @@ def test_export_template_then_import_bad_and_good_file(cli_env):
     assert first_unit.startswith("X")  # staff answers for 临河县局 units only
 
     bad = _fill(template, tmp / "bad.xlsx", bad=True)
-    done = _flask(env, "import-evidence", str(bad), "--period", "2026H1", "--user", "staff")
-    assert done.returncode != 0
-    assert "bad.xlsx · 填报表 第 4 行 C 列「集中学习次数（次）」为「十二」，请填写阿拉伯数字" in done.stdout
-    assert "有错误，未入库" in done.stdout
-    assert "未写入任何数据" in done.stderr
+    for who in ((), ("--user", "staff")):  # the default operator (admin) and the staff member
+        done = _flask(env, "import-evidence", "bad.xlsx", "--period", "2026H1", *who, cwd_=tmp)
+        assert done.returncode != 0
+        assert "bad.xlsx · 填报表 第 4 行 C 列「集中学习次数（次）」为「十二」，请填写阿拉伯数字" in done.stdout
+        assert "有错误，未入库" in done.stdout
+        assert "未写入任何数据" in done.stderr
 
     good = _fill(template, tmp / "good.xlsx", bad=False)
     done = _flask(env, "import-evidence", str(good), "--period", "2026H1", "--user", "staff", "--dry-run")
