@@ -44,7 +44,7 @@ def _tree(table) -> html.Div:
     head = html.Thead(html.Tr([html.Th("编码", style={"width": "70px"}), html.Th("二级指标", style={"width": "16%"}),
                                html.Th("评分标准"), html.Th("分值", style={"width": "56px"}),
                                html.Th("类型", style={"width": "92px"}), html.Th("数据项", style={"width": "18%"}),
-                               html.Th("周期", style={"width": "110px"})]))
+                               html.Th("周期", style={"width": "136px"})]))
     items = [dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in a.items])], size="sm",
                                          className="mb-0", responsive=True),
                                title=f"{a.code} {a.name}（{fmt_number(a.points)} 分，{len(a.items)} 项）",

@@ -207,3 +207,19 @@ def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(pa
         assert "王芳" in p2.inner_text("#nav-user-name")
     finally:
         other.close()
+
+
+def test_indicators001_what_if_lists_the_units_whose_grade_changes(page_for, app_db):
+    page = page_for("leader")
+    page.goto(page.base_url + "/indicators")
+    page.wait_for_selector("#indicators-tree")
+    page.select_option("#indicators-whatif-grade", "优秀")
+    page.fill("#indicators-whatif-min", "95")
+    page.click("#indicators-whatif-run")
+    page.wait_for_selector("#indicators-whatif-summary")
+    units = services.score_period("2026H1", app_db).units
+    n = int(((units["grade"] == "优秀") & (units["total"] < 95)).sum())
+    assert f"优秀→良好 {n} 个" in page.inner_text("#indicators-whatif-summary")
+    # Stored results are untouched.
+    assert services.score_period("2026H1", app_db).units["grade"].tolist() == units["grade"].tolist()
+    shot(page, "indicators_what_if")
