@@ -55,7 +55,7 @@ def _rows(df, period_code: str) -> list[dict]:
 
 def _columns() -> list[dict]:
     return [
-        number_col("rank", "总排名", 82, places=0, sort="asc"),
+        number_col("rank", "总排名", 100, places=0, sort="asc"),
         number_col("rank_in_category", "类别排名", 90, places=0),
         text_col("name", "单位名称", 220, cellRenderer="markdown", tooltipField="name_text",
                  filterValueGetter={"function": "params.data.name_text"}, flex=2),
