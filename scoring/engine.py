@@ -160,10 +160,14 @@ def _lookup(index: pd.Index, values: pd.Series) -> np.ndarray:
 
 def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_index: pd.Index,
                      notes: list[str]) -> tuple[dict[str, int], np.ndarray]:
-    """Raw values as a (units × fields) float matrix; NaN = not reported."""
+    """Raw values as a (units × fields) float matrix; NaN = not reported.
+
+    The matrix is column-major: each field's column is contiguous for the rules, and the
+    ``values`` frame can wrap it without a copy.
+    """
     fields = list(table.evidence_fields)
     col = {f: j for j, f in enumerate(fields)}
-    raw = np.full((len(unit_index), len(fields)), np.nan)
+    raw = np.full((len(fields), len(unit_index)), np.nan).T
     if evidence is None or len(evidence) == 0:
         return col, raw
     missing_cols = [c for c in ("unit", "field", "value") if c not in evidence.columns]
@@ -181,13 +185,13 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
         n = pd.unique(np.asarray(evidence["unit"])[unknown_units]).size
         notes.append(f"数据中有 {n} 个单位不在本期考核名单中，已忽略")
     keep = (ui >= 0) & (fi >= 0) & ~np.isnan(value)
-    flat, value = (ui * len(fields) + fi)[keep], value[keep]  # positions in the flattened matrix
+    flat, value = (fi * len(unit_index) + ui)[keep], value[keep]  # positions in the field-major matrix
     if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
         # Duplicated (unit, field): the last non-blank value counts.
         last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
         notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
         flat, value = flat[last], value[last]
-    raw.reshape(-1)[flat] = value  # raw is C-contiguous: reshape is a view
+    raw.T.reshape(-1)[flat] = value  # raw.T is C-contiguous: reshape is a view
     return col, raw
 
 
@@ -433,14 +437,25 @@ class _Text:
         self.texts = np.concatenate([self.texts, extra])
 
 
+def _code_dtype(n_categories: int) -> type:
+    """The integer type pandas keeps a categorical's codes in: codes built in it are not converted again."""
+    for t in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(t).max:
+            return t
+    return np.int64
+
+
 def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
     """Unit-major categorical over several items' text columns, with one category per distinct string."""
     if not columns:
         return pd.Categorical([])
     offsets = np.cumsum([0] + [len(c.texts) for c in columns])
     remap, cats = pd.factorize(np.concatenate([c.texts for c in columns]))
-    codes = np.column_stack([remap[off + c.codes] for off, c in zip(offsets, columns)]).ravel()
-    return pd.Categorical.from_codes(codes, categories=cats)
+    remap = remap.astype(_code_dtype(len(cats)))
+    codes = np.empty((n, len(columns)), dtype=remap.dtype)
+    for j, c in enumerate(columns):
+        codes[:, j] = remap[offsets[j]:offsets[j + 1]][c.codes]
+    return pd.Categorical.from_codes(codes.ravel(), categories=cats)
 
 
 @dataclass
@@ -695,35 +710,36 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # ---- items (unit-major: all rows of the first unit, then the next ...)
     k = len(cols_all)
 
-    def stack(attr: str) -> np.ndarray:
-        if not cols_all:
-            return np.empty(0)
-        return np.stack([getattr(c, attr) for c in cols_all], axis=1).ravel()
+    def stack(attr: str, dtype: type = float) -> np.ndarray:
+        out = np.empty((n, k), dtype=dtype)
+        for j, c in enumerate(cols_all):
+            out[:, j] = getattr(c, attr)
+        return out.ravel()
 
     def per_item(values: list) -> pd.Categorical:
         codes, cats = pd.factorize(np.array(values, dtype=object))
-        return pd.Categorical.from_codes(np.tile(codes, n), categories=cats)
+        return pd.Categorical.from_codes(np.tile(codes.astype(_code_dtype(len(cats))), n), categories=cats)
 
     its = [c.item for c in cols_all]
     # Unit categories sorted by code, so sorting the column sorts by unit code as with plain text.
     by_code = np.argsort(unit_index.to_numpy(object).astype(str), kind="stable")
-    unit_code = np.empty(n, dtype=np.int64)
+    unit_code = np.empty(n, dtype=_code_dtype(n))
     unit_code[by_code] = np.arange(n)
     items = pd.DataFrame({
         "unit": pd.Categorical.from_codes(np.repeat(unit_code, k), categories=unit_index[by_code]),
         "item": per_item([i.code for i in its]),
         "area": per_item([i.area for i in its]),
         "name": per_item([i.name for i in its]),
-        "points": stack("points").astype(float, copy=False),
-        "max": stack("max").astype(float, copy=False),
-        "status": pd.Categorical.from_codes(stack("status").astype(np.int64, copy=False), categories=STATUS_CATEGORIES),
+        "points": stack("points"),
+        "max": stack("max"),
+        "status": pd.Categorical.from_codes(stack("status", np.int8), categories=STATUS_CATEGORIES),
         "explanation": _categorical([c.explanation for c in cols_all], n),
         "evidence": _categorical([c.evidence for c in cols_all], n),
         "core": np.tile(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
         "rule": per_item([i.rule for i in its]),
         "kind": per_item([c.kind for c in cols_all]),
-        "value": stack("value").astype(float, copy=False),
-        "deducted": stack("deducted").astype(float, copy=False),
+        "value": stack("value"),
+        "deducted": stack("deducted"),
     }, columns=ITEM_COLUMNS)
 
     # ---- areas
@@ -795,7 +811,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     if (raw_max <= 0).any():
         notes.append(f"有 {int((raw_max <= 0).sum())} 个单位本期没有应考核的指标，等次记为「{NO_GRADE}」")
 
-    values = pd.DataFrame(np.where(np.isinf(raw) | (raw < 0), np.nan, raw) if raw.size else raw,
-                          index=unit_index, columns=list(col))
+    # np.where keeps raw's column-major layout: the frame's block is its transpose, no copy needed.
+    values = pd.DataFrame(np.where(np.isinf(raw) | (raw < 0), np.nan, raw) if raw.size else raw.copy(order="F"),
+                          index=unit_index, columns=list(col), copy=False)
     return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.total,
                        period_kind=kind, values=values, notes=tuple(notes))
