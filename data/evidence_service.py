@@ -30,7 +30,7 @@ from data import repo, services
 from data.db import Database
 from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
 from data.intake.issues import IssueCode, Severity, UploadIssue
-from data.models import EvidenceValue, OrgUnit, Period, UploadBatch, utcnow
+from data.models import Period, UploadBatch, utcnow
 from data.permissions import NotFound, Principal, require, unit_scope
 from scoring.glossary import period_label
 
@@ -114,21 +114,6 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
     return None
 
 
-def _evidence(s, period_id: int) -> pd.DataFrame:
-    """Current (unit code, field, value) of a period.
-
-    Same rows as ``repo.evidence_frame``, built from plain tuples: pandas inspects
-    SQLAlchemy Row objects one by one, which costs ~1 s for 100,000 values.
-    """
-    rows = s.connection().execute(
-        select(OrgUnit.code, EvidenceValue.field, EvidenceValue.value)
-        .join(OrgUnit, OrgUnit.id == EvidenceValue.unit_id)
-        .where(EvidenceValue.period_id == period_id, EvidenceValue.superseded_at.is_(None))).all()
-    df = pd.DataFrame([tuple(r) for r in rows], columns=["unit", "field", "value"])
-    df["value"] = df["value"].astype(float)
-    return df
-
-
 def _previous_values(s, p: Period, table) -> pd.DataFrame:
     """Last period's values to compare with: the previous same-kind period, else the previous one rescaled."""
     prev = repo.previous_period(s, p, same_kind=True)
@@ -139,7 +124,7 @@ def _previous_values(s, p: Period, table) -> pd.DataFrame:
             scale = 0.5 if p.kind == "H1" else 2.0
     if prev is None:
         return pd.DataFrame(columns=["unit", "field", "value"])
-    ev = _evidence(s, prev.id)
+    ev = repo.evidence_frame(s, prev.id)
     label = period_label(prev.code)
     if scale != 1.0 and len(ev):
         kinds = {n: f.kind for n, f in table.fields.items()}
@@ -160,7 +145,7 @@ def _context(db: Database, period_code: str, for_commit: bool = False) -> _Conte
         table = repo.table_for(p)
         units = repo.units_frame(s, p)
         return _Context(p.id, p.code, p.kind, p.table_version.version, table, units,
-                        empty if for_commit else _evidence(s, p.id),
+                        empty if for_commit else repo.evidence_frame(s, p.id),
                         empty if for_commit else _previous_values(s, p, table))
 
 
