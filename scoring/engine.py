@@ -710,11 +710,12 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # ---- items (unit-major: all rows of the first unit, then the next ...)
     k = len(cols_all)
 
-    def stack(attr: str, dtype: type = float) -> np.ndarray:
-        out = np.empty((n, k), dtype=dtype)
+    def stack(attr: str, dtype: type = float, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.empty(n * k, dtype=dtype) if out is None else out
+        grid = out.reshape(n, k)
         for j, c in enumerate(cols_all):
-            out[:, j] = getattr(c, attr)
-        return out.ravel()
+            grid[:, j] = getattr(c, attr)
+        return out
 
     def per_item(values: list) -> pd.Categorical:
         codes, cats = pd.factorize(np.array(values, dtype=object))
@@ -725,26 +726,30 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     by_code = np.argsort(unit_index.to_numpy(object).astype(str), kind="stable")
     unit_code = np.empty(n, dtype=_code_dtype(n))
     unit_code[by_code] = np.arange(n)
-    items = pd.DataFrame({
+    # The float columns are written straight into one (columns × rows) block, the layout pandas
+    # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
+    float_cols = ["points", "max", "value", "deducted"]
+    block = np.empty((len(float_cols), n * k))
+    for row, attr in zip(block, float_cols):
+        stack(attr, out=row)
+    others = pd.DataFrame({
         "unit": pd.Categorical.from_codes(np.repeat(unit_code, k), categories=unit_index[by_code]),
         "item": per_item([i.code for i in its]),
         "area": per_item([i.area for i in its]),
         "name": per_item([i.name for i in its]),
-        "points": stack("points"),
-        "max": stack("max"),
         "status": pd.Categorical.from_codes(stack("status", np.int8), categories=STATUS_CATEGORIES),
         "explanation": _categorical([c.explanation for c in cols_all], n),
         "evidence": _categorical([c.evidence for c in cols_all], n),
         "core": np.tile(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
         "rule": per_item([i.rule for i in its]),
         "kind": per_item([c.kind for c in cols_all]),
-        "value": stack("value"),
-        "deducted": stack("deducted"),
-    }, columns=ITEM_COLUMNS)
+    }, copy=False)
+    # Side by side, then in column order: both steps keep the blocks as they are (no copies).
+    items = pd.concat([pd.DataFrame(block.T, columns=float_cols, copy=False), others], axis=1)[ITEM_COLUMNS]
 
     # ---- areas
-    P = np.column_stack([c.points for c in base]) if base else np.zeros((n, 0))
-    M = np.column_stack([c.max for c in base]) if base else np.zeros((n, 0))
+    # Units × base items, as views of the items' blocks (base items come first in each row).
+    P, M = block[0].reshape(n, k)[:, :len(base)], block[1].reshape(n, k)[:, :len(base)]
     S = np.column_stack([c.code for c in base]) if base else np.zeros((n, 0), dtype=np.int8)
     area_rows = []
     start = 0
@@ -786,8 +791,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         veto |= hit
     grade, grade_order = _grades(table, total, veto)
     core_mask = np.array([c.item.core for c in base], dtype=bool)
-    deductions = (np.round(np.column_stack([c.deducted for c in base]).sum(axis=1), ROUND)
-                  if base else np.zeros(n))
+    deductions = np.round(block[3].reshape(n, k)[:, :len(base)].sum(axis=1), ROUND) if base else np.zeros(n)
     ucols = {
         "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
         "core_points": np.round(P[:, core_mask].sum(axis=1), ROUND),
