@@ -134,28 +134,45 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     return out
 
 
-def _lookup(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """``index.get_indexer(values)``, hashing as little text as possible.
+def _runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first value, length) of each run of equal neighbours in a text column; None without long runs.
 
-    Categorical values: each category is looked up once. Text: evidence comes unit by unit, so
-    runs of equal neighbours are looked up once each (comparing neighbours is far cheaper than
-    hashing every string).
+    Evidence comes unit by unit and adjustments item by item: hashing one value per run is far
+    cheaper than hashing every string, and comparing neighbours is cheap.
     """
+    if not isinstance(values.dtype, pd.StringDtype) or len(values) < 2:
+        return None
+    v = values.to_numpy(object)
+    try:
+        head = v[:1001]
+        if (head[1:] != head[:-1]).mean() > 0.25:  # a sample first: most rows change (the field column)
+            return None
+        start = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    except TypeError:  # pd.NA cannot say whether it differs
+        return None
+    if len(start) * 4 > len(v):
+        return None
+    return v[start], np.diff(np.append(start, len(v)))
+
+
+def _lookup(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """``index.get_indexer(values)``, hashing as little text as possible (categories or runs once)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         pos = np.append(index.get_indexer(values.cat.categories), -1)
         return pos[values.cat.codes.to_numpy()]  # code -1 (blank) picks the last entry
-    if isinstance(values.dtype, pd.StringDtype) and len(values) > 1:
-        v = values.to_numpy(object)
-        try:
-            # Try a sample first: values that change at most rows (the field column) have no runs.
-            head = v[:1001]
-            if (head[1:] != head[:-1]).mean() <= 0.25:
-                start = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
-                if len(start) * 4 <= len(v):
-                    return np.repeat(index.get_indexer(v[start]), np.diff(np.append(start, len(v))))
-        except TypeError:  # pd.NA cannot say whether it differs
-            pass
+    runs = _runs(values)
+    if runs is not None:
+        return np.repeat(index.get_indexer(runs[0]), runs[1])
     return index.get_indexer(values)
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values)`` (blank → -1), hashing one value per run of equal neighbours."""
+    runs = _runs(values)
+    if runs is None:
+        return pd.factorize(values, use_na_sentinel=True)
+    codes, uniq = pd.factorize(runs[0], use_na_sentinel=True)  # first appearances start runs: same order
+    return np.repeat(codes, runs[1]), uniq
 
 
 def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_index: pd.Index,
@@ -219,7 +236,7 @@ _ADJ_KINDS = ("judgement", "deduction", "not_applicable")
 
 def _codes_and_text(values: pd.Series, fmt) -> tuple[np.ndarray, np.ndarray]:
     """Format each distinct value once (there are few reasons and few point values): codes into texts."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    codes, uniq = _factorize(values)
     texts = np.array([fmt(v) for v in uniq] + [fmt(None)], dtype=object)
     return np.where(codes < 0, len(uniq), codes), texts  # blank picks the last entry
 
@@ -244,9 +261,9 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
         return out
     n = len(unit_index)
     codes = [i.code for i in table.items]
-    u = unit_index.get_indexer(adjustments["unit"])
-    it = pd.Index(codes).get_indexer(adjustments["item"])
-    kc, kinds = pd.factorize(adjustments["kind"], use_na_sentinel=True)
+    u = _lookup(unit_index, adjustments["unit"])
+    it = _lookup(pd.Index(codes), adjustments["item"])
+    kc, kinds = _factorize(adjustments["kind"])
     kind_id = np.array([_ADJ_KINDS.index(k.strip().lower()) if isinstance(k, str) and k.strip().lower()
                         in _ADJ_KINDS else -1 for k in kinds] + [-1], dtype=np.int64)[kc]
     pts = (pd.to_numeric(adjustments["points"], errors="coerce").to_numpy(float) if "points" in adjustments
