@@ -409,25 +409,41 @@ def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
     return (f.label if f else name), f
 
 
-def _rule_context(table: IndicatorTable, item: Item, rule, params: dict, out, i: int,
-                  vals: list[float], points: float) -> dict:
-    labels = [_label(table, f) for f in item.fields]
-    f0 = labels[0][1] if labels else None
-    ctx = _Blank(name=item.name, points=fmt_number(points), got=fmt_number(out.points[i]),
-                 lost=fmt_number(points - out.points[i]),
-                 cap=fmt_number(item.cap if item.cap is not None else points))
-    for k, (label, f) in enumerate(labels):
-        suffix = "" if k == 0 else str(k + 1)
-        ctx["field" + suffix] = label
-        ctx["value" + suffix] = fmt_kind(vals[k], "field", f)
-    for k, v in params.items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            ctx[k] = fmt_kind(v, rule.param_kinds.get(k, PLAIN), f0)
-    for k, (arr, kind) in out.facts.items():
-        ctx[k] = fmt_kind(arr[i], kind, f0)
-    if rule.name == "bonus":
-        ctx["detail"] = bonus_detail(item, tuple(vals), table.fields)
-    return ctx
+class _RuleContext:
+    """Template values of one item's rule; those that are the same for every unit are formatted once.
+
+    Calling it gives one unit's values, set in this order (a later name wins): name, points,
+    got, lost, cap, field/value per field, the numeric parameters, the rule's facts, and the
+    bonus detail.
+    """
+
+    def __init__(self, table: IndicatorTable, item: Item, rule, params: dict, points: float):
+        self.table, self.item, self.rule, self.points = table, item, rule, points
+        self.labels = [_label(table, f) for f in item.fields]
+        self.f0 = self.labels[0][1] if self.labels else None
+        # got, lost and value are the unit's own; none of them shares a name with these.
+        self.fixed = {"name": item.name, "points": fmt_number(points),
+                      "cap": fmt_number(item.cap if item.cap is not None else points)}
+        self.value_keys = []
+        for k, (label, _) in enumerate(self.labels):
+            suffix = "" if k == 0 else str(k + 1)
+            self.fixed["field" + suffix] = label
+            self.value_keys.append("value" + suffix)
+        self.params = {k: fmt_kind(v, rule.param_kinds.get(k, PLAIN), self.f0) for k, v in params.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+    def __call__(self, out, i: int, vals: list[float]) -> dict:
+        ctx = _Blank(self.fixed)
+        ctx["got"] = fmt_number(out.points[i])
+        ctx["lost"] = fmt_number(self.points - out.points[i])
+        for key, (_, f), v in zip(self.value_keys, self.labels, vals):
+            ctx[key] = fmt_kind(v, "field", f)
+        ctx.update(self.params)  # parameters were always set after the unit's values
+        for k, (arr, kind) in out.facts.items():
+            ctx[k] = fmt_kind(arr[i], kind, self.f0)
+        if self.rule.name == "bonus":
+            ctx["detail"] = bonus_detail(self.item, tuple(vals), self.table.fields)
+        return ctx
 
 
 # ---------------------------------------------------------------- scoring
@@ -534,9 +550,12 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     else:
         gate_na = np.zeros(n, dtype=bool)
 
+    not_due = item.period == PERIOD_ANNUAL and half
     if rule is None:  # unknown rule type: validation reports it; score it as 缺报 so nothing is made up
         out_pts, out = np.zeros(n), None
         missing[:] = True
+    elif not_due:  # every row ends up 未到期 below: the rule's result would not be used
+        out_pts, out = np.zeros(n), None
     else:
         out = rule.fn(RuleInput(tuple(vals), params, pts_full, item))
         out_pts = np.round(out.points, ROUND)
@@ -547,7 +566,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
     insp_na, insp_why = adj.not_applicable.get(item.code, (np.zeros(n, dtype=bool), None))
     code[insp_na] = _NA_INSPECTOR
-    if item.period == PERIOD_ANNUAL and half:
+    if not_due:
         code[:] = _NOT_DUE
 
     scored = code <= _NOT_MET
@@ -568,6 +587,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         labels = [("考核组评定", None)]
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
+    context = _RuleContext(table, item, rule, params, pts_full) if out is not None else None
     for k, i in enumerate(first):
         row = [float(c[i]) for c in key_cols[1:]]
         evid_u[k] = _evidence_text(labels, row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
@@ -593,8 +613,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
                 expl_u[k] = MISSING_TEXT.format(fields="、".join(lb for (lb, _), v in zip(labels, row)
                                                                    if math.isnan(v)))
         else:
-            ctx = _rule_context(table, item, rule, params, out, i, row, pts_full)
-            expl_u[k] = rule.template(str(out.case[i])).format_map(ctx)
+            expl_u[k] = rule.template(str(out.case[i])).format_map(context(out, i, row))
     explanation = _Text(key, expl_u)
     if jwhy is not None:
         judged = code[jwhy.rows] <= _NOT_MET
@@ -642,15 +661,14 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     labels = [_label(table, f) for f in item.fields]
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
+    context = _RuleContext(table, item, rule, item.params_for(False), cap) if out is not None else None
     for k, i in enumerate(first):
         row = [float(c[i]) for c in raws]
         evid_u[k] = _evidence_text(labels, row)
         if out is None:
             expl_u[k] = f"评分类型「{item.rule}」未知，未计分" if rule is None else "未设数据项"
             continue
-        ctx = _rule_context(table, item, rule, item.params_for(False), out, i,
-                            [0.0 if math.isnan(v) else v for v in row], cap)
-        text = rule.template(str(case[i])).format_map(ctx)
+        text = rule.template(str(case[i])).format_map(context(out, i, [0.0 if math.isnan(v) else v for v in row]))
         if kind == KIND_VETO and case[i] == "none" and any(math.isnan(v) for v in row):
             text = "未报送，按未发生计"
         expl_u[k] = text
