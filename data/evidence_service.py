@@ -30,7 +30,7 @@ from data import repo, services
 from data.db import Database
 from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
 from data.intake.issues import IssueCode, Severity, UploadIssue
-from data.models import Period, UploadBatch, utcnow
+from data.models import PERIOD_STATUSES, Period, UploadBatch, utcnow
 from data.permissions import NotFound, Principal, require, unit_scope
 from scoring.glossary import period_label
 
@@ -82,6 +82,9 @@ class _Context:
 
 # --------------------------------------------------------------------------- helpers
 
+PUBLISHED = PERIOD_STATUSES[-1]  # 已发布
+
+
 def _principal(db: Database, who) -> Principal | None:
     if who is None or isinstance(who, Principal):
         return who
@@ -108,9 +111,16 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
         return _refused(data, file_name, IssueCode.UPLOAD_NOT_ALLOWED,
                         f"{file_name}：当前账号未分配负责的单位，不能上传；请联系管理员分配单位")
     with db.session() as s:
-        if repo.get_period(s, period_code) is None:
+        p = repo.get_period(s, period_code)
+        if p is None:
             return _refused(data, file_name, IssueCode.UNKNOWN_PERIOD,
                             f"{file_name}：考核期「{period_code}」不存在；请选择系统中已有的考核期")
+        if p.status == PUBLISHED:
+            # Published results must not move under the leaders' feet; an inspector reopens the
+            # period (status back to 考核中, audited) when a correction is really needed.
+            return _refused(data, file_name, IssueCode.PERIOD_PUBLISHED,
+                            f"{file_name}：{period_label(period_code)}的考核结果已发布，不再接收填报数据；"
+                            "如需更正，请联系考核组将考核期状态改回「考核中」")
     return None
 
 

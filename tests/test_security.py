@@ -138,7 +138,6 @@ def test_audit_rows_for_each_action(app_db):
     rid = services.add_rectification(insp, "2026H1", "C02", "台账不全", dt.date(2026, 12, 31), db=app_db)
     services.update_rectification(insp, rid, "close", "已补齐台账", db=app_db)
     services.decide_candidate(insp, "2025", "C02", "推荐", "表现突出", db=app_db)
-    services.set_period_status(insp, "2026H1", "已发布", db=app_db)
     content = table_xlsx.xlsx_to_dict(table_xlsx.table_to_xlsx(services.table_for_period("2026H1", app_db)))[0]
     content["version"] = "2027"
     services.save_table_version(admin, content, "测试", db=app_db)
@@ -146,6 +145,7 @@ def test_audit_rows_for_each_action(app_db):
     f = "单位编码,支委会次数\nC02,6\n".encode("utf-8")
     res = evidence_service.commit_upload(app_db, f, "a.csv", "2026H1", insp)
     assert res.status == "committed"
+    services.set_period_status(insp, "2026H1", "已发布", db=app_db)
     actions = set(_audit_actions(app_db))
     for action in ("judgement", "deduction", "rectification_open", "rectification_close", "candidate_decision",
                    "period_status", "table_version", "user_create", "upload"):

@@ -39,6 +39,7 @@ class IssueCode(enum.Enum):
     WRONG_TABLE_VERSION = "wrong_table_version"  # _meta says another indicator-table version
     UPLOAD_NOT_ALLOWED = "upload_not_allowed"  # the user's role may not upload (service)
     UNKNOWN_PERIOD = "unknown_period"          # the period code does not exist (service)
+    PERIOD_PUBLISHED = "period_published"      # results published: the period takes no more evidence (service)
     # Columns
     UNKNOWN_COLUMN = "unknown_column"          # WARNING: column ignored
     MISSING_COLUMN = "missing_column"          # WARNING: field not reported, values stay as they were

@@ -329,3 +329,15 @@ def test_server_side_size_limit_comes_from_the_app_config(seeded):
     assert [i.code.name for i in pv.report.errors] == ["FILE_TOO_LARGE"]
     assert res.status == "rejected"
     assert es.preview_upload(seeded, data, "big.xlsx", "2026H1", _p(seeded, "admin")).report.ok
+
+
+def test_a_published_period_takes_no_more_evidence_until_reopened(seeded):
+    inspector = principal_by_name("inspector", db=seeded)
+    data = "单位编码,支委会次数\nC02,6\n".encode("utf-8")
+    services.set_period_status(inspector, "2026H1", "已发布", db=seeded)
+    result = es.commit_upload(seeded, data, "补报.csv", "2026H1", inspector)
+    assert result.status == "rejected"
+    assert [i.code.name for i in result.report.errors] == ["PERIOD_PUBLISHED"]
+    assert "已发布" in result.report.errors[0].message
+    services.set_period_status(inspector, "2026H1", "考核中", db=seeded)
+    assert es.commit_upload(seeded, data, "补报.csv", "2026H1", inspector).status == "committed"
