@@ -223,3 +223,15 @@ def test_indicators001_what_if_lists_the_units_whose_grade_changes(page_for, app
     # Stored results are untouched.
     assert services.score_period("2026H1", app_db).units["grade"].tolist() == units["grade"].tolist()
     shot(page, "indicators_what_if")
+
+
+def test_gaps001_clicking_a_heat_map_cell_opens_that_unit_at_that_area(page_for, app_db):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/gaps?period=2026H1&sort=code")
+    page.wait_for_selector("#gaps-heatmap .nsewdrag")
+    first = sorted(services.score_period("2026H1", app_db).units["unit"])[0]
+    page.locator("#gaps-heatmap .nsewdrag").first.click(position={"x": 8, "y": 6})
+    page.wait_for_selector("#branch-total")
+    assert re.search(rf"/branch/{first}\?period=2026H1&area=A$", page.url), page.url
+    # The area clicked comes first and is marked.
+    assert page.locator("#branch-items > div").first.get_attribute("id") == "branch-area-A"
