@@ -120,6 +120,23 @@ def _normalise_period(period_kind: str) -> str:
     return kind
 
 
+# The dtype a frame gives a column built from an object array of text ("str" in pandas 3).
+_TEXT = pd.Series(np.array([""], dtype=object)).dtype
+
+
+def _text(values: pd.Series | pd.Index, positions: np.ndarray | None = None) -> Any:
+    """``values.to_numpy(object)`` (at ``positions``) for a frame column, without checking every string again.
+
+    A frame infers a column's dtype from an object array by looking at every value. Values that
+    already are such text (some, none blank) keep their array, which gives the same column.
+    """
+    if (values.dtype == _TEXT and len(values) and (positions is None or len(positions))
+            and not values.isna().any()):
+        return values.array if positions is None else values.array.take(positions)
+    obj = values.to_numpy(object)
+    return obj if positions is None else obj[positions]
+
+
 def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     if units is None or "unit" not in getattr(units, "columns", ()):
         notes.append("考核单位名单缺少 unit 列，未评分")
@@ -128,9 +145,9 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     if u["unit"].duplicated().any():
         notes.append(f"考核单位名单中有 {int(u['unit'].duplicated().sum())} 个重复的单位编码，按第一次出现计")
         u = u.loc[~u["unit"].duplicated()]
-    out = pd.DataFrame({"unit": u["unit"].to_numpy(object)})
+    out = pd.DataFrame({"unit": _text(u["unit"])})
     for col in ("name", "category"):
-        out[col] = u[col].fillna("").to_numpy(object) if col in u.columns else np.full(len(u), "", dtype=object)
+        out[col] = _text(u[col].fillna("")) if col in u.columns else np.full(len(u), "", dtype=object)
     return out
 
 
@@ -463,7 +480,13 @@ class _Text:
         rows, codes = rows[keep], codes[keep]
         if not len(rows):
             return
-        pair, first = _dedupe(self.codes[rows] * len(suffixes) + codes)
+        pair = self.codes[rows] * len(suffixes) + codes
+        if len(pair) <= 256:  # the usual few deductions: numbering them in Python beats numpy's overheads
+            number: dict[int, int] = {}
+            pair = np.array([number.setdefault(p, len(number)) for p in pair.tolist()], dtype=np.int64)
+            first = np.flatnonzero(np.diff(np.maximum.accumulate(pair), prepend=-1) > 0)
+        else:
+            pair, first = _dedupe(pair)
         extra = self.texts[self.codes[rows[first]]] + suffixes[codes[first]]
         self.codes = self.codes.copy()
         self.codes[rows] = len(self.texts) + pair
@@ -744,7 +767,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     notes: list[str] = []
     u = _clean_units(units, notes)
     n = len(u)
-    unit_index = pd.Index(u["unit"].to_numpy(object))
+    unit_index = pd.Index(_text(u["unit"]))
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
     adj = _adjustments(adjustments, table, unit_index, notes)
 
@@ -808,9 +831,10 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         start = stop
     na_ = len(area_rows)
     areas = pd.DataFrame({
-        "unit": np.repeat(unit_index.to_numpy(object), na_),
-        "area": np.tile(np.array([a.code for a, *_ in area_rows], dtype=object), n),
-        "area_name": np.tile(np.array([a.name for a, *_ in area_rows], dtype=object), n),
+        "unit": _text(unit_index, np.repeat(np.arange(n), na_)),
+        "area": _text(pd.Series(np.array([a.code for a, *_ in area_rows], dtype=object)), np.tile(np.arange(na_), n)),
+        "area_name": _text(pd.Series(np.array([a.name for a, *_ in area_rows], dtype=object)),
+                           np.tile(np.arange(na_), n)),
         "points": np.column_stack([r[1] for r in area_rows]).ravel() if area_rows else np.empty(0),
         "max": np.column_stack([r[2] for r in area_rows]).ravel() if area_rows else np.empty(0),
         "pct": np.column_stack([r[3] for r in area_rows]).ravel() if area_rows else np.empty(0),
@@ -847,8 +871,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         "deductions": deductions,
     }
     units_df = pd.DataFrame({
-        "unit": unit_index.to_numpy(object), "name": u["name"].to_numpy(object),
-        "category": u["category"].to_numpy(object),
+        "unit": _text(unit_index), "name": _text(u["name"]), "category": _text(u["category"]),
         "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
         "veto": veto, "veto_reason": veto_reason, "grade": grade, "grade_order": grade_order,
         "rank": _competition_rank(total) if n else np.zeros(0, dtype=np.int64),
