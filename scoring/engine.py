@@ -501,6 +501,18 @@ def _code_dtype(n_categories: int) -> type:
     return np.int64
 
 
+def _item_major(columns: list[np.ndarray], n: int, dtype) -> np.ndarray:
+    """(items × units) array of per-item columns.
+
+    Callers want unit-major rows: transposing this in one copy reads it in order and writes
+    contiguously, which is much kinder to the cache than writing each item's column with a stride.
+    """
+    out = np.empty((len(columns), n), dtype=dtype)
+    for j, c in enumerate(columns):
+        out[j] = c
+    return out
+
+
 def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
     """Unit-major categorical over several items' text columns, with one category per distinct string."""
     if not columns:
@@ -508,10 +520,9 @@ def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
     offsets = np.cumsum([0] + [len(c.texts) for c in columns])
     remap, cats = pd.factorize(np.concatenate([c.texts for c in columns]))
     remap = remap.astype(_code_dtype(len(cats)))
-    codes = np.empty((n, len(columns)), dtype=remap.dtype)
-    for j, c in enumerate(columns):
-        codes[:, j] = remap[offsets[j]:offsets[j + 1]][c.codes]
-    return pd.Categorical.from_codes(codes.ravel(), categories=cats)
+    codes = _item_major([remap[offsets[j]:offsets[j + 1]][c.codes] for j, c in enumerate(columns)], n,
+                        remap.dtype).T.ravel()  # unit-major
+    return pd.Categorical.from_codes(codes, categories=cats)
 
 
 @dataclass
@@ -782,8 +793,11 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     def stack(attr: str, dtype: type = float, out: np.ndarray | None = None) -> np.ndarray:
         out = np.empty(n * k, dtype=dtype) if out is None else out
         grid = out.reshape(n, k)
-        for j, c in enumerate(cols_all):
-            grid[:, j] = getattr(c, attr)
+        if out.itemsize < 8:  # small codes: strided writes of single bytes are slow, transpose instead
+            grid[...] = _item_major([getattr(c, attr) for c in cols_all], n, dtype).T
+        else:
+            for j, c in enumerate(cols_all):
+                grid[:, j] = getattr(c, attr)
         return out
 
     def per_item(values: list) -> pd.Categorical:
