@@ -751,10 +751,21 @@ def _competition_rank(total: np.ndarray, groups: np.ndarray | None = None) -> np
     return rank
 
 
-def _display_order(table: IndicatorTable, units: pd.DataFrame, cols: dict[str, np.ndarray]) -> np.ndarray:
+def _display_order(table: IndicatorTable, units: pd.DataFrame, cols: dict[str, np.ndarray],
+                   sorted_position: np.ndarray) -> np.ndarray:
+    """1, 2, ... by total desc, then the table's tie-breaks, then the unit code as text.
+
+    ``sorted_position`` is each unit's place when the codes as numpy text are sorted. For codes
+    that already are pandas text without NUL (numpy's fixed-width text drops trailing NULs) that
+    orders the distinct codes exactly as a rank of the text does, without sorting again.
+    """
     total = np.round(cols["total"], ROUND)
     keys: list[np.ndarray] = [np.where(np.isnan(total), np.inf, -total)]
-    code_rank = pd.Series(units["unit"].astype(str)).rank(method="dense").to_numpy()
+    code = units["unit"]
+    if code.dtype == _TEXT and not code.isna().any() and "\x00" not in "".join(code.to_numpy(object)):
+        code_rank = sorted_position
+    else:
+        code_rank = pd.Series(code.astype(str)).rank(method="dense").to_numpy()
     for name in list(table.tie_break) + ["code"]:
         spec = TIE_BREAK_KEYS.get(name)
         if spec is None:
@@ -891,7 +902,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         "rank": _competition_rank(total) if n else np.zeros(0, dtype=np.int64),
         "rank_in_category": _competition_rank(total, u["category"].to_numpy(object)) if n
         else np.zeros(0, dtype=np.int64),
-        "display_order": _display_order(table, u, ucols) if n else np.zeros(0, dtype=np.int64),
+        "display_order": _display_order(table, u, ucols, unit_code) if n else np.zeros(0, dtype=np.int64),
         "core_points": ucols["core_points"], "core_met": ucols["core_met"], "core_due": ucols["core_due"],
         "missing_count": ucols["missing_count"], "deductions": deductions,
     }, columns=UNIT_COLUMNS)
