@@ -622,10 +622,11 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
     context = _RuleContext(table, item, rule, params, pts_full) if out is not None else None
-    for k, i in enumerate(first):
-        row = [float(c[i]) for c in key_cols[1:]]
+    # The first row of each key, gathered once as Python numbers.
+    values_first = [c[first].tolist() for c in key_cols[1:]]
+    rows = list(zip(*values_first)) if values_first else [()] * len(first)
+    for k, (i, c, row) in enumerate(zip(first.tolist(), code[first].tolist(), rows)):
         evid_u[k] = _evidence_text(labels, row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
-        c = code[i]
         if c == _NOT_DUE:
             expl_u[k] = NOT_DUE_TEXT
         elif c == _NA_INSPECTOR:
@@ -696,8 +697,9 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
     context = _RuleContext(table, item, rule, item.params_for(False), cap) if out is not None else None
-    for k, i in enumerate(first):
-        row = [float(c[i]) for c in raws]
+    values_first = [c[first].tolist() for c in raws]
+    rows = list(zip(*values_first)) if values_first else [()] * len(first)
+    for k, (i, row) in enumerate(zip(first.tolist(), rows)):
         evid_u[k] = _evidence_text(labels, row)
         if out is None:
             expl_u[k] = f"评分类型「{item.rule}」未知，未计分" if rule is None else "未设数据项"
