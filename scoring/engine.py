@@ -128,10 +128,11 @@ def _text(values: pd.Series | pd.Index, positions: np.ndarray | None = None) -> 
     """``values.to_numpy(object)`` (at ``positions``) for a frame column, without checking every string again.
 
     A frame infers a column's dtype from an object array by looking at every value. Values that
-    already are such text (some, none blank) keep their array, which gives the same column.
+    already are such text keep their array, which gives the same column. Only for values that
+    hold some text wherever they hold blanks: a text column of blanks only would be inferred as
+    object (the engine's unit, name and category columns have no blanks at all).
     """
-    if (values.dtype == _TEXT and len(values) and (positions is None or len(positions))
-            and not values.isna().any()):
+    if values.dtype == _TEXT and len(values) and (positions is None or len(positions)):
         return values.array if positions is None else values.array.take(positions)
     obj = values.to_numpy(object)
     return obj if positions is None else obj[positions]
@@ -764,7 +765,7 @@ def _display_order(table: IndicatorTable, units: pd.DataFrame, cols: dict[str, n
     total = np.round(cols["total"], ROUND)
     keys: list[np.ndarray] = [np.where(np.isnan(total), np.inf, -total)]
     code = units["unit"]
-    if code.dtype == _TEXT and not code.isna().any() and "\x00" not in "".join(code.to_numpy(object)):
+    if code.dtype == _TEXT and "\x00" not in "".join(code.to_numpy(object)):  # no blank codes: see _clean_units
         code_rank = sorted_position
     else:
         code_rank = pd.Series(code.astype(str)).rank(method="dense").to_numpy()
