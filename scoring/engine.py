@@ -53,6 +53,8 @@ STATUS_CATEGORIES = [g.MET, g.NOT_MET, g.NOT_APPLICABLE, g.MISSING, g.NOT_DUE, g
 _S = {label: k for k, label in enumerate(STATUS_CATEGORIES)}
 _STATUS_PUBLIC = np.array([_S[g.MET], _S[g.NOT_MET], _S[g.NOT_APPLICABLE], _S[g.NOT_APPLICABLE], _S[g.MISSING],
                            _S[g.MISSING], _S[g.NOT_DUE]], dtype=np.int64)
+# Codes whose rows count nothing in the maximum (不适用 either way, 未到期); 缺报 counts.
+_OUT_OF_MAX = np.isin(np.arange(7), [_NA_GATE, _NA_INSPECTOR, _NOT_DUE])
 
 NOT_DUE_TEXT = "上半年不考核（年度指标），未到期"
 INSPECTOR_NA_TEXT = "考核组认定不适用"
@@ -142,14 +144,16 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     if units is None or "unit" not in getattr(units, "columns", ()):
         notes.append("考核单位名单缺少 unit 列，未评分")
         return pd.DataFrame({"unit": pd.Series([], dtype=object), "name": [], "category": []})
-    u = units.loc[units["unit"].notna()]
-    if u["unit"].duplicated().any():
-        notes.append(f"考核单位名单中有 {int(u['unit'].duplicated().sum())} 个重复的单位编码，按第一次出现计")
-        u = u.loc[~u["unit"].duplicated()]
-    out = pd.DataFrame({"unit": _text(u["unit"])})
+    listed = units["unit"].notna()
+    u = units if listed.all() else units.loc[listed]  # only read below: no copy needed
+    dup = u["unit"].duplicated()
+    if dup.any():
+        notes.append(f"考核单位名单中有 {int(dup.sum())} 个重复的单位编码，按第一次出现计")
+        u = u.loc[~dup]
+    cols = {"unit": _text(u["unit"])}
     for col in ("name", "category"):
-        out[col] = _text(u[col].fillna("")) if col in u.columns else np.full(len(u), "", dtype=object)
-    return out
+        cols[col] = _text(u[col].fillna("")) if col in u.columns else np.full(len(u), "", dtype=object)
+    return pd.DataFrame(cols)
 
 
 def _runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -609,7 +613,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
     deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
     code[scored] = np.where(points[scored] >= pts_full, _MET, _NOT_MET)
-    mx = np.where((code == _NA_GATE) | (code == _NA_INSPECTOR) | (code == _NOT_DUE), 0.0, pts_full)
+    mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
 
     # Explanations: formatted once per distinct (status, values) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
