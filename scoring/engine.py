@@ -458,8 +458,8 @@ class _RuleContext:
         ctx = _Blank(self.fixed)
         ctx["got"] = fmt_number(out.points[i])
         ctx["lost"] = fmt_number(self.points - out.points[i])
-        for key, (_, f), v in zip(self.value_keys, self.labels, vals):
-            ctx[key] = fmt_kind(v, "field", f)
+        for k, (key, (_, f)) in enumerate(zip(self.value_keys, self.labels)):
+            ctx[key] = fmt_kind(vals[k], "field", f)
         ctx.update(self.params)  # parameters were always set after the unit's values
         for k, (arr, kind) in out.facts.items():
             ctx[k] = fmt_kind(arr[i], kind, self.f0)
@@ -659,7 +659,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         judged = code[jwhy.rows] <= _NOT_MET
         explanation.append(jwhy.rows[judged], jwhy.codes[judged], jwhy.texts)
     if ded_txt is not None:
-        hit = scored[ded_txt.rows]
+        hit = scored[ded_txt.rows] & (ded_txt.texts != "")[ded_txt.codes]
         rows, codes = ded_txt.rows[hit], ded_txt.codes[hit]
         # Points that would go below 0 say so: the floored texts follow the plain ones.
         floor = np.round(out_pts[rows] - ded[rows], ROUND) < 0
