@@ -598,7 +598,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     else:
         out = rule.fn(RuleInput(tuple(vals), params, pts_full, item))
         out_pts = np.round(out.points, ROUND)
-        code[out_pts >= pts_full] = _MET
+        code = np.where(out_pts >= pts_full, np.int8(_MET), code)  # np.where: dense masks assign slowly
 
     code[missing] = _MISSING
     code[bad] = _INVALID
@@ -612,7 +612,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     ded, ded_txt = adj.deduction.get(item.code, (np.zeros(n), None))
     points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
     deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
-    code[scored] = np.where(points[scored] >= pts_full, _MET, _NOT_MET)
+    code = np.where(scored, np.where(points >= pts_full, np.int8(_MET), np.int8(_NOT_MET)), code)
     mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
 
     # Explanations: formatted once per distinct (status, values) and broadcast.
