@@ -223,13 +223,19 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
     if unknown_units.any():
         n = pd.unique(np.asarray(evidence["unit"])[unknown_units]).size
         notes.append(f"数据中有 {n} 个单位不在本期考核名单中，已忽略")
-    keep = (ui >= 0) & (fi >= 0) & ~np.isnan(value)
-    flat, value = (fi * len(unit_index) + ui)[keep], value[keep]  # positions in the field-major matrix
+    flat = fi * len(unit_index) + ui  # positions in the field-major matrix
+    known = (ui >= 0) & (fi >= 0)
+    if not known.all():
+        flat, value = flat[known], value[known]
     if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
-        # Duplicated (unit, field): the last non-blank value counts.
-        last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
-        notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
-        flat, value = flat[last], value[last]
+        # Some (unit, field) has several rows: blanks do not count, then the last value counts.
+        # (Without repeats, blank rows may stay: they write NaN over NaN.)
+        reported = ~np.isnan(value)
+        flat, value = flat[reported], value[reported]
+        if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
+            last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
+            notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
+            flat, value = flat[last], value[last]
     raw.T.reshape(-1)[flat] = value  # raw.T is C-contiguous: reshape is a view
     return col, raw
 
@@ -311,7 +317,8 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
 
     d = np.flatnonzero(~ignored & (kind_id == 1) & np.isfinite(pts) & (pts > 0))
     if len(d):
-        pc, pt = _codes_and_text(pd.Series(pts[d]), lambda p: "" if p is None else f"；考核组扣 {fmt_number(p)} 分")
+        pc, pt = _codes_and_text(pd.Series(pts[d]),
+                                 lambda p: "" if p is None else f"；考核组扣 {fmt_number(p)} 分")
         text = pt[pc] + why_texts[why[d]]
         keys, inverse = np.unique(flat[d], return_inverse=True)
         sums = np.bincount(inverse, weights=pts[d])
