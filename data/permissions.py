@@ -25,7 +25,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_tables": (ADMIN,),
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),
-    "what_if": (LEADER, INSPECTOR, ADMIN),  # 模拟测算: re-score with a changed table, stores nothing
+    "what_if": (LEADER, INSPECTOR, ADMIN),
+    "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
 }
 
 # page name -> action needed to open it (the navigation shows only these).

@@ -441,6 +441,42 @@ def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_
         return a.id
 
 
+def set_self_assessment(principal: Principal, period_code: str, unit_code: str, item_code: str, points: float,
+                        note: str = "", db: Database | None = None) -> None:
+    """A unit's own score for one item (自评分), compared with the engine's on the detail page.
+
+    Self-assessment never moves the official score, so it does not bump the data version; it is
+    audited all the same (the difference with the inspectors' score is part of the review).
+    """
+    require_unit(principal, "self_assess", unit_code)
+    db = db or get_db()
+    table = table_for_period(period_code, db)
+    try:
+        item = table.item(item_code)
+    except KeyError:
+        raise InvalidInput(f"指标 {item_code} 不在本期指标体系中") from None
+    if item not in table.items:
+        raise InvalidInput("加分项和一票否决项不自评")
+    try:
+        pts = float(points)
+    except (TypeError, ValueError):
+        raise InvalidInput("自评分应为数字") from None
+    if not 0 <= pts <= item.points:
+        raise InvalidInput(f"自评分应在 0 到 {item.points:g} 之间")
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        unit = _unit_or_404(s, unit_code)
+        row = s.scalar(select(SelfAssessment).where(SelfAssessment.period_id == p.id, SelfAssessment.unit_id == unit.id,
+                                                    SelfAssessment.item_code == item_code))
+        before = {"points": row.points} if row else None
+        if row is None:
+            row = SelfAssessment(period_id=p.id, unit_id=unit.id, item_code=item_code, points=pts)
+            s.add(row)
+        row.points, row.note, row.created_by, row.created_at = pts, (note or "").strip(), principal.id, utcnow()
+        audit(s, principal, "self_assessment", entity="self_assessment", entity_id=item_code, period_code=period_code,
+              unit_code=unit_code, before=before, after={"item": item_code, "points": pts})
+
+
 def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database | None = None) -> None:
     db = db or get_db()
     with db.session() as s:

@@ -226,6 +226,20 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
                     dbc.Col(make_section("整改事项", rect_form), lg=6)], className="g-3")
 
 
+def _self_form(d: dict) -> dbc.Card:
+    table = d["table"]
+    opts = [{"label": f"{i.code} {i.name}（满分 {fmt_number(i.points)}）", "value": i.code} for i in table.items]
+    return make_section("本单位自评分（与考核得分对照，不影响考核得分）", dbc.Form([
+        dbc.Row([
+            dbc.Col(dbc.Select(id="branch-self-item", options=opts, placeholder="选择指标"), md=5),
+            dbc.Col(dbc.Input(id="branch-self-points", type="number", min=0, step=0.1, placeholder="自评分"), md=2),
+            dbc.Col(dbc.Input(id="branch-self-note", placeholder="说明（可选）"), md=3),
+            dbc.Col(dbc.Button("保存", id="branch-self-save", color="danger", className="w-100"), md=2),
+        ], className="g-2"),
+        html.Div(id="branch-self-msg", className="mt-2"),
+    ]))
+
+
 def layout(unit_code: str | None = None, period: str | None = None, area: str | None = None, **_):
     principal, period_code, error = open_page("branch", period)
     if error:
@@ -274,6 +288,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
         dbc.Row([dbc.Col(make_section("考核组评定与扣分记录", _adjustments(d)), lg=6),
                  dbc.Col(make_section("整改事项", _rectifications(d)), lg=6)], className="g-3"),
         _inspector_forms(d, u["unit"], period_code) if can_judge else None,
+        _self_form(d) if principal.can("self_assess") else None,
     ])
 
 
@@ -339,3 +354,19 @@ def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, a
     except NotFound as exc:
         return make_alert(str(exc), "warning"), no_update
     return make_alert("已保存并记入审计日志", "success"), _refresh(key)
+
+
+@secure_callback(Output("branch-self-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
+                 Input("branch-self-save", "n_clicks"), State("branch-key", "data"), State("branch-self-item", "value"),
+                 State("branch-self-points", "value"), State("branch-self-note", "value"),
+                 prevent_initial_call=True, action="self_assess")
+def _save_self(n_clicks, key, item, points, note):
+    if not n_clicks or not isinstance(key, dict):
+        return no_update, no_update
+    if not item or points in (None, ""):
+        return make_alert("请选择指标并填写自评分", "warning"), no_update
+    try:
+        services.set_self_assessment(current_principal(), key.get("period"), key.get("unit"), item, points, note or "")
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning"), no_update
+    return make_alert("自评分已保存", "success"), _refresh(key)

@@ -235,3 +235,15 @@ def test_gaps001_clicking_a_heat_map_cell_opens_that_unit_at_that_area(page_for,
     assert re.search(rf"/branch/{first}\?period=2026H1&area=A$", page.url), page.url
     # The area clicked comes first and is marked.
     assert page.locator("#branch-items > div").first.get_attribute("id") == "branch-area-A"
+
+
+def test_branch004_staff_enters_a_self_assessment_shown_beside_the_score(page_for, app_db):
+    page = page_for("staff_sj")
+    page.goto(page.base_url + "/branch/C01?period=2026H1")
+    page.wait_for_selector("#branch-self-save")
+    assert page.locator("#branch-adj-save").count() == 0  # staff see no inspector forms
+    page.select_option("#branch-self-item", "A4")
+    page.fill("#branch-self-points", "1.5")
+    page.click("#branch-self-save")
+    page.wait_for_selector("#branch-self-msg .alert-success")
+    page.wait_for_function("() => document.querySelector('#branch-area-A').innerText.includes('1.5')")

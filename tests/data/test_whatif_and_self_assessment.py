@@ -1,4 +1,4 @@
-"""模拟测算 through the service: the same engine on a changed table, nothing stored, role-checked."""
+"""模拟测算 and 自评分 through the services: role- and unit-checked, and neither moves a stored score."""
 from __future__ import annotations
 
 import pytest
@@ -43,3 +43,28 @@ def test_staff_may_not_run_what_if_and_bad_input_is_a_chinese_message(seeded):
         services.what_if_period(principal_by_name("staff", db=seeded), "2026H1", grade="优秀", grade_min=95, db=seeded)
     with pytest.raises(services.InvalidInput, match="不在本期指标体系中"):
         services.what_if_period(principal_by_name("leader", db=seeded), "2026H1", item_code="ZZ", points=3, db=seeded)
+
+
+def test_self_assessment_is_scoped_bounded_audited_and_never_moves_the_score(seeded):
+    from sqlalchemy import select
+
+    from data.models import AuditLog
+
+    staff = principal_by_name("staff_sj", db=seeded)  # C01 only
+    before = services.score_period("2026H1", seeded).unit("C01")["total"]
+    services.set_self_assessment(staff, "2026H1", "C01", "C1", 3.5, "记录齐全", db=seeded)
+    services.set_self_assessment(staff, "2026H1", "C01", "C1", 4, "补充了 6 月记录", db=seeded)  # replaces
+    d = services.branch_detail(staff, "C01", "2026H1", db=seeded)
+    row = d["items"].set_index("item").loc["C1"]
+    assert row["self_points"] == 4 and row["self_diff"] == row["points"] - 4
+    assert services.score_period("2026H1", seeded).unit("C01")["total"] == before
+    with seeded.session() as s:
+        assert len(s.scalars(select(AuditLog).where(AuditLog.action == "self_assessment")).all()) == 2
+    with pytest.raises(AccessDenied):
+        services.set_self_assessment(staff, "2026H1", "C02", "C1", 3, db=seeded)
+    with pytest.raises(AccessDenied):
+        services.set_self_assessment(principal_by_name("inspector", db=seeded), "2026H1", "C01", "C1", 3, db=seeded)
+    with pytest.raises(services.InvalidInput, match="0 到 4"):
+        services.set_self_assessment(staff, "2026H1", "C01", "C1", 5, db=seeded)
+    with pytest.raises(services.InvalidInput, match="不自评"):
+        services.set_self_assessment(staff, "2026H1", "C01", "J1", 1, db=seeded)
