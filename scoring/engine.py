@@ -615,12 +615,16 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     if not_due:
         code[:] = _NOT_DUE
 
-    scored = code <= _NOT_MET
-    ded, ded_txt = adj.deduction.get(item.code, (np.zeros(n), None))
-    points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
-    deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
-    code = np.where(scored, np.where(points >= pts_full, np.int8(_MET), np.int8(_NOT_MET)), code)
-    mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
+    if not_due:  # 未到期 overrides every other status: nothing is scored or counted, no adjustment applies
+        points, deducted, mx = np.zeros(n), np.zeros(n), np.zeros(n)
+        jwhy = ded_txt = insp_why = None
+    else:
+        scored = code <= _NOT_MET
+        ded, ded_txt = adj.deduction.get(item.code, (np.zeros(n), None))
+        points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
+        deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
+        code = np.where(scored, np.where(points >= pts_full, np.int8(_MET), np.int8(_NOT_MET)), code)
+        mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
 
     # Explanations: formatted once per distinct (status, values) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
