@@ -492,13 +492,7 @@ class _Text:
         rows, codes = rows[keep], codes[keep]
         if not len(rows):
             return
-        pair = self.codes[rows] * len(suffixes) + codes
-        if len(pair) <= 256:  # the usual few deductions: numbering them in Python beats numpy's overheads
-            number: dict[int, int] = {}
-            pair = np.array([number.setdefault(p, len(number)) for p in pair.tolist()], dtype=np.int64)
-            first = np.flatnonzero(np.diff(np.maximum.accumulate(pair), prepend=-1) > 0)
-        else:
-            pair, first = _dedupe(pair)
+        pair, first = _dedupe(self.codes[rows] * len(suffixes) + codes)
         extra = self.texts[self.codes[rows[first]]] + suffixes[codes[first]]
         self.codes = self.codes.copy()
         self.codes[rows] = len(self.texts) + pair
