@@ -10,7 +10,7 @@ Must not raise on odd evidence (NaN, negative numbers, text, unknown units or
 fields): odd input is scored by the documented decisions and reported in
 ``ScoreResult.notes``. Must not import databases, files, Flask or Dash.
 
-Decisions not spelt out by the indicator table (documented in docs/rules.md):
+Decisions not spelt out by the indicator table (documented in README「计分规则要点」):
 - a negative or infinite value is invalid evidence: the item is 缺报 (0 points,
   counted in the maximum, flagged 「填报为 -3，不能为负数」) — scoring it as 0
   would give full marks to a deduction item for garbage data. For bonus items an

@@ -96,6 +96,8 @@ def _fmt_number(x: float) -> str:
         return "—"
     if x.is_integer() and abs(x) < 1e15:
         return str(int(x))
+    if abs(x) >= 1e15:  # absurd evidence (1e300): Decimal.quantize would overflow its context
+        return f"{x:.6g}"
     d = Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     s = format(d, "f")
     if "." in s:
@@ -107,6 +109,8 @@ def fmt_fixed2(x: float) -> str:
     """Display a total with exactly two decimals, half up (82.50)."""
     if x is None or not math.isfinite(float(x)):
         return "—"
+    if abs(float(x)) >= 1e15:
+        return f"{float(x):.6g}"
     return format(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
 
 

@@ -305,3 +305,12 @@ def test_odd_evidence_never_raises():
     res = score(t, ev, pd.DataFrame({"unit": ["u0", "u1"]}), "year")
     assert item_row(res, "u0", "X1")["status"] == "缺报"
     assert any("不在本期考核名单" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("rule,params", [("count_target", {"target": 12, "per_miss": 1}),
+                                         ("deduction", {"per_item": 0.5}), ("ratio", {"target": 32})])
+def test_absurdly_large_evidence_is_scored_and_explained_without_raising(rule, params):
+    rows, _ = one(rule, 4, ["n"], params, [{"n": 1e300}, {"n": 2.5e17}])
+    assert all(0 <= r["points"] <= 4 for r in rows)
+    assert all(r["explanation"] for r in rows)
+    assert "1e+300" in rows[0]["evidence"] or "1e+300" in rows[0]["explanation"]
