@@ -492,7 +492,9 @@ class _Text:
         rows, codes = rows[keep], codes[keep]
         if not len(rows):
             return
-        pair, first = _dedupe(self.codes[rows] * len(suffixes) + codes)
+        # The pair key already lies in [0, texts × suffixes): number it directly, no hashing
+        # (most calls touch a handful of rows, where _dedupe's set-up would dominate).
+        pair, first = _first_appearance(self.codes[rows] * len(suffixes) + codes, len(self.texts) * len(suffixes))
         extra = self.texts[self.codes[rows[first]]] + suffixes[codes[first]]
         self.codes = self.codes.copy()
         self.codes[rows] = len(self.texts) + pair
