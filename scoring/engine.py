@@ -23,6 +23,7 @@ Decisions not spelt out by the indicator table (documented in README「计分规
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -441,10 +442,13 @@ def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
 class _RuleContext:
     """Template values of one item's rule; those that are the same for every unit are formatted once.
 
-    Calling it gives one unit's values, set in this order (a later name wins): name, points,
-    got, lost, cap, field/value per field, the numeric parameters, the rule's facts, and the
-    bonus detail.
+    ``text`` formats one unit's case with values set in this order (a later name wins): name,
+    points, got, lost, cap, field/value per field, the numeric parameters, the rule's facts, and
+    the bonus detail. Only the names the template uses are formatted: the others could not
+    change the text.
     """
+
+    _names: dict[str, frozenset[str]] = {}  # template → the names it uses (templates are few)
 
     def __init__(self, table: IndicatorTable, item: Item, rule, params: dict, points: float):
         self.table, self.item, self.rule, self.points = table, item, rule, points
@@ -461,18 +465,33 @@ class _RuleContext:
         self.params = {k: fmt_kind(v, rule.param_kinds.get(k, PLAIN), self.f0) for k, v in params.items()
                        if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
-    def __call__(self, out, i: int, vals: list[float]) -> dict:
+    @classmethod
+    def _uses(cls, template: str) -> frozenset[str]:
+        names = cls._names.get(template)
+        if names is None:  # "{a.b}" / "{a[0]}" look up "a", as format_map does
+            names = frozenset(f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template)
+                              if f is not None)
+            cls._names[template] = names
+        return names
+
+    def text(self, case: str, out, i: int, vals: list[float]) -> str:
+        template = self.rule.template(case)
+        uses = self._uses(template)
         ctx = _Blank(self.fixed)
-        ctx["got"] = fmt_number(out.points[i])
-        ctx["lost"] = fmt_number(self.points - out.points[i])
+        if "got" in uses:
+            ctx["got"] = fmt_number(out.points[i])
+        if "lost" in uses:
+            ctx["lost"] = fmt_number(self.points - out.points[i])
         for k, (key, (_, f)) in enumerate(zip(self.value_keys, self.labels)):
-            ctx[key] = fmt_kind(vals[k], "field", f)
+            if key in uses:
+                ctx[key] = fmt_kind(vals[k], "field", f)
         ctx.update(self.params)  # parameters were always set after the unit's values
         for k, (arr, kind) in out.facts.items():
-            ctx[k] = fmt_kind(arr[i], kind, self.f0)
-        if self.rule.name == "bonus":
+            if k in uses:
+                ctx[k] = fmt_kind(arr[i], kind, self.f0)
+        if self.rule.name == "bonus" and "detail" in uses:
             ctx["detail"] = bonus_detail(self.item, tuple(vals), self.table.fields)
-        return ctx
+        return template.format_map(ctx)
 
 
 # ---------------------------------------------------------------- scoring
@@ -660,7 +679,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
                 expl_u[k] = MISSING_TEXT.format(fields="、".join(lb for (lb, _), v in zip(labels, row)
                                                                    if math.isnan(v)))
         else:
-            expl_u[k] = rule.template(str(out.case[i])).format_map(context(out, i, row))
+            expl_u[k] = context.text(str(out.case[i]), out, i, row)
     explanation = _Text(key, expl_u)
     if jwhy is not None:
         judged = code[jwhy.rows] <= _NOT_MET
@@ -716,7 +735,7 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
         if out is None:
             expl_u[k] = f"评分类型「{item.rule}」未知，未计分" if rule is None else "未设数据项"
             continue
-        text = rule.template(str(case[i])).format_map(context(out, i, [0.0 if math.isnan(v) else v for v in row]))
+        text = context.text(str(case[i]), out, i, [0.0 if math.isnan(v) else v for v in row])
         if kind == KIND_VETO and case[i] == "none" and any(math.isnan(v) for v in row):
             text = "未报送，按未发生计"
         expl_u[k] = text
