@@ -723,7 +723,9 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     else:
         out = rule.fn(RuleInput(tuple(vals), item.params_for(False), cap, item))
         out_pts, case = np.round(out.points, ROUND), out.case
-    key, first = _dedupe(case, *raws) if raws else (np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=int))
+    # Rules work row by row, so the case follows from the raw values: as for base items, the
+    # values alone are the key (numbering the case's text would cost more than the rule).
+    key, first = _dedupe(*raws) if raws else (np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=int))
     labels = [_label(table, f) for f in item.fields]
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
