@@ -890,15 +890,18 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         area_rows.append((a, ap, am, pct))
         start = stop
     na_ = len(area_rows)
-    areas = pd.DataFrame({
+    # As for the items: the float columns go straight into the one block pandas would stack them into.
+    area_block = np.empty((3, n * na_))
+    grid = area_block.reshape(3, n, na_)
+    for j, (_, ap, am, pct) in enumerate(area_rows):
+        grid[0, :, j], grid[1, :, j], grid[2, :, j] = ap, am, pct
+    area_text = pd.DataFrame({
         "unit": _text(unit_index, np.repeat(np.arange(n), na_)),
         "area": _text(pd.Series(np.array([a.code for a, *_ in area_rows], dtype=object)), np.tile(np.arange(na_), n)),
         "area_name": _text(pd.Series(np.array([a.name for a, *_ in area_rows], dtype=object)),
                            np.tile(np.arange(na_), n)),
-        "points": np.column_stack([r[1] for r in area_rows]).ravel() if area_rows else np.empty(0),
-        "max": np.column_stack([r[2] for r in area_rows]).ravel() if area_rows else np.empty(0),
-        "pct": np.column_stack([r[3] for r in area_rows]).ravel() if area_rows else np.empty(0),
-    }, columns=AREA_COLUMNS)
+    })
+    areas = pd.concat([area_text, pd.DataFrame(area_block.T, columns=AREA_COLUMNS[3:], copy=False)], axis=1)
 
     # ---- units
     raw_points = np.round(P.sum(axis=1), ROUND)
