@@ -17,8 +17,8 @@ from sqlalchemy import insert, select
 
 from data.db import Database
 from data.models import (
-    Adjustment, EvidenceValue, OrgUnit, Period, Rectification, SelfAssessment, TableVersion, UnitName, UploadBatch,
-    User, UserUnit,
+    Adjustment, AuditLog, EvidenceValue, OrgUnit, Period, Rectification, SelfAssessment, TableVersion, UnitName,
+    UploadBatch, User, UserUnit,
 )
 from scoring.indicators import IndicatorTable, default_table, table_to_dict
 
@@ -310,7 +310,21 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
         if n_units <= 200:
             _seed_rectifications(s, data, ids, periods, inspector_id, rng)
             _seed_self_assessment(s, data, ids, periods["2026H1"], rng)
+            _seed_audit(s, j, periods, inspector_id, seeded_at)
     return {"units": len(data.units), "evidence": len(data.evidence), "judgements": len(data.judgements)}
+
+
+def _seed_audit(s, judgements: pd.DataFrame, periods, inspector_id, seeded_at) -> None:
+    """The audit trail the demo's own history would have left: the two seed batches and the
+    inspectors' judgements and deductions (so the 审计日志 page shows a believable log)."""
+    rows = [dict(at=seeded_at, user_id=None, username="system", action="upload", entity="batch",
+                 entity_id=f"seed-{code}", period_code=code, after={"file": f"{code} 演示数据（系统生成）.xlsx"})
+            for code in periods]
+    rows += [dict(at=seeded_at + dt.timedelta(minutes=5 + k), user_id=inspector_id, username="inspector",
+                  action=r.kind, entity="adjustment", period_code=r.period, unit_code=r.unit,
+                  after={"item": r.item, "points": float(r.points), "reason": r.reason})
+             for k, r in enumerate(judgements[judgements["kind"] == "deduction"].itertuples())]
+    s.execute(insert(AuditLog), rows)
 
 
 def _col_letter(i: int) -> str:

@@ -169,7 +169,7 @@ def test_commit_writes_provenance_supersedes_bumps_and_audits(seeded):
         new = s.scalar(select(EvidenceValue).where(EvidenceValue.batch_id == res.batch_id))
         was = s.get(EvidenceValue, old.id)
         batch = s.get(UploadBatch, res.batch_id)
-        log = s.scalar(select(AuditLog).where(AuditLog.action == "upload"))
+        log = s.scalar(select(AuditLog).where(AuditLog.action == "upload").order_by(AuditLog.id.desc()).limit(1))
     assert (new.field, new.value, new.raw, new.file_name, new.sheet, new.row, new.column, new.uploaded_by) == (
         "committee_meetings", 7.0, "７次", "一支部.xlsx", "填报表", 2, "C 支委会次数（次）", staff_sj.id)
     assert new.superseded_at is None and new.uploaded_at is not None

@@ -57,7 +57,10 @@ def test_deduction_moves_score_supersedes_and_is_audited(seeded):
     with seeded.session() as s:
         rows = s.scalars(select(Adjustment).where(Adjustment.item_code == "C1", Adjustment.kind == "deduction")).all()
         assert len(rows) == 2 and sum(r.superseded_at is None for r in rows) == 1
-        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "deduction")) == 2
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "deduction", AuditLog.unit_code == "C01")
+                          .order_by(AuditLog.id)).all()
+        assert [(a.username, a.after["points"]) for a in audit] == [("inspector", 1.0), ("inspector", 0.5)]
+        assert audit[1].before == {"points": 1.0, "reason": "支委会记录缺签到"}
 
 
 def test_adjustment_without_reason_or_by_leader_changes_nothing(seeded):
