@@ -174,13 +174,14 @@ def test_nav001_each_role_sees_only_its_navigation(page_for, user, visible, hidd
     ("/audit", "#audit-grid .ag-row", "audit"),
     ("/admin", "#admin-users-grid .ag-row", "admin"),
 ])
-def test_pages001_every_page_renders_without_overflow(page_for, path, selector, name):
-    page = page_for("admin" if name in ("audit", "admin") else "inspector")
+@pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
+def test_pages001_every_page_renders_without_overflow(page_for, path, selector, name, width, height):
+    page = page_for("admin" if name in ("audit", "admin") else "inspector", width, height)
     page.goto(page.base_url + path)
     page.wait_for_selector(selector)
     assert "系统错误" not in page.inner_text("body")
     assert_no_horizontal_overflow(page)
-    shot(page, name)
+    shot(page, name if width == 1366 else f"{name}_{width}")
 
 
 def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(page_for, browser, live_server):
