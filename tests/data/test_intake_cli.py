@@ -52,7 +52,7 @@ def test_export_template_then_import_bad_and_good_file(cli_env):
     first_unit = ws.cell(4, 1).value
     assert first_unit.startswith("X")  # staff answers for 临河县局 units only
 
-    bad = _fill(template, tmp / "bad.xlsx", bad=True)
+    _fill(template, tmp / "bad.xlsx", bad=True)  # written to tmp/bad.xlsx, run by its relative name
     for who in ((), ("--user", "staff")):  # the default operator (admin) and the staff member
         done = _flask(env, "import-evidence", "bad.xlsx", "--period", "2026H1", *who, cwd_=tmp)
         assert done.returncode != 0
