@@ -235,6 +235,33 @@ def kpis(principal: Principal, period_code: str, db: Database | None = None,
             "overdue_rectifications": int(n_overdue)}
 
 
+def evidence_summary(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
+    """The period's figures summed over the visible units, for a half-year or annual work summary
+    (「共召开支委会 ** 次、党课 ** 次……」): counts and hours summed, rates averaged, 是/否 counted.
+
+    Reads the same evidence the engine scored (only current values), field by field in table order.
+    """
+    require(principal, "view_scores")
+    inp = scoring_inputs(period_code, db)
+    ev = _scoped(inp.evidence, principal)
+    n_units = len(_scoped(inp.units, principal))
+    rows = []
+    grouped = ev.groupby("field")["value"] if len(ev) else None
+    for name in inp.table.evidence_fields:
+        f = inp.table.fields[name]
+        vals = grouped.get_group(name) if grouped is not None and name in grouped.groups else pd.Series(dtype=float)
+        reported = int(vals.notna().sum())
+        if f.kind == "bool":
+            figure, how = float((vals > 0).sum()), "「是」的单位数"
+        elif f.kind == "percent":
+            figure, how = (float(vals.mean()) if reported else float("nan")), "平均"
+        else:
+            figure, how = float(vals.sum()), "合计"
+        rows.append({"field": name, "label": f.label, "unit": f.unit, "kind": f.kind, "how": how,
+                     "figure": figure, "reported": reported, "units": n_units})
+    return pd.DataFrame(rows, columns=["field", "label", "unit", "kind", "how", "figure", "reported", "units"])
+
+
 # --------------------------------------------------------------------------- branch detail
 
 def _unit_or_404(s: Session, code: str) -> OrgUnit:

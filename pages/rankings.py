@@ -53,6 +53,19 @@ def _rows(df, period_code: str) -> list[dict]:
     return [dict(zip(keys, row)) for row in zip(*cols.values())]
 
 
+def _summary_rows(summary) -> list[dict]:
+    rows = []
+    for r in summary.itertuples(index=False):
+        if r.kind == "bool":
+            text = f"{int(r.figure)} 个单位"
+        elif r.kind == "percent":
+            text = "—" if r.figure != r.figure else f"{r.figure:.1f}%"
+        else:
+            text = f"{r.figure:,.1f}".rstrip("0").rstrip(".") + f" {r.unit}"
+        rows.append({"label": r.label, "how": r.how, "figure": text, "reported": f"{r.reported} / {r.units}"})
+    return rows
+
+
 def _columns() -> list[dict]:
     return [
         number_col("rank", "总排名", 100, places=0, sort="asc"),
@@ -128,6 +141,15 @@ def layout(period: str | None = None, category: str | None = None, **_):
         dbc.Card([dbc.CardHeader("分类得分分布"), dbc.CardBody(dcc.Graph(
             id="rankings-spread-chart", figure=make_score_spread(groups, names), config=GRAPH_CONFIG))]),
     ]
+    summary = services.evidence_summary(principal, period_code)
+    summary_box = dbc.Accordion([dbc.AccordionItem(
+        make_grid("rankings-summary-grid", _summary_rows(summary), [
+            text_col("label", "数据项", 200, flex=2), text_col("how", "统计方式", 120),
+            text_col("figure", "数值", 140, type="rightAligned"), text_col("reported", "填报单位数", 120)],
+            height=420),
+        title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
+              "可用于撰写工作总结）",
+        item_id="summary")], start_collapsed=True, className="mt-3", id="rankings-summary")
     return html.Div([
         dcc.Location(id="rankings-url", refresh="callback-nav"),
         header, kpis,
@@ -136,6 +158,7 @@ def layout(period: str | None = None, category: str | None = None, **_):
                                           className="small-muted mt-1")], xl=8, lg=12),
             dbc.Col(charts, xl=4, lg=12, className="mt-3 mt-xl-0"),
         ], className="g-3"),
+        summary_box,
     ])
 
 

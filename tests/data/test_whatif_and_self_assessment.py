@@ -68,3 +68,25 @@ def test_self_assessment_is_scoped_bounded_audited_and_never_moves_the_score(see
         services.set_self_assessment(staff, "2026H1", "C01", "C1", 5, db=seeded)
     with pytest.raises(services.InvalidInput, match="不自评"):
         services.set_self_assessment(staff, "2026H1", "C01", "J1", 1, db=seeded)
+
+
+def test_evidence_summary_sums_counts_averages_rates_and_counts_yes_for_visible_units(seeded):
+    import pandas as pd
+
+    inspector = principal_by_name("inspector", db=seeded)
+    ev = services.scoring_inputs("2026H1", seeded).evidence
+    summary = services.evidence_summary(inspector, "2026H1", db=seeded).set_index("field")
+    assert summary.loc["committee_meetings", "figure"] == ev.loc[ev["field"] == "committee_meetings", "value"].sum()
+    assert summary.loc["dues_rate", "figure"] == pytest.approx(ev.loc[ev["field"] == "dues_rate", "value"].mean())
+    assert summary.loc["ideology_review", "figure"] == (ev.loc[ev["field"] == "ideology_review", "value"] > 0).sum()
+    assert summary.loc["committee_meetings", "units"] == 40
+    # Staff see the sums of their own units only.
+    staff = principal_by_name("staff_sj", db=seeded)  # C01
+    mine = services.evidence_summary(staff, "2026H1", db=seeded).set_index("field")
+    c01 = ev[ev["unit"] == "C01"].set_index("field")["value"]
+    assert mine.loc["committee_meetings", "figure"] == c01["committee_meetings"] == 6
+    assert mine.loc["committee_meetings", "units"] == 1
+    # C01 has no 党小组 (the worked example): nothing reported, so the sum is 0 and no unit counts.
+    assert (mine.loc["group_meetings", "figure"], mine.loc["group_meetings", "reported"]) == (0, 0)
+    assert pd.isna(services.evidence_summary(staff, "2026H1", db=seeded).set_index("field")
+                   .loc["reading_rate", "figure"]) is False

@@ -248,3 +248,16 @@ def test_branch004_staff_enters_a_self_assessment_shown_beside_the_score(page_fo
     page.click("#branch-self-save")
     page.wait_for_selector("#branch-self-msg .alert-success")
     page.wait_for_function("() => document.querySelector('#branch-area-A').innerText.includes('1.5')")
+
+
+def test_rankings004_work_summary_figures_open_on_demand(page_for, app_db):
+    page = page_for("leader", 1366, 768)
+    _grid_ready(page, "rankings-grid")
+    page.click("#rankings-summary .accordion-button")
+    page.wait_for_selector("#rankings-summary-grid .ag-row")
+    ev = services.scoring_inputs("2026H1", app_db).evidence
+    total = ev.loc[ev["field"] == "committee_meetings", "value"].sum()
+    row = page.evaluate("""() => { let out = null; dash_ag_grid.getApi('rankings-summary-grid')
+        .forEachNode(n => { if (n.data.label === '支委会次数') out = n.data.figure; }); return out; }""")
+    assert row == f"{total:,.0f} 次"
+    shot(page, "rankings_summary")
