@@ -133,14 +133,17 @@ def layout(period: str | None = None, category: str | None = None, **_):
                     id="rankings-tabs", active_tab=category or ALL, className="mb-2")
     grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(), height=620, row_id="unit")
             if len(df) else make_empty("本期暂无考核结果"))
-    charts = [
-        dbc.Card([dbc.CardHeader("等次分布"), dbc.CardBody(dcc.Graph(
+    # Beside the grid on wide screens (≥1400 px); below it, side by side, on a 1366 px laptop so the
+    # grid keeps room for every column.
+    charts = dbc.Row([
+        dbc.Col(dbc.Card([dbc.CardHeader("等次分布"), dbc.CardBody(dcc.Graph(
             id="rankings-grade-chart", figure=make_grade_bar(grades, counts, [grade_color(g, i) for i, g in
                                                                                enumerate(grades)]),
-            config=GRAPH_CONFIG))], className="mb-3"),
-        dbc.Card([dbc.CardHeader("分类得分分布"), dbc.CardBody(dcc.Graph(
-            id="rankings-spread-chart", figure=make_score_spread(groups, names), config=GRAPH_CONFIG))]),
-    ]
+            config=GRAPH_CONFIG))], className="h-100"), xxl=12, md=6),
+        dbc.Col(dbc.Card([dbc.CardHeader("分类得分分布"), dbc.CardBody(dcc.Graph(
+            id="rankings-spread-chart", figure=make_score_spread(groups, names), config=GRAPH_CONFIG))],
+            className="h-100"), xxl=12, md=6),
+    ], className="g-3")
     summary = services.evidence_summary(principal, period_code)
     summary_box = dbc.Accordion([dbc.AccordionItem(
         make_grid("rankings-summary-grid", _summary_rows(summary), [
@@ -155,8 +158,8 @@ def layout(period: str | None = None, category: str | None = None, **_):
         header, kpis,
         dbc.Row([
             dbc.Col([tabs, grid, html.Div("点击单位名称查看支部详情；表头可排序、筛选；导出内容与当前显示一致。",
-                                          className="small-muted mt-1")], xl=8, lg=12),
-            dbc.Col(charts, xl=4, lg=12, className="mt-3 mt-xl-0"),
+                                          className="small-muted mt-1")], xxl=8, xs=12),
+            dbc.Col(charts, xxl=4, xs=12, className="mt-3 mt-xxl-0"),
         ], className="g-3"),
         summary_box,
     ])
