@@ -270,9 +270,10 @@ def preview_upload(db: Database, data: bytes, file_name: str, period_code: str, 
         return Preview(report=refused, file_hash=refused.file_hash, period_code=period_code)
     ctx = _context(db, period_code)
     report = _parse(db, data, file_name, ctx, principal, limits)
-    with db.session() as s:
-        duplicate_of = _committed_batch(s, ctx.period_id, report.file_hash)
     changed = _changes(report.values, ctx.current)
+    with db.session() as s:
+        # A duplicate only when committing again would change nothing (see _write).
+        duplicate_of = _committed_batch(s, ctx.period_id, report.file_hash) if changed.empty else None
     score_changes = (_score_changes(db, ctx, report, changed, principal) if report.ok
                      else pd.DataFrame(columns=SCORE_CHANGE_COLUMNS))
     return Preview(report=report, changes=_change_frame(ctx, changed), score_changes=score_changes,
@@ -293,8 +294,8 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
     and the batch's ``n_warnings`` here exclude them.
 
     Status ``rejected`` (any ERROR; nothing written but a value-less batch row for the
-    history), ``duplicate`` (the same file was already committed for the period;
-    nothing written) or ``committed``.
+    history), ``duplicate`` (the same file was already committed for the period and
+    would change nothing; nothing written) or ``committed``.
     """
     principal = _principal(db, user)
     refused = _check_access(db, data, file_name, period_code, principal)
@@ -333,8 +334,6 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     if s.get_bind().dialect.name == "postgresql":
         s.execute(select(Period.id).where(Period.id == ctx.period_id).with_for_update())
     dup = _committed_batch(s, ctx.period_id, report.file_hash)
-    if dup is not None:
-        raise _Duplicate(dup)
     values = report.values
     now = utcnow()
     cur, mark = _cursor(s)
@@ -352,6 +351,10 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
         if old is not None and old[1] is not None and abs(old[1] - x) <= _EPS:
             continue  # unchanged: the current row and its provenance stay
         changed.append((uid, f, x, raw, sheet, row, col, header, old[0] if old is not None else None))
+    # The same file again is a duplicate only when it would change nothing: re-uploading an earlier
+    # file after a later one superseded it is how staff put the earlier values back.
+    if dup is not None and not changed:
+        raise _Duplicate(dup)
     batch = UploadBatch(period_id=ctx.period_id, user_id=principal.id, file_name=file_name[:255],
                         file_hash=report.file_hash, file_format=report.file_format or "", status="committed",
                         n_units=int(values["unit"].nunique()) if len(values) else 0, n_values=len(values),

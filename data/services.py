@@ -134,7 +134,8 @@ def what_if_period(principal: Principal, period_code: str, item_code: str | None
         if item_code:
             if points is None or not (0 <= float(points) <= 100):
                 raise InvalidInput("分值应在 0 到 100 之间")
-            table = change_points(table, item_code, float(points))
+            # The 100-point scale stays: grade lines keep their meaning; the item just weighs more or less.
+            table = change_points(table, item_code, float(points), keep_scale=True)
         if grade:
             if grade_min is None or not (0 <= float(grade_min) <= 200):
                 raise InvalidInput("分数线应在 0 到 200 之间")
@@ -142,7 +143,8 @@ def what_if_period(principal: Principal, period_code: str, item_code: str | None
     except KeyError:
         raise InvalidInput("指标或等次不在本期指标体系中") from None
     units = inp.units[["unit", "name", "category"]]
-    return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments)
+    return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments,
+                   check_total=False)
 
 
 # --------------------------------------------------------------------------- periods & units

@@ -195,11 +195,15 @@ def parse_table(data: Any) -> tuple[IndicatorTable | None, list[TableProblem]]:
     return (None if problems else table), problems
 
 
-def validate_table(table: IndicatorTable) -> list[TableProblem]:
-    """Problems of an already built table (e.g. one changed by ``with_item``); never raises."""
+def validate_table(table: IndicatorTable, check_total: bool = True) -> list[TableProblem]:
+    """Problems of an already built table (e.g. one changed by ``with_item``); never raises.
+
+    ``check_total=False`` skips "the items add up to the declared total": a what-if that keeps the
+    100-point scale while one item weighs more is such a table (the total is then only the scale).
+    """
     problems: list[TableProblem] = []
     try:
-        _check(table, problems)
+        _check(table, problems, check_total)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # malformed params
         problems.append(TableProblem("文件", f"结构不正确：{exc}"))
     return problems
@@ -252,7 +256,7 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
     )
 
 
-def _check(t: IndicatorTable, problems: list[TableProblem]) -> None:
+def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = True) -> None:
     from scoring.rules import RULES
 
     rules = _registered_rules()
@@ -309,7 +313,7 @@ def _check(t: IndicatorTable, problems: list[TableProblem]) -> None:
         if not math.isclose(s, a.points):
             problems.append(TableProblem(f"一级指标 {a.code}", f"各项分值合计 {s:g} 分，与声明的 {a.points:g} 分不符"))
     total = sum(i.points for i in t.items)
-    if not math.isclose(total, t.total):
+    if check_total and not math.isclose(total, t.total):
         problems.append(TableProblem("总分", f"各项分值合计 {total:g} 分，与声明的总分 {t.total:g} 分不符"))
     mins = [g.min for g in t.grades]
     if mins != sorted(mins, reverse=True):

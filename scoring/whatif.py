@@ -49,8 +49,12 @@ class WhatIf:
 
 
 # ---------------------------------------------------------------- table helpers
-def change_points(table: IndicatorTable, item_code: str, points: float) -> IndicatorTable:
+def change_points(table: IndicatorTable, item_code: str, points: float, keep_scale: bool = False) -> IndicatorTable:
     """A copy with one item's points changed; its area and ``table.total`` follow.
+
+    ``keep_scale=True`` keeps ``table.total`` (the 100-point scale the grade lines are drawn on):
+    the item then simply weighs more or less against the others, and base points are still
+    raw ÷ achievable × 100. Such a table is scored with ``what_if(..., check_total=False)``.
 
     A bonus item's "points" are its cap (the table's total is unaffected). A tiered
     item's tier points are scaled in proportion, so the tiers keep their meaning
@@ -67,6 +71,8 @@ def change_points(table: IndicatorTable, item_code: str, points: float) -> Indic
         k = points / item.points
         changes["params"] = {**item.params, "tiers": [[t, round(p * k, ROUND)] for t, p in tiers]}
     t = table.with_item(item_code, **changes)
+    if keep_scale:
+        return t
     return replace(t, total=float(round(sum(i.points for i in t.items), ROUND)))
 
 
@@ -119,9 +125,12 @@ def compare(before: ScoreResult, after: ScoreResult) -> pd.DataFrame:
 
 
 def what_if(base: ScoreResult, table_changed: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame,
-            period_kind: str, adjustments: pd.DataFrame | None = None) -> WhatIf:
-    """Score the same evidence on ``table_changed`` and compare with ``base``. Stores nothing."""
-    problems = tuple(validate_table(table_changed))
+            period_kind: str, adjustments: pd.DataFrame | None = None, check_total: bool = True) -> WhatIf:
+    """Score the same evidence on ``table_changed`` and compare with ``base``. Stores nothing.
+
+    ``check_total=False`` accepts a table whose items no longer add up to its total (a weight
+    changed on a kept scale, see ``change_points``)."""
+    problems = tuple(validate_table(table_changed, check_total=check_total))
     if problems:
         return WhatIf(before=base, after=None, table=table_changed, comparison=_empty(), movers=_empty(),
                       problems=problems)

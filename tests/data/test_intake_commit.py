@@ -238,6 +238,21 @@ def test_same_file_twice_commits_once(seeded):
     assert pv.duplicate_of == first.batch_id and pv.changes.empty
 
 
+def test_an_earlier_file_uploaded_again_puts_its_values_back(seeded):
+    """A, then B, then A again: A is not a 'duplicate' any more, because it changes something."""
+    admin = _p(seeded, "admin")
+    a = csv_bytes([HEAD5[:3], ["C02", "市局机关第二党支部", 5]], "utf-8")
+    b = csv_bytes([HEAD5[:3], ["C02", "市局机关第二党支部", 6]], "utf-8")
+    assert es.commit_upload(seeded, a, "a.csv", "2026H1", admin).status == "committed"
+    assert es.commit_upload(seeded, b, "b.csv", "2026H1", admin).status == "committed"
+    pv = es.preview_upload(seeded, a, "a.csv", "2026H1", admin)
+    assert pv.duplicate_of is None and len(pv.changes) == 1
+    again = es.commit_upload(seeded, a, "a.csv", "2026H1", admin)
+    assert (again.status, again.n_changed) == ("committed", 1)
+    cur = services.scoring_inputs("2026H1", seeded).evidence
+    assert cur[(cur["unit"] == "C02") & (cur["field"] == "committee_meetings")]["value"].tolist() == [5.0]
+
+
 def test_later_commit_supersedes_field_by_field_and_history_keeps_both(seeded):
     admin = _p(seeded, "admin")
     a = xlsx_bytes([HEAD5, ["C04", "办公室党支部", 7, None, None, None, 5]])

@@ -31,11 +31,18 @@ def test_raising_a_grade_line_downgrades_exactly_the_units_between_old_and_new_l
     assert services.score_period("2026H1", seeded).units["grade"].tolist() == base["grade"].tolist()
 
 
-def test_changing_an_items_points_rescales_and_moves_someone(seeded):
+def test_changing_an_items_points_keeps_the_100_point_scale(seeded):
     inspector = principal_by_name("inspector", db=seeded)
     w = services.what_if_period(inspector, "2026H1", item_code="C1", points=10, db=seeded)
     assert w.ok and len(w.movers) > 0
-    assert w.table.total == services.table_for_period("2026H1", seeded).total + 6
+    assert w.table.total == 100 and w.table.item("C1").points == 10
+    assert (w.after.units["base"] <= 100 + 1e-9).all()
+    # A unit with C1 full cannot lose: (raw + 6) / (max + 6) ≥ raw / max on the same scale.
+    items = w.before.items[w.before.items["item"] == "C1"].set_index("unit")
+    full = items[items["status"] == "达标"].index
+    assert len(full) and (w.comparison.set_index("unit").loc[full, "delta"] >= -1e-9).all()
+    # An annual item changed in a half-year moves nobody: it is not due.
+    assert services.what_if_period(inspector, "2026H1", item_code="B2", points=0, db=seeded).movers.empty
 
 
 def test_staff_may_not_run_what_if_and_bad_input_is_a_chinese_message(seeded):
