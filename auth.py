@@ -41,8 +41,10 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    p = accounts.get_principal(int(user_id))
-    return WebUser(p) if p else None
+    p, stamp = accounts.get_principal_and_stamp(int(user_id))
+    if p is None or session.get("cred") != stamp:
+        return None  # disabled, or the password changed since this session signed in
+    return WebUser(p)
 
 
 def current_principal() -> Principal | None:
@@ -157,6 +159,7 @@ def login():
         if p is not None:
             session.clear()
             login_user(WebUser(p))
+            session["cred"] = accounts.get_principal_and_stamp(p.id)[1]
             session.permanent = True
             return redirect(nxt)
         error = "用户名或密码错误"  # uniform: never says which one

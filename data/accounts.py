@@ -5,6 +5,7 @@ this module's function arguments (never stored, never logged, never audited).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 from argon2 import PasswordHasher
@@ -37,6 +38,21 @@ def get_principal(user_id: int, db: Database | None = None) -> Principal | None:
     with db.session() as s:
         u = s.get(User, user_id)
         return principal_of(u) if u is not None and u.active else None
+
+
+def credential_stamp(password_hash: str) -> str:
+    """A short digest of the stored hash: kept in the session at sign-in, so a password reset
+    (a new salted hash) ends every session opened with the old password."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:20]
+
+
+def get_principal_and_stamp(user_id: int, db: Database | None = None) -> tuple[Principal | None, str | None]:
+    db = db or get_db()
+    with db.session() as s:
+        u = s.get(User, user_id)
+        if u is None or not u.active:
+            return None, None
+        return principal_of(u), credential_stamp(u.password_hash)
 
 
 def principal_by_name(username: str, db: Database | None = None) -> Principal | None:

@@ -6,12 +6,22 @@ prefixed with an apostrophe so a spreadsheet never runs it as a formula.
 from __future__ import annotations
 
 import io
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
 from data import services
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def round2(values: pd.Series) -> pd.Series:
+    """Two decimals, half up (四舍五入) as every page shows them: 82.125 → 82.13, not pandas' 82.12."""
+    def one(v):
+        if v is None or pd.isna(v):
+            return None
+        return float(Decimal(repr(float(v))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return values.map(one)
 
 
 def neutralise(value):
@@ -53,13 +63,13 @@ def score_table(period_code: str) -> pd.DataFrame:
     u = res.units.sort_values("display_order")
     out = pd.DataFrame({
         "单位编码": u["unit"], "单位名称": u["name"], "类别": u["category"],
-        "总分": u["total"].round(2), "基础得分": u["base"].round(2), "加分": u["bonus"].round(2),
+        "总分": round2(u["total"]), "基础得分": round2(u["base"]), "加分": round2(u["bonus"]),
         "等次": u["grade"], "一票否决": u["veto"].map({True: "是", False: "否"}),
         "否决原因": u["veto_reason"].fillna(""), "总排名": u["rank"], "类别排名": u["rank_in_category"],
     })
     items = res.items.pivot(index="unit", columns="item", values="points")
     order = [c for c in dict.fromkeys(res.items["item"]) if c in items.columns]
-    items = items[order].round(2)
+    items = items[order].apply(round2)
     return out.merge(items, left_on="单位编码", right_index=True, how="left").reset_index(drop=True)
 
 
@@ -73,9 +83,9 @@ def rankings_frame(principal, period_code: str, codes: list[str] | None = None) 
         df = df.sort_values("_order")
     return pd.DataFrame({
         "总排名": df["rank"], "类别排名": df["rank_in_category"], "单位编码": df["unit"], "单位名称": df["name"],
-        "类别": df["category"], "总分": df["total"].round(2), "等次": df["grade"],
+        "类别": df["category"], "总分": round2(df["total"]), "等次": df["grade"],
         "★达标": df["core_met"].astype(str) + "/" + df["core_due"].astype(str),
-        "较上期": df["delta"].round(2), "一票否决": df["veto"].map({True: "是", False: ""}),
+        "较上期": round2(df["delta"]), "一票否决": df["veto"].map({True: "是", False: ""}),
         "否决原因": df["veto_reason"].fillna(""),
     }).reset_index(drop=True)
 
@@ -91,5 +101,5 @@ def candidates_xlsx(principal, period_code: str) -> bytes:
             "decision_note": "意见说明"}
     out = df[[c for c in cols if c in df.columns]].rename(columns=cols)
     if "总分" in out:
-        out["总分"] = out["总分"].round(2)
+        out["总分"] = round2(out["总分"])
     return to_xlsx({"先进基层党组织推荐": out})

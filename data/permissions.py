@@ -70,7 +70,8 @@ class Principal:
         return self.role in ACTIONS.get(action, ())
 
     def can_see_unit(self, unit_code: str) -> bool:
-        return self.sees_all_units or unit_code in self.unit_codes
+        # Codes can arrive from a forged request as lists or numbers: anything but text is no unit.
+        return isinstance(unit_code, str) and (self.sees_all_units or unit_code in self.unit_codes)
 
     def can_open(self, page: str) -> bool:
         return self.can(PAGES[page])

@@ -430,6 +430,12 @@ class InvalidInput(ValueError):
     """A user-correctable problem with a write; the message is Chinese and shown as is."""
 
 
+def _not_published(p: Period) -> None:
+    """Published results must not move under the leaders' feet (uploads are refused the same way)."""
+    if p.status == PERIOD_STATUSES[-1]:
+        raise InvalidInput(f"{p.code} 考核结果已发布，不能再修改评分；如需更正，请先将考核期状态改回「考核中」")
+
+
 def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_code: str, kind: str,
                    points: float | None, reason: str, db: Database | None = None) -> int:
     """Record a judgement score / deduction / 不适用 mark; the previous one of the same kind is superseded."""
@@ -452,6 +458,7 @@ def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_
             raise InvalidInput(f"分数应在 0 到 {item.points:g} 之间")
     with db.session() as s:
         p = _period_or_404(s, period_code)
+        _not_published(p)
         unit = _unit_or_404(s, unit_code)
         old = s.scalars(select(Adjustment).where(
             Adjustment.period_id == p.id, Adjustment.unit_id == unit.id, Adjustment.item_code == item_code,
@@ -494,6 +501,7 @@ def set_self_assessment(principal: Principal, period_code: str, unit_code: str, 
         raise InvalidInput(f"自评分应在 0 到 {item.points:g} 之间")
     with db.session() as s:
         p = _period_or_404(s, period_code)
+        _not_published(p)
         unit = _unit_or_404(s, unit_code)
         row = s.scalar(select(SelfAssessment).where(SelfAssessment.period_id == p.id, SelfAssessment.unit_id == unit.id,
                                                     SelfAssessment.item_code == item_code))
@@ -514,8 +522,9 @@ def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database |
             raise NotFound("该评分记录不存在或已被替换")
         unit = s.get(OrgUnit, a.unit_id)
         require_unit(principal, "judge", unit.code)
-        a.superseded_at = utcnow()
         p = s.get(Period, a.period_id)
+        _not_published(p)
+        a.superseded_at = utcnow()
         bump(s, p.id)
         audit(s, principal, "withdraw_" + a.kind, entity="adjustment", entity_id=a.id, period_code=p.code,
               unit_code=unit.code, before={"item": a.item_code, "points": a.points, "reason": a.reason})

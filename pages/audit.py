@@ -21,7 +21,8 @@ ACTION_LABELS = {"login": "登录", "login_failed": "登录失败", "logout": "�
                  "rectification_open": "登记整改", "rectification_close": "整改销号",
                  "rectification_recheck_pass": "回头看通过", "rectification_reopen": "回头看重开",
                  "candidate_decision": "评先意见", "period_status": "考核期状态", "table_version": "指标体系版本",
-                 "user_create": "创建用户", "user_update": "修改用户", "period_create": "新建考核期", "self_assessment": "自评分"}
+                 "user_create": "创建用户", "user_update": "修改用户", "period_create": "新建考核期", "self_assessment": "自评分", "upload_rejected": "上传未通过",
+                 "withdraw_not_applicable": "撤回不适用"}
 
 
 def _brief(d) -> str:

@@ -199,6 +199,14 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
             dbc.Col(dbc.Button("保存", id="branch-adj-save", color="danger", className="w-100"), md=2),
         ], className="g-2 mb-2"),
         dbc.Textarea(id="branch-adj-reason", placeholder="理由（必填，将记入审计日志）", rows=2),
+        dbc.Row([
+            dbc.Col(dbc.Select(id="branch-adj-withdraw-id", placeholder="撤回一条有效的评分记录",
+                               options=[{"label": f"#{a['id']} {a['item']} {KIND_LABELS.get(a['kind'], a['kind'])}"
+                                                  + ("" if a["kind"] == "not_applicable" else f" {_num(a['points'])} 分"),
+                                         "value": a["id"]} for a in d["adjustments"] if a["current"]]), md=8),
+            dbc.Col(dbc.Button("撤回", id="branch-adj-withdraw", color="secondary", outline=True, className="w-100"),
+                    md=4),
+        ], className="g-2 mt-2"),
         html.Div(id="branch-adj-msg", className="mt-2"),
     ])
     rect_form = dbc.Form([
@@ -222,7 +230,7 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
         html.Div(id="branch-rect-msg", className="mt-2"),
     ])
     return dbc.Row([dbc.Col(make_section("考核组评分（评定分 / 扣分 / 不适用）", adj_form), lg=6),
-                    dbc.Col(make_section("整改事项", rect_form), lg=6)], className="g-3")
+                    dbc.Col(make_section("登记整改 / 销号 / 回头看", rect_form), lg=6)], className="g-3")
 
 
 def _self_form(d: dict) -> dbc.Card:
@@ -260,7 +268,8 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
     trend = d["trend"]
     trend_fig = make_trend([period_label(p) for p in trend["period"]], trend["total"].round(2).tolist(),
                            trend["grade"].tolist(), [grade_color(g) for g in trend["grade"]])
-    subtitle = (f"{u['category']} · {u.get('bureau', '')} · 书记 {u.get('secretary') or '—'} · 党员 "
+    secretary = u.get("secretary") if isinstance(u.get("secretary"), str) and u.get("secretary") else "—"
+    subtitle = (f"{u['category']} · {u.get('bureau', '')} · 书记 {secretary} · 党员 "
                 f"{int(u.get('members_full') or 0)} 名（预备 {int(u.get('members_probationary') or 0)} 名）")
     can_judge = principal.can("judge")
     return html.Div([
@@ -285,7 +294,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
                               item_id="prov"),
         ], start_collapsed=True, className="my-3", id="branch-provenance"),
         dbc.Row([dbc.Col(make_section("考核组评定与扣分记录", _adjustments(d)), lg=6),
-                 dbc.Col(make_section("整改事项", _rectifications(d)), lg=6)], className="g-3"),
+                 dbc.Col(make_section("整改事项清单", _rectifications(d)), lg=6)], className="g-3"),
         _inspector_forms(d, u["unit"], period_code) if can_judge else None,
         _self_form(d) if principal.can("self_assess") else None,
     ])
@@ -301,12 +310,35 @@ def _change_period(period_code, key):
     return period_search(period_code)
 
 
+def _key(key) -> tuple[str, str] | None:
+    """(unit, period) from the page's store, or None when a direct POST sent something else."""
+    if not isinstance(key, dict) or not isinstance(key.get("unit"), str) or not isinstance(key.get("period"), str):
+        return None
+    return key["unit"], key["period"]
+
+
+@secure_callback(Output("branch-adj-msg", "children", allow_duplicate=True),
+                 Output("branch-url", "search", allow_duplicate=True), Input("branch-adj-withdraw", "n_clicks"),
+                 State("branch-key", "data"), State("branch-adj-withdraw-id", "value"), prevent_initial_call=True,
+                 action="judge")
+def _withdraw_adjustment(n_clicks, key, adj_id):
+    if not n_clicks or _key(key) is None:
+        return no_update, no_update
+    try:
+        services.withdraw_adjustment(current_principal(), int(adj_id))
+    except (TypeError, ValueError):
+        return make_alert("请选择要撤回的评分记录", "warning"), no_update
+    except (services.InvalidInput, NotFound) as exc:
+        return make_alert(str(exc), "warning"), no_update
+    return make_alert("已撤回并记入审计日志", "success"), _refresh(key)
+
+
 @secure_callback(Output("branch-adj-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
                  Input("branch-adj-save", "n_clicks"), State("branch-key", "data"), State("branch-adj-item", "value"),
                  State("branch-adj-kind", "value"), State("branch-adj-points", "value"),
                  State("branch-adj-reason", "value"), prevent_initial_call=True, action="judge")
 def _save_adjustment(n_clicks, key, item, kind, points, reason):
-    if not n_clicks or not isinstance(key, dict):
+    if not n_clicks or _key(key) is None:
         return no_update, no_update
     if not item:
         return make_alert("请选择指标", "warning"), no_update
@@ -329,7 +361,7 @@ def _save_adjustment(n_clicks, key, item, kind, points, reason):
                  prevent_initial_call=True, action="rectify")
 def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, action, note):
     trigger = dash.ctx.triggered_id
-    if not isinstance(key, dict) or trigger not in ("branch-rect-add", "branch-rect-update"):
+    if _key(key) is None or trigger not in ("branch-rect-add", "branch-rect-update"):
         return no_update, no_update
     p = current_principal()
     try:
@@ -345,7 +377,7 @@ def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, a
         else:
             if not update_clicks:
                 return no_update, no_update
-            if not rect_id:
+            if not str(rect_id or "").isdigit():
                 return make_alert("请选择整改事项", "warning"), no_update
             services.update_rectification(p, int(rect_id), action or "", note or "")
     except services.InvalidInput as exc:
@@ -360,7 +392,7 @@ def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, a
                  State("branch-self-points", "value"), State("branch-self-note", "value"),
                  prevent_initial_call=True, action="self_assess")
 def _save_self(n_clicks, key, item, points, note):
-    if not n_clicks or not isinstance(key, dict):
+    if not n_clicks or _key(key) is None:
         return no_update, no_update
     if not item or points in (None, ""):
         return make_alert("请选择指标并填写自评分", "warning"), no_update

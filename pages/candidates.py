@@ -11,7 +11,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_section
-from components.formats import GRADE_COLORS
+from components.formats import round_half_up, GRADE_COLORS
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
@@ -31,7 +31,7 @@ def _rows(df, period_code: str) -> list[dict]:
                      "name_link": f"[{r['name']}](/branch/{r['unit']}?period={period_code})",
                      "category": r.get("category"), "rank_in_category": r.get("rank_in_category"),
                      "total": None if total is None or (isinstance(total, float) and math.isnan(total))
-                     else round(float(total), 2), "grade": r.get("grade"), "status": r.get("status"),
+                     else round_half_up(float(total)), "grade": r.get("grade"), "status": r.get("status"),
                      "reason": r.get("reason"), "quota": r.get("quota"),
                      "decision": r.get("decision") or "", "decision_note": r.get("decision_note") or ""})
     return rows

@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from auth import secure_callback
 from components.cards import make_section
 from components.charts import GRAPH_CONFIG, make_heatmap
-from components.formats import GRADE_COLORS, fmt_points
+from components.formats import round_half_up, GRADE_COLORS, fmt_points
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import services
@@ -73,7 +73,7 @@ def layout(period: str | None = None, sort: str | None = None, **_):
             gap_rows.append({"unit": unit, "name": names.get(unit, unit),
                              "name_link": f"[{names.get(unit, unit)}](/branch/{unit}?period={period_code})",
                              "grade": first["current_grade"], "next": first["next_grade"],
-                             "needed": round(float(first["needed_total"]), 2)
+                             "needed": round_half_up(float(first["needed_total"]))
                              if not math.isnan(first["needed_total"]) else None,
                              "reach": "可达到" if bool(grp["reaches"].any()) else "本期难以达到",
                              "steps": "；".join(steps) if steps else first["need"]})

@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_grade_badge, make_section
+from components.formats import round_half_up
 from components.grids import make_grid, number_col, text_col
 from components.shell import make_page_header, make_period_select
 from data import services, table_xlsx
@@ -215,8 +216,8 @@ def _what_if(n_clicks, period_code, item, points, grade, grade_min):
     changes = "；".join(f"{k} {v} 个" for k, v in w.grade_changes.items()) or "没有单位的等次变化"
     head = make_alert(f"名次或分数变化的单位 {len(movers)} 个；等次变化：{changes}。", "info",
                       id_="indicators-whatif-summary")
-    rows = [{"name": r.name, "before": round(float(r.total_before), 2), "after": round(float(r.total_after), 2),
-             "delta": round(float(r.delta), 2), "rank": f"{int(r.rank_before)} → {int(r.rank_after)}",
+    rows = [{"name": r.name, "before": round_half_up(float(r.total_before)), "after": round_half_up(float(r.total_after)),
+             "delta": round_half_up(float(r.delta)), "rank": f"{int(r.rank_before)} → {int(r.rank_after)}",
              "move": int(r.rank_change), "grade": f"{r.grade_before} → {r.grade_after}"}
             for r in movers.itertuples()]
     if not rows:

@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from auth import current_principal, secure_callback
 from components.cards import make_kpi_card
 from components.charts import GRAPH_CONFIG, make_grade_bar, make_score_spread
-from components.formats import GRADE_COLORS, fmt_points, grade_color
+from components.formats import round_half_up, GRADE_COLORS, fmt_points, grade_color
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
@@ -29,9 +29,8 @@ ALL = "全部"
 
 
 def _nullable(values: np.ndarray) -> list:
-    """Floats rounded to 2 places, NaN as None (JSON has no NaN)."""
-    v = np.round(values.astype(float), 2)
-    return np.where(np.isnan(v), None, v).tolist()
+    """Floats rounded half up to 2 places (as the detail page and exports show them), NaN as None."""
+    return [None if np.isnan(x) else round_half_up(x) for x in values.astype(float).tolist()]
 
 
 def _rows(df, period_code: str) -> list[dict]:

@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_section
-from components.formats import fmt_datetime
+from components.formats import round_half_up, fmt_datetime
 from components.grids import make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import evidence_service, services
@@ -139,8 +139,8 @@ def _preview_body(pv) -> html.Div:
             text_col("new", "新值", 80), text_col("where", "位置", 150)], height=260))
     if report.ok and len(pv.score_changes):
         sc = pv.score_changes
-        rows = [{"name": r.name, "before": round(float(r.total_before), 2) if r.total_before == r.total_before else None,
-                 "after": round(float(r.total_after), 2), "delta": round(float(r.delta), 2)
+        rows = [{"name": r.name, "before": round_half_up(float(r.total_before)) if r.total_before == r.total_before else None,
+                 "after": round_half_up(float(r.total_after)), "delta": round_half_up(float(r.delta))
                  if r.delta == r.delta else None,
                  "rank": f"{_fmt(r.rank_before)} → {_fmt(r.rank_after)}", "grade": f"{r.grade_before} → {r.grade_after}"}
                 for r in sc.itertuples()]

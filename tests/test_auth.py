@@ -123,3 +123,12 @@ def test_no_external_urls_in_html_or_css(client, path):
         text = client.get(css).get_data(as_text=True)
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", text), css
         assert "@import" not in text
+
+
+def test_a_password_reset_ends_sessions_opened_with_the_old_password(client, app_db):
+    from data.accounts import principal_by_name, set_user_password
+
+    login(client, "staff_sj")
+    assert client.get("/_dash-layout").status_code == 200
+    set_user_password(principal_by_name("admin", db=app_db), "staff_sj", "Brand-New-2026", db=app_db)
+    assert client.get("/_dash-layout").status_code == 401
