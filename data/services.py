@@ -156,7 +156,15 @@ def periods(db: Database | None = None) -> list[repo.PeriodInfo]:
 
 
 def default_period_code(db: Database | None = None) -> str | None:
+    """The period a page opens on: the newest one with results to show (not a just-opened period
+    still at 填报中 with no evidence, which would rank every unit at 0)."""
+    db = db or get_db()
     ps = periods(db)
+    with db.session() as s:
+        for p in ps:
+            if p.status != PERIOD_STATUSES[0] or s.scalar(
+                    select(EvidenceValue.id).where(EvidenceValue.period_id == p.id).limit(1)) is not None:
+                return p.code
     return ps[0].code if ps else None
 
 

@@ -167,6 +167,16 @@ def xlsx_to_dict(data: bytes) -> tuple[dict | None, list[TableProblem]]:
     return (None, problems) if problems else (d, [])
 
 
+def _show(v) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "、".join(map(str, v)) or "（无）"
+    return "（无）" if v is None else str(v)
+
+
 def diff_tables(old: IndicatorTable | None, new: IndicatorTable) -> list[str]:
     """Human-readable differences between two versions (Chinese), for review before saving."""
     if old is None:
@@ -180,15 +190,31 @@ def diff_tables(old: IndicatorTable | None, new: IndicatorTable) -> list[str]:
     for code in sorted(n.keys() & o.keys()):
         a, b = o[code], n[code]
         for attr, label in (("name", "名称"), ("points", "分值"), ("rule", "类型"), ("params", "参数"),
-                            ("standard", "评分标准"), ("core", "★核心"), ("period", "周期"), ("fields", "数据项")):
+                            ("standard", "评分标准"), ("core", "★核心"), ("period", "周期"), ("fields", "数据项"),
+                            ("prorate", "半年折算参数"), ("not_applicable_when", "不适用条件"), ("cap", "单项上限")):
             va, vb = getattr(a, attr), getattr(b, attr)
             if va != vb:
-                out.append(f"{code} {label}：{va} → {vb}")
+                out.append(f"{code} {label}：{_show(va)} → {_show(vb)}")
     if [(g.label, g.min) for g in old.grades] != [(g.label, g.min) for g in new.grades]:
         out.append("等次分数线：" + "、".join(f"{g.label}≥{g.min:g}" for g in old.grades) + " → "
                    + "、".join(f"{g.label}≥{g.min:g}" for g in new.grades))
     if old.bonus_cap != new.bonus_cap:
         out.append(f"加分上限：{old.bonus_cap:g} → {new.bonus_cap:g}")
+    if old.total != new.total:
+        out.append(f"基础分总分：{old.total:g} → {new.total:g}")
+    if old.veto_grade != new.veto_grade:
+        out.append(f"一票否决等次：{old.veto_grade} → {new.veto_grade}")
+    if old.tie_break != new.tie_break:
+        out.append(f"同分排序：{'、'.join(old.tie_break)} → {'、'.join(new.tie_break)}")
+    for name in sorted(new.fields.keys() - old.fields.keys()):
+        out.append(f"新增数据项 {name}（{new.fields[name].label}）")
+    for name in sorted(old.fields.keys() - new.fields.keys()):
+        out.append(f"删除数据项 {name}（{old.fields[name].label}）")
+    for name in sorted(new.fields.keys() & old.fields.keys()):
+        a, b = old.fields[name], new.fields[name]
+        for attr, label in (("label", "名称"), ("unit", "计量单位"), ("kind", "类型"), ("max_per_year", "年度上限")):
+            if getattr(a, attr) != getattr(b, attr):
+                out.append(f"数据项 {name} {label}：{getattr(a, attr)} → {getattr(b, attr)}")
     if old.candidates != new.candidates:
         out.append("评先条件有变化")
     return out or ["与当前版本没有差异"]

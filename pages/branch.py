@@ -45,6 +45,7 @@ def _header(d: dict, period_code: str) -> html.Div:
     elif len(gaps) and "next_grade" in gaps:
         g0 = gaps.iloc[0]
         gap_text = (f"距「{g0['next_grade']}」还差 {fmt_points(g0['needed_total'])} 分"
+                    f"（原始分 {_num(g0['needed_raw'])} 分）"
                     + ("" if bool(gaps["reaches"].any()) else "（仅靠本期指标无法达到）"))
     else:
         gap_text = "已是最高等次"
@@ -74,6 +75,11 @@ def _gap_list(d: dict) -> html.Div:
     gaps = d["gaps"]
     if not len(gaps) or "need" not in gaps:
         return make_empty("已是最高等次或无可提升的指标")
+    g0 = gaps.iloc[0]
+    note = None
+    if g0["item"]:
+        note = html.Div(f"各项「可得分」为指标原始分；本期应得分折算为百分制后，原始分 {_num(g0['needed_raw'])} 分"
+                        f"相当于总分 {fmt_points(g0['needed_total'])} 分。", className="small-muted mb-2")
     items = []
     for r in gaps.itertuples(index=False):
         if not r.item:
@@ -82,7 +88,7 @@ def _gap_list(d: dict) -> html.Div:
         items.append(html.Li([html.Span("★ " if r.core else "", className="text-danger"),
                               html.Span(f"{r.item} {r.item_name}：", className="fw-semibold"), r.need,
                               html.Span(" ✓ 可达到" if r.reaches else "", className="text-success small")]))
-    return html.Ol(items, className="gap-list mb-0", id="branch-gap-list")
+    return html.Div([note, html.Ol(items, className="gap-list mb-0", id="branch-gap-list")])
 
 
 def _items_table(d: dict, focus_area: str | None) -> html.Div:

@@ -81,7 +81,7 @@ def layout(period: str | None = None, sort: str | None = None, **_):
         text_col("name_link", "单位", 200, cellRenderer="markdown", tooltipField="name",
                  filterValueGetter={"function": "params.data.name"}),
         grade_col("grade", "等次", GRADE_COLORS, width=80), text_col("next", "目标", 80),
-        number_col("needed", "还差", 80), text_col("reach", "能否达到", 110),
+        number_col("needed", "还差（总分）", 100, headerTooltip="距下一等次还差的总分；提分清单中的可得分为指标原始分"), text_col("reach", "能否达到", 110),
         text_col("steps", "提分清单（★核心指标优先）", 420, flex=3, wrapText=True, autoHeight=True,
                  cellStyle={"lineHeight": "1.5", "paddingTop": "4px", "paddingBottom": "4px"}),
     ], height=520, row_id="unit") if gap_rows else make_empty("所有单位均已达到最高等次")

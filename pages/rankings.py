@@ -90,10 +90,11 @@ def layout(period: str | None = None, category: str | None = None, **_):
     principal, period_code, error = open_page("rankings", period)
     if error:
         return error
-    cats = services.categories(period_code)
+    all_df = services.rankings(principal, period_code)
+    # Tabs only for categories the user can see units in (staff see their own units only).
+    cats = [c for c in services.categories(period_code) if (all_df["category"] == c).any()]
     if category and category not in cats:
         category = None
-    all_df = services.rankings(principal, period_code)
     df = all_df if not category else all_df[all_df["category"] == category]
     kpi = services.kpis(principal, period_code, ranking=all_df)
     table = services.table_for_period(period_code)

@@ -14,6 +14,7 @@ import math
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
+from flask import current_app
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_section
@@ -52,6 +53,8 @@ def layout(period: str | None = None, **_):
     if error:
         return error
     scope = "全部单位" if principal.sees_all_units else f"您负责的 {len(principal.unit_codes)} 个单位"
+    max_bytes = int(current_app.config.get("MAX_UPLOAD_BYTES") or 10 * 1024 * 1024)
+    max_mb = max_bytes / 1048576
     return html.Div([
         dcc.Location(id="upload-url", refresh="callback-nav"),
         dcc.Store(id="upload-period-store", data=period_code),
@@ -61,11 +64,12 @@ def layout(period: str | None = None, **_):
                                            size="sm"), dcc.Download(id="upload-template-download")]),
         dbc.Row([
             dbc.Col(make_section("上传填报表", [
-                dcc.Upload(id="upload-file", multiple=False, max_size=10 * 1024 * 1024,
+                dcc.Upload(id="upload-file", multiple=False, max_size=max_bytes,
                            className="upload-drop",
                            children=html.Div([html.Div("将填报表拖到此处，或点击选择文件", className="fw-semibold"),
                                               html.Div("支持 .xlsx（推荐使用模板）、.xls、.csv（UTF-8 或 GBK），"
-                                                       "也支持「单位 × 数据项 × 数值」的长表；不超过 10 MB",
+                                                       f"也支持「单位 × 数据项 × 数值」的长表；不超过 {max_mb:g} MB"
+                                                       "（更大的文件不会被读取，请拆分后上传）",
                                                        className="small-muted")])),
                 html.Div(id="upload-file-name", className="small-muted mt-2"),
                 html.Ol([html.Li("下载模板，按单位逐行填写（单位编码、名称已预填）；"),

@@ -64,7 +64,8 @@ def test_new_period_scores_on_its_table_version_with_no_evidence_as_missing(seed
     assert len(res.units) == 40
     # Nothing reported yet: every due item is 缺报, so every unit scores 0 base points.
     assert (res.units["base"] == 0).all()
-    assert services.default_period_code(seeded) == "2026"
+    # Pages keep opening on the period with results until the new one has evidence.
+    assert services.default_period_code(seeded) == "2026H1"
     for code, version, message in [("2026", "2026", "已存在"), ("2027Q1", "2026", "考核期编码"),
                                    ("2027", "1999", "不存在")]:
         with pytest.raises(services.InvalidInput, match=message):
