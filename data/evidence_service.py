@@ -144,16 +144,20 @@ def _previous_values(s, p: Period, table) -> pd.DataFrame:
     return ev.assign(source=label)
 
 
+def _period_table_units(s, period_code: str):
+    """(period row, its indicator table, its units) or NotFound."""
+    p = repo.get_period(s, period_code)
+    if p is None:
+        raise NotFound(f"考核期 {period_code} 不存在")
+    return p, repo.table_for(p), repo.units_frame(s, p)
+
+
 def _context(db: Database, period_code: str, for_commit: bool = False) -> _Context:
     """What parsing needs. A commit reads the current values itself, under the period lock, and
     skips last period's values: FAR_FROM_LAST is a preview warning and never blocks a commit."""
     empty = pd.DataFrame(columns=["unit", "field", "value"])
     with db.session() as s:
-        p = repo.get_period(s, period_code)
-        if p is None:
-            raise NotFound(f"考核期 {period_code} 不存在")
-        table = repo.table_for(p)
-        units = repo.units_frame(s, p)
+        p, table, units = _period_table_units(s, period_code)
         return _Context(p.id, p.code, p.kind, p.table_version.version, table, units,
                         empty if for_commit else repo.evidence_frame(s, p.id),
                         empty if for_commit else _previous_values(s, p, table))
@@ -242,11 +246,7 @@ def template_bytes(db: Database, period_code: str, principal: Principal | None =
     if principal is not None:
         require(principal, "upload")
     with db.session() as s:
-        p = repo.get_period(s, period_code)
-        if p is None:
-            raise NotFound(f"考核期 {period_code} 不存在")
-        table = repo.table_for(p)
-        units = repo.units_frame(s, p)
+        p, table, units = _period_table_units(s, period_code)
         kind, code = p.kind, p.code
     scope = unit_scope(principal) if principal is not None else None
     if scope is not None and len(units):

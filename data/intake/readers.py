@@ -92,6 +92,19 @@ class Source:
         pass
 
 
+def _read_sheet(wb: CalamineWorkbook, name: str, file_name: str) -> tuple[Grid | None, list[UploadIssue]]:
+    """One sheet's cell values (cached formula results) and merged ranges, or why it can't be read."""
+    try:
+        sheet = wb.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        merged = list(sheet.merged_cell_ranges or [])
+    except (CalamineError, ValueError, OSError) as exc:
+        return None, [file_issue(IssueCode.UNREADABLE,
+                                 f"文件「{file_name}」的工作表「{name}」无法读取（{exc}），"
+                                 "请用 Excel 打开后另存为 .xlsx 再上传", sheet=name)]
+    return Grid(name=name, rows=rows, merged=merged), []
+
+
 def file_issue(code: IssueCode, message: str, sheet: str = "", value: str = "") -> UploadIssue:
     return UploadIssue(code=code, sheet=sheet, row=0, column="", value=value, message=message,
                        severity=Severity.ERROR)
@@ -154,15 +167,9 @@ class _XlsxSource(Source):
         n_rows, n_cols = _xml_extent(xml)
         if n_rows * n_cols > self.limits.max_cells:
             return None, [_too_many_cells(self.file_name, name, n_rows, n_cols, self.limits)]
-        try:
-            sheet = self._workbook().get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = list(sheet.merged_cell_ranges or [])
-        except (CalamineError, ValueError, OSError) as exc:
-            return None, [file_issue(IssueCode.UNREADABLE,
-                                     f"文件「{self.file_name}」的工作表「{name}」无法读取（{exc}），"
-                                     "请用 Excel 打开后另存为 .xlsx 再上传", sheet=name)]
-        grid = Grid(name=name, rows=rows, merged=merged)
+        grid, issues = _read_sheet(self._workbook(), name, self.file_name)
+        if grid is None:
+            return None, issues
         if _FORMULA.search(xml) or (self._percent_xf and b' s="' in xml):
             _scan_cells(xml, self._percent_xf, grid)
         return grid, []
@@ -315,15 +322,7 @@ class _XlsSource(Source):
         self._wb = wb
 
     def grid(self, name: str) -> tuple[Grid | None, list[UploadIssue]]:
-        try:
-            sheet = self._wb.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = list(sheet.merged_cell_ranges or [])
-        except (CalamineError, ValueError, OSError) as exc:
-            return None, [file_issue(IssueCode.UNREADABLE,
-                                     f"文件「{self.file_name}」的工作表「{name}」无法读取（{exc}），"
-                                     "请用 Excel 打开后另存为 .xlsx 再上传", sheet=name)]
-        return Grid(name=name, rows=rows, merged=merged), []
+        return _read_sheet(self._wb, name, self.file_name)
 
     def close(self) -> None:
         self._wb.close()
