@@ -41,7 +41,7 @@ def _header(d: dict, period_code: str) -> html.Div:
     u = d["unit"]
     gaps = d["gaps"]
     if u.get("veto"):
-        gap_text = "一票否决：" + (u.get("veto_reason") or "")
+        gap_text = u.get("veto_reason") or "一票否决"  # the engine's reason already starts with 「一票否决：」
     elif len(gaps) and "next_grade" in gaps:
         g0 = gaps.iloc[0]
         gap_text = (f"距「{g0['next_grade']}」还差 {fmt_points(g0['needed_total'])} 分"

@@ -261,3 +261,14 @@ def test_rankings004_work_summary_figures_open_on_demand(page_for, app_db):
         .forEachNode(n => { if (n.data.label === '支委会次数') out = n.data.figure; }); return out; }""")
     assert row == f"{total:,.0f} 次"
     shot(page, "rankings_summary")
+
+
+def test_branch005_a_vetoed_unit_says_why_once(page_for, app_db):
+    units = services.score_period("2026H1", app_db).units
+    vetoed = units[units["veto"]].iloc[0]
+    page = page_for("leader")
+    page.goto(page.base_url + f"/branch/{vetoed['unit']}?period=2026H1")
+    page.wait_for_selector("#branch-gap")
+    text = page.inner_text("#branch-gap")
+    assert text.strip() == vetoed["veto_reason"] and text.count("一票否决") == 1
+    assert page.inner_text("#branch-grade").strip() == "不合格"
