@@ -153,9 +153,13 @@ def layout(period: str | None = None, category: str | None = None, **_):
         title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
               "可用于撰写工作总结）",
         item_id="summary")], start_collapsed=True, className="mt-3", id="rankings-summary")
+    empty_note = None
+    if len(summary) and int(summary["reported"].sum()) == 0:
+        empty_note = dbc.Alert(f"{period_label(period_code)}尚无填报数据：各单位暂按缺报计分，排名在数据上传后才有意义。",
+                               color="warning", className="py-2", id="rankings-no-data")
     return html.Div([
         dcc.Location(id="rankings-url", refresh="callback-nav"),
-        header, kpis,
+        header, empty_note, kpis,
         dbc.Row([
             dbc.Col([tabs, grid, html.Div("点击单位名称查看支部详情；表头可排序、筛选；导出内容与当前显示一致。",
                                           className="small-muted mt-1")], xxl=8, xs=12),
