@@ -272,3 +272,15 @@ def test_branch005_a_vetoed_unit_says_why_once(page_for, app_db):
     text = page.inner_text("#branch-gap")
     assert text.strip() == vetoed["veto_reason"] and text.count("一票否决") == 1
     assert page.inner_text("#branch-grade").strip() == "不合格"
+
+
+def test_rankings005_a_new_period_without_evidence_says_so(page_for, app_db):
+    from data.accounts import principal_by_name
+
+    services.create_period(principal_by_name("admin", db=app_db), "2026", "2026", db=app_db)
+    page = page_for("leader")
+    page.wait_for_selector("#rankings-grid .ag-row")
+    assert "2026 年上半年" in page.inner_text(".page-subtitle")  # still opens on the period with results
+    page.goto(page.base_url + "/?period=2026")
+    page.wait_for_selector("#rankings-no-data")
+    assert "尚无填报数据" in page.inner_text("#rankings-no-data")
