@@ -39,6 +39,7 @@ PAGES: dict[str, str] = {
     "indicators": "view_indicators",
     "audit": "view_audit",
     "admin": "manage_users",
+    "rectifications": "view_scores",
 }
 
 

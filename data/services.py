@@ -356,6 +356,23 @@ def evidence_provenance(principal: Principal, unit_code: str, period_code: str,
                                        "uploader", "uploaded_at", "superseded_at", "batch_id"])
 
 
+def rectification_list(principal: Principal, db: Database | None = None) -> pd.DataFrame:
+    """Every 整改 item the principal may see, across units and periods, overdue ones first."""
+    require(principal, "view_scores")
+    db = db or get_db()
+    with db.session() as s:
+        rows = s.execute(
+            select(Rectification, OrgUnit.code, OrgUnit.name, Period.code)
+            .join(OrgUnit, OrgUnit.id == Rectification.unit_id).join(Period, Period.id == Rectification.period_id)
+            .order_by(Rectification.deadline)).all()
+        out = [{**_rect_dict(r), "unit": code, "unit_name": name, "period": pcode} for r, code, name, pcode in rows]
+    df = pd.DataFrame(out, columns=["id", "unit", "unit_name", "period", "item", "problem", "source", "responsible",
+                                    "deadline", "status", "overdue", "closed_at", "closed_evidence", "recheck_at",
+                                    "recheck_result"])
+    df = _scoped(df, principal)
+    return df.sort_values(["overdue", "deadline"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
 def _rect_dict(r: Rectification) -> dict:
     today = dt.date.today()
     return dict(id=r.id, item=r.item_code, problem=r.problem, source=r.source, responsible=r.responsible,

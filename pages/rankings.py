@@ -125,9 +125,10 @@ def layout(period: str | None = None, category: str | None = None, **_):
         dbc.Col(make_kpi_card("平均分", fmt_points(kpi["average"]), id_="rankings-kpi-average"), md=3, xs=6),
         dbc.Col(make_kpi_card(f"{top}单位", f"{kpi['top_grade_count']} 个", accent=grade_color(top),
                               note=f"一票否决 {kpi['vetoed']} 个", id_="rankings-kpi-top"), md=3, xs=6),
-        dbc.Col(make_kpi_card("逾期未销号整改", f"{kpi['overdue_rectifications']} 项",
-                              accent="#b71c1c" if kpi["overdue_rectifications"] else None,
-                              id_="rankings-kpi-overdue"), md=3, xs=6),
+        dbc.Col(dcc.Link(make_kpi_card("逾期未销号整改", f"{kpi['overdue_rectifications']} 项",
+                                       accent="#b71c1c" if kpi["overdue_rectifications"] else None,
+                                       note="查看整改台账 ›", id_="rankings-kpi-overdue"),
+                         href="/rectifications", className="text-decoration-none text-reset"), md=3, xs=6),
     ], className="g-3 mb-3")
     tabs = dbc.Tabs([dbc.Tab(label=ALL, tab_id=ALL)] + [dbc.Tab(label=c, tab_id=c) for c in cats],
                     id="rankings-tabs", active_tab=category or ALL, className="mb-2")

@@ -151,10 +151,10 @@ def test_upload002_good_file_changes_the_score_on_the_ranking(page_for, app_db, 
 
 
 @pytest.mark.parametrize("user,visible,hidden", [
-    ("leader", ["排名总览", "差距分析", "先进推荐", "指标体系"], ["数据上传", "审计日志", "系统管理"]),
-    ("inspector", ["排名总览", "差距分析", "先进推荐", "数据上传", "指标体系"], ["审计日志", "系统管理"]),
-    ("staff", ["排名总览", "差距分析", "数据上传", "指标体系"], ["先进推荐", "审计日志", "系统管理"]),
-    ("admin", ["排名总览", "先进推荐", "数据上传", "指标体系", "审计日志", "系统管理"], []),
+    ("leader", ["排名总览", "差距分析", "先进推荐", "整改台账", "指标体系"], ["数据上传", "审计日志", "系统管理"]),
+    ("inspector", ["排名总览", "差距分析", "先进推荐", "整改台账", "数据上传", "指标体系"], ["审计日志", "系统管理"]),
+    ("staff", ["排名总览", "差距分析", "整改台账", "数据上传", "指标体系"], ["先进推荐", "审计日志", "系统管理"]),
+    ("admin", ["排名总览", "先进推荐", "整改台账", "数据上传", "指标体系", "审计日志", "系统管理"], []),
 ])
 def test_nav001_each_role_sees_only_its_navigation(page_for, user, visible, hidden):
     page = page_for(user)
@@ -173,6 +173,7 @@ def test_nav001_each_role_sees_only_its_navigation(page_for, user, visible, hidd
     ("/upload", "#upload-file", "upload"),
     ("/audit", "#audit-grid .ag-row", "audit"),
     ("/admin", "#admin-users-grid .ag-row", "admin"),
+    ("/rectifications", "#rect-grid .ag-row", "rectifications"),
 ])
 @pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
 def test_pages001_every_page_renders_without_overflow(page_for, path, selector, name, width, height):
@@ -284,3 +285,20 @@ def test_rankings005_a_new_period_without_evidence_says_so(page_for, app_db):
     page.goto(page.base_url + "/?period=2026")
     page.wait_for_selector("#rankings-no-data")
     assert "尚无填报数据" in page.inner_text("#rankings-no-data")
+
+
+def test_rect001_staff_see_only_their_units_items_and_overdue_first(page_for, app_db):
+    from data.accounts import principal_by_name
+
+    staff = principal_by_name("staff", db=app_db)
+    mine = services.rectification_list(staff, db=app_db)
+    assert set(mine["unit"]) <= set(staff.unit_codes)
+    everyone = services.rectification_list(principal_by_name("leader", db=app_db), db=app_db)
+    assert everyone["overdue"].tolist() == sorted(everyone["overdue"].tolist(), reverse=True)
+    page = page_for("staff")
+    page.goto(page.base_url + "/rectifications")
+    if mine.empty:
+        page.wait_for_selector(".empty-state")
+        return
+    page.wait_for_selector("#rect-grid .ag-row")
+    assert page.evaluate("dash_ag_grid.getApi('rect-grid').getDisplayedRowCount()") == len(mine)
