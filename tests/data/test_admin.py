@@ -6,16 +6,8 @@ from sqlalchemy import select
 
 from data import accounts, services
 from data.accounts import principal_by_name
-from data.demo import seed_database
 from data.models import AuditLog, User
 from data.permissions import AccessDenied
-
-
-@pytest.fixture
-def seeded(db):
-    seed_database(db)
-    services.clear_cache()
-    return db
 
 
 def test_disabled_user_cannot_sign_in_and_is_audited(seeded):

@@ -12,7 +12,6 @@ from sqlalchemy import func, insert, select
 from data import evidence_service as es
 from data import repo, services
 from data.accounts import principal_by_name
-from data.demo import seed_database
 from data.models import AuditLog, EvidenceValue, OrgUnit, Period, TableVersion, UploadBatch, User
 from data.permissions import AccessDenied, NotFound, Principal
 from scoring.indicators import default_table, table_to_dict
@@ -20,13 +19,6 @@ from tests.fixtures.intake_files import csv_bytes, xlsx_bytes
 
 HEAD5 = ["单位编码", "单位名称", "支委会次数（次）", "读书心得提交率（%）", "专题研究意识形态工作（是/否）",
          "人均培训学时（学时）", "主题党日次数（次）"]
-
-
-@pytest.fixture
-def seeded(db):
-    seed_database(db)
-    services.clear_cache()
-    return db
 
 
 def _p(db, name) -> Principal:

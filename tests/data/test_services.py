@@ -6,16 +6,8 @@ from sqlalchemy import select
 
 from data import services
 from data.accounts import principal_by_name
-from data.demo import seed_database
 from data.models import Adjustment, AuditLog, Period
 from data.permissions import AccessDenied
-
-
-@pytest.fixture
-def seeded(db):
-    seed_database(db)
-    services.clear_cache()
-    return db
 
 
 def _p(db, name):
