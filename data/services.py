@@ -168,8 +168,9 @@ def default_period_code(db: Database | None = None) -> str | None:
     return ps[0].code if ps else None
 
 
-def period_exists(code: str | None, db: Database | None = None) -> bool:
-    return bool(code) and any(p.code == code for p in periods(db))
+def period_exists(code, db: Database | None = None) -> bool:
+    """True for the code of a stored period; False for anything else (None, text, a forged list...)."""
+    return isinstance(code, str) and bool(code) and any(p.code == code for p in periods(db))
 
 
 def get_period_info(code: str, db: Database | None = None) -> repo.PeriodInfo:

@@ -54,7 +54,7 @@ def period_search(period_code: str | None, **extra: str | None):
 
     from dash import no_update
 
-    if not period_code or not services.period_exists(str(period_code)):
+    if not services.period_exists(period_code):
         return no_update
     return "?" + urlencode({"period": period_code, **{k: v for k, v in extra.items() if v}})
 

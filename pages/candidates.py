@@ -108,7 +108,7 @@ def _navigate(period_code):
 @secure_callback(Output("candidates-download", "data"), Input("candidates-export", "n_clicks"),
                  State("candidates-period-store", "data"), prevent_initial_call=True, action="view_candidates")
 def _export(n_clicks, period_code):
-    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     return dcc.send_bytes(exports.candidates_xlsx(current_principal(), str(period_code)),
                           f"先进基层党组织推荐_{period_code}.xlsx")

@@ -117,6 +117,6 @@ def _open_unit(click, period_code):
         area = str(point["x"]).split("<br>")[0]
     except (TypeError, KeyError, IndexError):
         return no_update
-    if not period_code or not services.period_exists(str(period_code)):
+    if not services.period_exists(period_code):
         return no_update
     return f"/branch/{unit}?" + urlencode({"period": period_code, "area": area})

@@ -129,7 +129,7 @@ def _navigate(period_code):
 @secure_callback(Output("indicators-download", "data"), Input("indicators-download-btn", "n_clicks"),
                  State("indicators-period-store", "data"), prevent_initial_call=True, action="view_indicators")
 def _download(n_clicks, period_code):
-    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     table = services.table_for_period(str(period_code))
     return dcc.send_bytes(table_xlsx.table_to_xlsx(table), f"指标体系_{table.version}.xlsx")
@@ -168,8 +168,7 @@ def _check_upload(contents, filename, period_code):
         return html.Div([make_alert("指标体系未通过校验，未保存：", "danger"),
                          html.Ul([html.Li(p) for p in table_or_problems], id="indicators-problems")]), True
     new = table_or_problems
-    current = services.table_for_period(str(period_code)) if period_code and services.period_exists(
-        str(period_code)) else None
+    current = services.table_for_period(str(period_code)) if services.period_exists(period_code) else None
     diff = table_xlsx.diff_tables(current, new)
     exists = any(v["version"] == new.version for v in services.table_versions())
     msg = (make_alert(f"版本 {new.version} 已存在，请在「等次与评先」工作表中修改 version 后重新上传。", "warning")
@@ -198,7 +197,7 @@ def _save(n_clicks, contents, filename, note):
                  State("indicators-whatif-points", "value"), State("indicators-whatif-grade", "value"),
                  State("indicators-whatif-min", "value"), prevent_initial_call=True, action="what_if")
 def _what_if(n_clicks, period_code, item, points, grade, grade_min):
-    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     if not item and not grade:
         return make_alert("请选择要调整的指标或等次", "warning")

@@ -180,7 +180,7 @@ def _navigate(period_code, tab):
                  State("rankings-grid", "virtualRowData"), State("rankings-period", "value"),
                  prevent_initial_call=True, action="view_scores")
 def _export(n_clicks, shown_rows, period_code):
-    if not n_clicks or not period_code or not services.period_exists(period_code):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     # Only the codes and their order come from the browser; every figure is re-read on the server.
     codes = [r.get("unit") for r in (shown_rows or []) if isinstance(r, dict)]
@@ -192,7 +192,7 @@ def _export(n_clicks, shown_rows, period_code):
                  State("rankings-period", "value"), State("rankings-status", "value"), prevent_initial_call=True,
                  action="publish")
 def _publish(n_clicks, period_code, status):
-    if not n_clicks or not period_code or not services.period_exists(period_code):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     if status not in PERIOD_STATUSES:
         return "状态无效"

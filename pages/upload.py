@@ -161,7 +161,7 @@ def _preview_body(pv) -> html.Div:
 @secure_callback(Output("upload-template-download", "data"), Input("upload-template", "n_clicks"),
                  State("upload-period-store", "data"), prevent_initial_call=True, action="upload")
 def _template(n_clicks, period_code):
-    if not n_clicks or not period_code or not services.period_exists(str(period_code)):
+    if not n_clicks or not services.period_exists(period_code):
         return no_update
     data = evidence_service.template_bytes(get_db(), str(period_code), current_principal())
     return dcc.send_bytes(data, f"填报模板_{period_code}.xlsx")
@@ -185,7 +185,7 @@ def _preview(contents, filename, period_code):
     name = _safe_name(filename)
     if data is None:
         return make_alert(f"文件「{name}」无法读取，请重新选择。", "danger"), True, False, name, None
-    if not period_code or not services.period_exists(str(period_code)):
+    if not services.period_exists(period_code):
         return make_alert("考核期不存在", "danger"), True, False, name, None
     pv = evidence_service.preview_upload(get_db(), data, name, str(period_code), current_principal())
     can_commit = pv.report.ok and not pv.duplicate_of and len(pv.report.values) > 0
@@ -208,7 +208,7 @@ def _commit(commit_clicks, cancel_clicks, contents, filename, period_code):
     if trigger != "upload-commit" or not commit_clicks:
         return (no_update,) * 6
     data = _decode(contents)
-    if data is None or not period_code or not services.period_exists(str(period_code)):
+    if data is None or not services.period_exists(period_code):
         return make_alert("请先上传文件", "warning"), no_update, no_update, no_update, True, no_update
     result = evidence_service.commit_upload(get_db(), data, _safe_name(filename), str(period_code), p)
     color = {"committed": "success", "duplicate": "info"}.get(result.status, "danger")
