@@ -107,6 +107,17 @@ def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
     return _cached(("score",) + _version_key(db, period_code), build)
 
 
+def period_gaps(period_code: str, db: Database | None = None) -> pd.DataFrame:
+    """Every unit's gap-to-next-grade list, cached with the score it is derived from."""
+    db = db or get_db()
+
+    def build():
+        inp = scoring_inputs(period_code, db)
+        return grade_gaps(inp.table, score_period(period_code, db), inp.period.kind)
+
+    return _cached(("gaps",) + _version_key(db, period_code), build)
+
+
 def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
     """The period's score as if ``new_values`` (unit, field, value) were committed; stores nothing."""
     inp = scoring_inputs(period_code, db)
@@ -300,7 +311,7 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     cat_avg = (res.areas[res.areas["unit"].isin(same_cat)].groupby("area")["pct"].mean()
                .rename("category_pct").reset_index())
     areas = areas.merge(cat_avg, on="area", how="left")
-    gaps = grade_gaps(inp.table, res, inp.period.kind)
+    gaps = period_gaps(period_code, db)
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
@@ -398,7 +409,7 @@ def gap_overview(principal: Principal, period_code: str, db: Database | None = N
     failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
               .size().rename("units_failed").reset_index().sort_values(["area", "units_failed"],
                                                                          ascending=[True, False]))
-    gaps = grade_gaps(inp.table, res, inp.period.kind)
+    gaps = period_gaps(period_code, db)
     return {"heat": heat, "names": names, "totals": totals, "lost": lost, "failed": failed,
             "gaps": _scoped(gaps, principal) if len(gaps) else gaps, "table": inp.table,
             "area_names": {a.code: a.name for a in inp.table.areas}}
