@@ -635,10 +635,15 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         jwhy = ded_txt = insp_why = None
     else:
         scored = code <= _NOT_MET
-        ded, ded_txt = adj.deduction.get(item.code, (np.zeros(n), None))
-        points = np.where(scored, np.maximum(0.0, np.round(out_pts - ded, ROUND)), 0.0)
-        deducted = np.where(scored, np.round(out_pts - points, ROUND), 0.0)
-        code = np.where(scored, np.where(points >= pts_full, np.int8(_MET), np.int8(_NOT_MET)), code)
+        points = np.where(scored, out_pts, 0.0)
+        deducted = np.zeros(n)
+        ded, ded_txt = adj.deduction.get(item.code, (None, None))
+        if ded_txt is not None:  # deductions touch few units: only their rows change (status included)
+            rows = ded_txt.rows[scored[ded_txt.rows]]
+            after = np.maximum(0.0, np.round(out_pts[rows] - ded[rows], ROUND))
+            points[rows] = after
+            deducted[rows] = np.round(out_pts[rows] - after, ROUND)
+            code[rows] = np.where(after >= pts_full, np.int8(_MET), np.int8(_NOT_MET))
         mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
 
     # Explanations: formatted once per distinct (status, values) and broadcast.
