@@ -56,6 +56,7 @@ _STATUS_PUBLIC = np.array([_S[g.MET], _S[g.NOT_MET], _S[g.NOT_APPLICABLE], _S[g.
                            _S[g.MISSING], _S[g.NOT_DUE]], dtype=np.int64)
 # Codes whose rows count nothing in the maximum (不适用 either way, 未到期); 缺报 counts.
 _OUT_OF_MAX = np.isin(np.arange(7), [_NA_GATE, _NA_INSPECTOR, _NOT_DUE])
+_IS_MISSING = np.isin(np.arange(7), [_MISSING, _INVALID])  # both show as 缺报
 
 NOT_DUE_TEXT = "上半年不考核（年度指标），未到期"
 INSPECTOR_NA_TEXT = "考核组认定不适用"
@@ -757,6 +758,14 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
                         np.zeros(n))
 
 
+def _sum_columns(columns: list[np.ndarray], n: int, dtype: type = float) -> np.ndarray:
+    """Element-wise sum of per-item columns, added in order (each column is contiguous: cheap)."""
+    out = np.zeros(n, dtype=dtype)
+    for c in columns:
+        out += c
+    return out
+
+
 def _grades(table: IndicatorTable, total: np.ndarray, veto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = [gr.label for gr in table.grades]
     order = np.full(len(total), len(labels), dtype=np.int64)
@@ -882,14 +891,13 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     items = pd.concat([pd.DataFrame(block.T, columns=float_cols, copy=False), others], axis=1)[ITEM_COLUMNS]
 
     # ---- areas
-    # Units × base items, as views of the items' blocks (base items come first in each row).
-    P, M = block[0].reshape(n, k)[:, :len(base)], block[1].reshape(n, k)[:, :len(base)]
-    S = np.column_stack([c.code for c in base]) if base else np.zeros((n, 0), dtype=np.int8)
+    # Sums over items add the items' own (contiguous) columns one after another, in table order.
     area_rows = []
     start = 0
     for a in table.areas:
         stop = start + len(a.items)
-        ap, am = np.round(P[:, start:stop].sum(axis=1), ROUND), M[:, start:stop].sum(axis=1)
+        ap, am = np.round(_sum_columns([c.points for c in base[start:stop]], n), ROUND), \
+            _sum_columns([c.max for c in base[start:stop]], n)
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = np.where(am > 0, ap / np.where(am > 0, am, 1), np.nan)
         area_rows.append((a, ap, am, pct))
@@ -909,8 +917,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     areas = pd.concat([area_text, pd.DataFrame(area_block.T, columns=AREA_COLUMNS[3:], copy=False)], axis=1)
 
     # ---- units
-    raw_points = np.round(P.sum(axis=1), ROUND)
-    raw_max = np.round(M.sum(axis=1), ROUND)
+    raw_points = np.round(_sum_columns([c.points for c in base], n), ROUND)
+    raw_max = np.round(_sum_columns([c.max for c in base], n), ROUND)
     with np.errstate(invalid="ignore", divide="ignore"):
         base_pts = np.where(raw_max > 0, np.round(raw_points * table.total / np.where(raw_max > 0, raw_max, 1),
                                                   ROUND), np.nan)
@@ -928,14 +936,14 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         veto_reason[hit] = veto_reason[hit] + f"一票否决：{c.item.name}"
         veto |= hit
     grade, grade_order = _grades(table, total, veto)
-    core_mask = np.array([c.item.core for c in base], dtype=bool)
-    deductions = np.round(block[3].reshape(n, k)[:, :len(base)].sum(axis=1), ROUND) if base else np.zeros(n)
+    core = [c for c in base if c.item.core]
+    deductions = np.round(_sum_columns([c.deducted for c in base], n), ROUND)
     ucols = {
         "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
-        "core_points": np.round(P[:, core_mask].sum(axis=1), ROUND),
-        "core_met": (S[:, core_mask] == _MET).sum(axis=1).astype(np.int64),
-        "core_due": (M[:, core_mask] > 0).sum(axis=1).astype(np.int64),
-        "missing_count": ((S == _MISSING) | (S == _INVALID)).sum(axis=1).astype(np.int64),
+        "core_points": np.round(_sum_columns([c.points for c in core], n), ROUND),
+        "core_met": _sum_columns([c.code == _MET for c in core], n, np.int64),
+        "core_due": _sum_columns([c.max > 0 for c in core], n, np.int64),
+        "missing_count": _sum_columns([_IS_MISSING[c.code] for c in base], n, np.int64),
         "deductions": deductions,
     }
     units_df = pd.DataFrame({
