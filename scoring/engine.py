@@ -422,17 +422,28 @@ def _dedupe(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _first_appearance(key, span)
 
 
-def _evidence_text(labels: list[tuple[str, FieldDef | None]], row: list[float]) -> str:
-    parts = []
-    for (label, f), v in zip(labels, row):
-        if v is None or math.isnan(v):
-            s = "未报"
-        elif f is not None and f.kind == "bool" and v >= 0:
-            s = "是" if v > 0 else "否"
-        else:
-            s = fmt_number(v) + ("%" if f is not None and f.unit == "%" else "")
-        parts.append(f"{label}={s}")
-    return "；".join(parts)
+class _EvidenceText:
+    """「支委会召开次数=4；……」 for one item's rows; each field's part is formatted once per distinct value."""
+
+    def __init__(self, labels: list[tuple[str, FieldDef | None]]):
+        self.labels = labels
+        self.parts: list[dict[float, str]] = [{} for _ in labels]
+
+    def __call__(self, row: list[float]) -> str:
+        out = []
+        for (label, f), cache, v in zip(self.labels, self.parts, row):
+            if v is None or v != v:  # blank (NaN never finds itself in a dict)
+                out.append(f"{label}=未报")
+                continue
+            part = cache.get(v)
+            if part is None:
+                if f is not None and f.kind == "bool" and v >= 0:
+                    s = "是" if v > 0 else "否"
+                else:
+                    s = fmt_number(v) + ("%" if f is not None and f.unit == "%" else "")
+                part = cache[v] = f"{label}={s}"
+            out.append(part)
+        return "；".join(out)
 
 
 def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
@@ -441,17 +452,20 @@ def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
 
 
 class _RuleContext:
-    """Template values of one item's rule; those that are the same for every unit are formatted once.
+    """Template values of one item's rule for the first row of each distinct key (``first``).
 
-    ``text`` formats one unit's case with values set in this order (a later name wins): name,
+    ``text`` formats one of those rows with values set in this order (a later name wins): name,
     points, got, lost, cap, field/value per field, the numeric parameters, the rule's facts, and
-    the bonus detail. Only the names the template uses are formatted: the others could not
-    change the text.
+    the bonus detail. What is the same for every unit (name, points, cap, fields, parameters) is
+    written into each case's template once; per row only the unit's own values are formatted, and
+    only those the template uses (the others could not change the text).
     """
 
     _names: dict[str, frozenset[str]] = {}  # template → the names it uses (templates are few)
+    _fmt = string.Formatter()
 
-    def __init__(self, table: IndicatorTable, item: Item, rule, params: dict, points: float):
+    def __init__(self, table: IndicatorTable, item: Item, rule, params: dict, points: float, out,
+                 first: np.ndarray):
         self.table, self.item, self.rule, self.points = table, item, rule, points
         self.labels = [_label(table, f) for f in item.fields]
         self.f0 = self.labels[0][1] if self.labels else None
@@ -465,31 +479,63 @@ class _RuleContext:
             self.value_keys.append("value" + suffix)
         self.params = {k: fmt_kind(v, rule.param_kinds.get(k, PLAIN), self.f0) for k, v in params.items()
                        if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        # The rule's result at the first rows, as Python values (one gather per array, not per row).
+        self.cases = [str(c) for c in out.case[first].tolist()]
+        self.got = out.points[first].tolist()
+        self.facts = {k: (arr[first].tolist(), kind) for k, (arr, kind) in out.facts.items()}
+        self.compiled: dict[str, tuple[str, frozenset[str], bool]] = {}
 
     @classmethod
     def _uses(cls, template: str) -> frozenset[str]:
         names = cls._names.get(template)
         if names is None:  # "{a.b}" / "{a[0]}" look up "a", as format_map does
-            names = frozenset(f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template)
+            names = frozenset(f.split(".")[0].split("[")[0] for _, f, _, _ in cls._fmt.parse(template)
                               if f is not None)
             cls._names[template] = names
         return names
 
-    def text(self, case: str, out, i: int, vals: list[float]) -> str:
+    def _compile(self, case: str) -> tuple[str, frozenset[str], bool]:
+        """(template with the fixed values written in, names left to fill per row, whether it is partial)."""
         template = self.rule.template(case)
         uses = self._uses(template)
-        ctx = _Blank(self.fixed)
+        dynamic = frozenset(n for n in uses if n in self.facts or (n == "detail" and self.rule.name == "bonus")
+                            or (n not in self.params and (n in ("got", "lost") or n in self.value_keys)))
+        fixed = _Blank(self.fixed)
+        fixed.update(self.params)
+        parts = []
+        for literal, name, spec, conv in self._fmt.parse(template):
+            parts.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            if name != name.split(".")[0].split("[")[0] or "{" in (spec or ""):
+                return template, uses, False  # attribute or nested lookups: format every row in full
+            if name in dynamic:
+                parts.append("{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
+            else:
+                text = self._fmt.format_field(self._fmt.convert_field(fixed[name], conv), spec or "")
+                parts.append(text.replace("{", "{{").replace("}", "}}"))
+        return "".join(parts), dynamic, True
+
+    def text(self, k: int, vals: list[float]) -> str:
+        """The explanation for the ``k``-th first row, whose field values are ``vals``."""
+        case = self.cases[k]
+        compiled = self.compiled.get(case)
+        if compiled is None:
+            compiled = self.compiled[case] = self._compile(case)
+        template, uses, partial = compiled
+        ctx = _Blank() if partial else _Blank(self.fixed)
         if "got" in uses:
-            ctx["got"] = fmt_number(out.points[i])
+            ctx["got"] = fmt_number(self.got[k])
         if "lost" in uses:
-            ctx["lost"] = fmt_number(self.points - out.points[i])
-        for k, (key, (_, f)) in enumerate(zip(self.value_keys, self.labels)):
+            ctx["lost"] = fmt_number(self.points - self.got[k])
+        for j, (key, (_, f)) in enumerate(zip(self.value_keys, self.labels)):
             if key in uses:
-                ctx[key] = fmt_kind(vals[k], "field", f)
-        ctx.update(self.params)  # parameters were always set after the unit's values
-        for k, (arr, kind) in out.facts.items():
-            if k in uses:
-                ctx[k] = fmt_kind(arr[i], kind, self.f0)
+                ctx[key] = fmt_kind(vals[j], "field", f)
+        if not partial:
+            ctx.update(self.params)  # parameters were always set after the unit's values
+        for name, (values, kind) in self.facts.items():
+            if name in uses:
+                ctx[name] = fmt_kind(values[k], kind, self.f0)
         if self.rule.name == "bonus" and "detail" in uses:
             ctx["detail"] = bonus_detail(self.item, tuple(vals), self.table.fields)
         return template.format_map(ctx)
@@ -658,12 +704,13 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         labels = [("考核组评定", None)]
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
-    context = _RuleContext(table, item, rule, params, pts_full) if out is not None else None
+    context = _RuleContext(table, item, rule, params, pts_full, out, first) if out is not None else None
+    evidence_text = _EvidenceText(labels)
     # The first row of each key, gathered once as Python numbers.
     values_first = [c[first].tolist() for c in key_cols[1:]]
     rows = list(zip(*values_first)) if values_first else [()] * len(first)
-    for k, (i, c, row) in enumerate(zip(first.tolist(), code[first].tolist(), rows)):
-        evid_u[k] = _evidence_text(labels, row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
+    for k, (c, row) in enumerate(zip(code[first].tolist(), rows)):
+        evid_u[k] = evidence_text(row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
         if c == _NOT_DUE:
             expl_u[k] = NOT_DUE_TEXT
         elif c == _NA_INSPECTOR:
@@ -685,7 +732,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
                 expl_u[k] = MISSING_TEXT.format(fields="、".join(lb for (lb, _), v in zip(labels, row)
                                                                    if math.isnan(v)))
         else:
-            expl_u[k] = context.text(str(out.case[i]), out, i, row)
+            expl_u[k] = context.text(k, row)
     explanation = _Text(key, expl_u)
     if jwhy is not None:
         judged = code[jwhy.rows] <= _NOT_MET
@@ -735,15 +782,16 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     labels = [_label(table, f) for f in item.fields]
     expl_u = np.empty(len(first), dtype=object)
     evid_u = np.empty(len(first), dtype=object)
-    context = _RuleContext(table, item, rule, item.params_for(False), cap) if out is not None else None
+    context = _RuleContext(table, item, rule, item.params_for(False), cap, out, first) if out is not None else None
+    evidence_text = _EvidenceText(labels)
     values_first = [c[first].tolist() for c in raws]
     rows = list(zip(*values_first)) if values_first else [()] * len(first)
     for k, (i, row) in enumerate(zip(first.tolist(), rows)):
-        evid_u[k] = _evidence_text(labels, row)
+        evid_u[k] = evidence_text(row)
         if out is None:
             expl_u[k] = f"评分类型「{item.rule}」未知，未计分" if rule is None else "未设数据项"
             continue
-        text = context.text(str(case[i]), out, i, [0.0 if math.isnan(v) else v for v in row])
+        text = context.text(k, [0.0 if math.isnan(v) else v for v in row])
         if kind == KIND_VETO and case[i] == "none" and any(math.isnan(v) for v in row):
             text = "未报送，按未发生计"
         expl_u[k] = text
