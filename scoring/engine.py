@@ -180,7 +180,10 @@ def _runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _lookup(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """``index.get_indexer(values)``, hashing as little text as possible (categories or runs once)."""
+    """``index.get_indexer(values)``, hashing as little text as possible (categories or runs once).
+
+    Always a new array, which the caller may change in place.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         pos = np.append(index.get_indexer(values.cat.categories), -1)
         return pos[values.cat.codes.to_numpy()]  # code -1 (blank) picks the last entry
@@ -197,6 +200,13 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, Any]:
         return pd.factorize(values, use_na_sentinel=True)
     codes, uniq = pd.factorize(runs[0], use_na_sentinel=True)  # first appearances start runs: same order
     return np.repeat(codes, runs[1]), uniq
+
+
+def _repeats(flat: np.ndarray, size: int) -> bool:
+    """Whether some position in ``flat`` (0 ≤ position < size) occurs more than once."""
+    seen = np.zeros(size, dtype=bool)
+    seen[flat] = True
+    return int(np.count_nonzero(seen)) < len(flat)
 
 
 def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_index: pd.Index,
@@ -221,20 +231,21 @@ def _evidence_matrix(table: IndicatorTable, evidence: pd.DataFrame | None, unit_
     if value.dtype.kind not in "fiub":
         value = pd.to_numeric(value, errors="coerce")
     value = np.asarray(value, dtype=float)
-    unknown_units = ui < 0
-    if unknown_units.any():
-        n = pd.unique(np.asarray(evidence["unit"])[unknown_units]).size
+    if ui.min(initial=0) < 0:
+        n = pd.unique(np.asarray(evidence["unit"])[ui < 0]).size
         notes.append(f"数据中有 {n} 个单位不在本期考核名单中，已忽略")
-    flat = fi * len(unit_index) + ui  # positions in the field-major matrix
-    known = (ui >= 0) & (fi >= 0)
-    if not known.all():
-        flat, value = flat[known], value[known]
-    if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
+    if ui.min(initial=0) < 0 or fi.min(initial=0) < 0:
+        known = (ui >= 0) & (fi >= 0)
+        ui, fi, value = ui[known], fi[known], value[known]
+    flat = fi  # positions in the field-major matrix, computed in place (fi is our own array)
+    flat *= len(unit_index)
+    flat += ui
+    if _repeats(flat, raw.size):
         # Some (unit, field) has several rows: blanks do not count, then the last value counts.
         # (Without repeats, blank rows may stay: they write NaN over NaN.)
         reported = ~np.isnan(value)
         flat, value = flat[reported], value[reported]
-        if np.bincount(flat, minlength=raw.size).max(initial=0) > 1:
+        if _repeats(flat, raw.size):
             last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
             notes.append("数据中同一单位同一数据项有重复行，按最后一行计")
             flat, value = flat[last], value[last]
@@ -1008,8 +1019,11 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     if (raw_max <= 0).any():
         notes.append(f"有 {int((raw_max <= 0).sum())} 个单位本期没有应考核的指标，等次记为「{NO_GRADE}」")
 
-    # np.where keeps raw's column-major layout: the frame's block is its transpose, no copy needed.
-    values = pd.DataFrame(np.where(np.isinf(raw) | (raw < 0), np.nan, raw) if raw.size else raw.copy(order="F"),
-                          index=unit_index, columns=list(col), copy=False)
+    # Every rule has read the raw values: the matrix itself becomes the evidence used (invalid → NaN).
+    # Field by field, so the masks stay small.
+    for j in range(raw.shape[1]):
+        c = raw[:, j]
+        c[np.isinf(c) | (c < 0)] = np.nan
+    values = pd.DataFrame(raw, index=unit_index, columns=list(col), copy=False)
     return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.total,
                        period_kind=kind, values=values, notes=tuple(notes))
