@@ -611,6 +611,17 @@ def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
 
 
 @dataclass
+class _ItemText:
+    """What the items frame still needs of an item once its numbers are in the block."""
+
+    item: Item
+    kind: str
+    status: np.ndarray
+    explanation: _Text
+    evidence: _Text
+
+
+@dataclass
 class _ItemColumns:
     item: Item
     kind: str
@@ -817,14 +828,6 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
                         np.zeros(n))
 
 
-def _sum_columns(columns: list[np.ndarray], n: int, dtype: type = float) -> np.ndarray:
-    """Element-wise sum of per-item columns, added in order (each column is contiguous: cheap)."""
-    out = np.zeros(n, dtype=dtype)
-    for c in columns:
-        out += c
-    return out
-
-
 def _grades(table: IndicatorTable, total: np.ndarray, veto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = [gr.label for gr in table.grades]
     order = np.full(len(total), len(labels), dtype=np.int64)
@@ -901,23 +904,43 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
     adj = _adjustments(adjustments, table, unit_index, notes)
 
-    base = [_score_base(table, it, raw, col, half, adj) for it in table.items]
-    extra = ([_score_extra(table, it, raw, col, KIND_BONUS) for it in table.bonus]
-             + [_score_extra(table, it, raw, col, KIND_VETO) for it in table.veto])
-    cols_all = base + extra
-
     # ---- items (unit-major: all rows of the first unit, then the next ...)
-    k = len(cols_all)
-
-    def stack(attr: str, dtype: type = float, out: np.ndarray | None = None) -> np.ndarray:
-        out = np.empty(n * k, dtype=dtype) if out is None else out
-        grid = out.reshape(n, k)
-        if out.itemsize < 8:  # small codes: strided writes of single bytes are slow, transpose instead
-            grid[...] = _item_major([getattr(c, attr) for c in cols_all], n, dtype).T
+    specs = ([(it, KIND_BASE) for it in table.items] + [(it, KIND_BONUS) for it in table.bonus]
+             + [(it, KIND_VETO) for it in table.veto])
+    k = len(specs)
+    # The float columns are written straight into one (columns × rows) block, the layout pandas
+    # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
+    float_cols = ["points", "max", "value", "deducted"]
+    block = np.empty((len(float_cols), n * k))
+    grids = [row.reshape(n, k) for row in block]
+    # Per-unit sums are added item by item in table order while an item's columns are at hand,
+    # so each item's arrays can go as soon as they are in the block (less memory to fault in).
+    area_of = {it.code: j for j, a in enumerate(table.areas) for it in a.items}
+    area_pts, area_max = [np.zeros(n) for _ in table.areas], [np.zeros(n) for _ in table.areas]
+    raw_points, raw_max, deductions, core_points = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    core_met, core_due, missing_count = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    bonus_cols, veto_cols, cols_all = [], [], []
+    for j, (it, kind_) in enumerate(specs):
+        c = (_score_base(table, it, raw, col, half, adj) if kind_ == KIND_BASE
+             else _score_extra(table, it, raw, col, kind_))
+        for grid, values in zip(grids, (c.points, c.max, c.value, c.deducted)):
+            grid[:, j] = values
+        if kind_ == KIND_BASE:
+            area_pts[area_of[it.code]] += c.points
+            area_max[area_of[it.code]] += c.max
+            raw_points += c.points
+            raw_max += c.max
+            deductions += c.deducted
+            missing_count += _IS_MISSING[c.code]
+            if it.core:
+                core_points += c.points
+                core_met += c.code == _MET
+                core_due += c.max > 0
+        elif kind_ == KIND_BONUS:
+            bonus_cols.append(c.points)
         else:
-            for j, c in enumerate(cols_all):
-                grid[:, j] = getattr(c, attr)
-        return out
+            veto_cols.append(c)
+        cols_all.append(_ItemText(it, kind_, c.status, c.explanation, c.evidence))
 
     def per_item(values: list) -> pd.Categorical:
         codes, cats = pd.factorize(np.array(values, dtype=object))
@@ -928,18 +951,14 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     by_code = np.argsort(unit_index.to_numpy(object).astype(str), kind="stable")
     unit_code = np.empty(n, dtype=_code_dtype(n))
     unit_code[by_code] = np.arange(n)
-    # The float columns are written straight into one (columns × rows) block, the layout pandas
-    # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
-    float_cols = ["points", "max", "value", "deducted"]
-    block = np.empty((len(float_cols), n * k))
-    for row, attr in zip(block, float_cols):
-        stack(attr, out=row)
+    # Small codes: strided writes of single bytes are slow, one transposing copy instead.
+    status = _item_major([c.status for c in cols_all], n, np.int8).T.ravel()
     others = pd.DataFrame({
         "unit": pd.Categorical.from_codes(np.repeat(unit_code, k), categories=unit_index[by_code]),
         "item": per_item([i.code for i in its]),
         "area": per_item([i.area for i in its]),
         "name": per_item([i.name for i in its]),
-        "status": pd.Categorical.from_codes(stack("status", np.int8), categories=STATUS_CATEGORIES),
+        "status": pd.Categorical.from_codes(status, categories=STATUS_CATEGORIES),
         "explanation": _categorical([c.explanation for c in cols_all], n),
         "evidence": _categorical([c.evidence for c in cols_all], n),
         "core": np.tile(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
@@ -950,17 +969,12 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     items = pd.concat([pd.DataFrame(block.T, columns=float_cols, copy=False), others], axis=1)[ITEM_COLUMNS]
 
     # ---- areas
-    # Sums over items add the items' own (contiguous) columns one after another, in table order.
     area_rows = []
-    start = 0
-    for a in table.areas:
-        stop = start + len(a.items)
-        ap, am = np.round(_sum_columns([c.points for c in base[start:stop]], n), ROUND), \
-            _sum_columns([c.max for c in base[start:stop]], n)
+    for a, ap, am in zip(table.areas, area_pts, area_max):
+        ap = np.round(ap, ROUND)
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = np.where(am > 0, ap / np.where(am > 0, am, 1), np.nan)
         area_rows.append((a, ap, am, pct))
-        start = stop
     na_ = len(area_rows)
     # As for the items: the float columns go straight into the one block pandas would stack them into.
     area_block = np.empty((3, n * na_))
@@ -976,16 +990,13 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     areas = pd.concat([area_text, pd.DataFrame(area_block.T, columns=AREA_COLUMNS[3:], copy=False)], axis=1)
 
     # ---- units
-    raw_points = np.round(_sum_columns([c.points for c in base], n), ROUND)
-    raw_max = np.round(_sum_columns([c.max for c in base], n), ROUND)
+    raw_points, raw_max = np.round(raw_points, ROUND), np.round(raw_max, ROUND)
     with np.errstate(invalid="ignore", divide="ignore"):
         base_pts = np.where(raw_max > 0, np.round(raw_points * table.total / np.where(raw_max > 0, raw_max, 1),
                                                   ROUND), np.nan)
-    bonus_cols = [c.points for c in extra if c.kind == KIND_BONUS]
     bonus_sum = np.round(np.sum(bonus_cols, axis=0), ROUND) if bonus_cols else np.zeros(n)
     bonus_pts = np.minimum(bonus_sum, table.bonus_cap) if table.bonus_cap >= 0 else bonus_sum
     total = np.round(base_pts + bonus_pts, ROUND)
-    veto_cols = [c for c in extra if c.kind == KIND_VETO]
     veto = np.zeros(n, dtype=bool)
     veto_reason = np.full(n, "", dtype=object)
     for c in veto_cols:
@@ -995,14 +1006,11 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         veto_reason[hit] = veto_reason[hit] + f"一票否决：{c.item.name}"
         veto |= hit
     grade, grade_order = _grades(table, total, veto)
-    core = [c for c in base if c.item.core]
-    deductions = np.round(_sum_columns([c.deducted for c in base], n), ROUND)
+    deductions = np.round(deductions, ROUND)
     ucols = {
         "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
-        "core_points": np.round(_sum_columns([c.points for c in core], n), ROUND),
-        "core_met": _sum_columns([c.code == _MET for c in core], n, np.int64),
-        "core_due": _sum_columns([c.max > 0 for c in core], n, np.int64),
-        "missing_count": _sum_columns([_IS_MISSING[c.code] for c in base], n, np.int64),
+        "core_points": np.round(core_points, ROUND), "core_met": core_met, "core_due": core_due,
+        "missing_count": missing_count,
         "deductions": deductions,
     }
     units_df = pd.DataFrame({
