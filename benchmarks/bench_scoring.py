@@ -540,6 +540,7 @@ def run_reference(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataF
 def best_of(n: int, fn):
     best, result = math.inf, None
     for _ in range(n):
+        result = None  # each run starts alike: the previous run's result is freed before, not during, the timing
         t0 = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - t0)

@@ -473,6 +473,7 @@ class _RuleContext:
     """
 
     _names: dict[str, frozenset[str]] = {}  # template → the names it uses (templates are few)
+    _parsed: dict[str, tuple | None] = {}  # template → its parts (see _parse)
     _fmt = string.Formatter()
 
     def __init__(self, table: IndicatorTable, item: Item, rule, params: dict, points: float, out,
@@ -505,27 +506,46 @@ class _RuleContext:
             cls._names[template] = names
         return names
 
+    @classmethod
+    def _parse(cls, template: str) -> tuple | None:
+        """The template's parts as (literal with braces escaped, name, spec, conversion, placeholder);
+        None when a name is an attribute or index lookup or a spec nests a field (formatted in full)."""
+        if template in cls._parsed:
+            return cls._parsed[template]
+        parts = []
+        for literal, name, spec, conv in cls._fmt.parse(template):
+            if name is not None and (name != name.split(".")[0].split("[")[0] or "{" in (spec or "")):
+                parts = None
+                break
+            placeholder = None if name is None else (
+                "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
+            parts.append((literal.replace("{", "{{").replace("}", "}}"), name, spec or "", conv, placeholder))
+        cls._parsed[template] = None if parts is None else tuple(parts)
+        return cls._parsed[template]
+
     def _compile(self, case: str) -> tuple[str, frozenset[str], bool]:
         """(template with the fixed values written in, names left to fill per row, whether it is partial)."""
         template = self.rule.template(case)
         uses = self._uses(template)
+        parsed = self._parse(template)
+        if parsed is None:
+            return template, uses, False
         dynamic = frozenset(n for n in uses if n in self.facts or (n == "detail" and self.rule.name == "bonus")
                             or (n not in self.params and (n in ("got", "lost") or n in self.value_keys)))
         fixed = _Blank(self.fixed)
         fixed.update(self.params)
-        parts = []
-        for literal, name, spec, conv in self._fmt.parse(template):
-            parts.append(literal.replace("{", "{{").replace("}", "}}"))
+        out = []
+        for literal, name, spec, conv, placeholder in parsed:
+            out.append(literal)
             if name is None:
                 continue
-            if name != name.split(".")[0].split("[")[0] or "{" in (spec or ""):
-                return template, uses, False  # attribute or nested lookups: format every row in full
             if name in dynamic:
-                parts.append("{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}")
+                out.append(placeholder)
             else:
-                text = self._fmt.format_field(self._fmt.convert_field(fixed[name], conv), spec or "")
-                parts.append(text.replace("{", "{{").replace("}", "}}"))
-        return "".join(parts), dynamic, True
+                text = fixed[name] if not spec and not conv else \
+                    self._fmt.format_field(self._fmt.convert_field(fixed[name], conv), spec)
+                out.append(str(text).replace("{", "{{").replace("}", "}}"))
+        return "".join(out), dynamic, True
 
     def text(self, k: int, vals: list[float]) -> str:
         """The explanation for the ``k``-th first row, whose field values are ``vals``."""
