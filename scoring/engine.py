@@ -68,7 +68,13 @@ GATE_NA_TEXT = "{field}为{value}，不适用"
 
 @dataclass(frozen=True, eq=False)
 class ScoreResult:
-    """Scores of one period. DataFrames are in the order of the ``units`` argument."""
+    """Scores of one period.
+
+    ``units`` and ``values`` follow the order of the ``units`` argument; ``areas`` has each unit's
+    areas together (unit by unit, areas in table order); ``items`` has each item's rows together
+    (item by item in table order — base items, then bonus, then veto — and units in the order of
+    the ``units`` argument within each item). ``items_for`` and ``areas_for`` give one unit's rows.
+    """
 
     items: pd.DataFrame
     areas: pd.DataFrame
@@ -85,23 +91,23 @@ class ScoreResult:
             self._pos.update({u: i for i, u in enumerate(self.units["unit"].tolist())})
         return self._pos.get(code)
 
-    def _slice(self, frame: pd.DataFrame, code: Any) -> pd.DataFrame:
+    def items_for(self, code: Any) -> pd.DataFrame:
+        """One unit's item rows, in table order."""
+        i = self._position(code)
+        return self.items.iloc[0:0] if i is None else self.items.iloc[i::len(self.units)]
+
+    def areas_for(self, code: Any) -> pd.DataFrame:
+        """One unit's area rows, in table order."""
         i = self._position(code)
         if i is None:
-            return frame.iloc[0:0]
-        k = len(frame) // len(self.units)
-        return frame.iloc[i * k:(i + 1) * k]
+            return self.areas.iloc[0:0]
+        k = len(self.areas) // len(self.units)
+        return self.areas.iloc[i * k:(i + 1) * k]
 
     def unit(self, code: Any) -> dict:
         """One unit's summary row as a dict ({} when the unit was not scored)."""
         i = self._position(code)
         return {} if i is None else self.units.iloc[i].to_dict()
-
-    def items_for(self, code: Any) -> pd.DataFrame:
-        return self._slice(self.items, code)
-
-    def areas_for(self, code: Any) -> pd.DataFrame:
-        return self._slice(self.areas, code)
 
     def ranking(self, category: str | None = None) -> pd.DataFrame:
         """Units in display order (overall, or inside one category)."""
@@ -606,27 +612,14 @@ def _code_dtype(n_categories: int) -> type:
     return np.int64
 
 
-def _item_major(columns: list[np.ndarray], n: int, dtype) -> np.ndarray:
-    """(items × units) array of per-item columns.
-
-    Callers want unit-major rows: transposing this in one copy reads it in order and writes
-    contiguously, which is much kinder to the cache than writing each item's column with a stride.
-    """
-    out = np.empty((len(columns), n), dtype=dtype)
-    for j, c in enumerate(columns):
-        out[j] = c
-    return out
-
-
 def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
-    """Unit-major categorical over several items' text columns, with one category per distinct string."""
+    """Item-major categorical over several items' text columns, with one category per distinct string."""
     if not columns:
         return pd.Categorical([])
     offsets = np.cumsum([0] + [len(c.texts) for c in columns])
     remap, cats = pd.factorize(np.concatenate([c.texts for c in columns]))
     remap = remap.astype(_code_dtype(len(cats)))
-    codes = _item_major([remap[offsets[j]:offsets[j + 1]][c.codes] for j, c in enumerate(columns)], n,
-                        remap.dtype).T.ravel()  # unit-major
+    codes = np.concatenate([remap[offsets[j]:offsets[j + 1]][c.codes] for j, c in enumerate(columns)])
     return pd.Categorical.from_codes(codes, categories=cats)
 
 
@@ -924,7 +917,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
     adj = _adjustments(adjustments, table, unit_index, notes)
 
-    # ---- items (unit-major: all rows of the first unit, then the next ...)
+    # ---- items (item-major: every unit's row of the first item, then the next item ...)
+    # Each item's columns are contiguous slices of the frame's blocks: written once, in order.
     specs = ([(it, KIND_BASE) for it in table.items] + [(it, KIND_BONUS) for it in table.bonus]
              + [(it, KIND_VETO) for it in table.veto])
     k = len(specs)
@@ -932,7 +926,6 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
     float_cols = ["points", "max", "value", "deducted"]
     block = np.empty((len(float_cols), n * k))
-    grids = [row.reshape(n, k) for row in block]
     # Per-unit sums are added item by item in table order while an item's columns are at hand,
     # so each item's arrays can go as soon as they are in the block (less memory to fault in).
     area_of = {it.code: j for j, a in enumerate(table.areas) for it in a.items}
@@ -943,8 +936,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     for j, (it, kind_) in enumerate(specs):
         c = (_score_base(table, it, raw, col, half, adj) if kind_ == KIND_BASE
              else _score_extra(table, it, raw, col, kind_))
-        for grid, values in zip(grids, (c.points, c.max, c.value, c.deducted)):
-            grid[:, j] = values
+        for row, values in zip(block, (c.points, c.max, c.value, c.deducted)):
+            row[j * n:(j + 1) * n] = values
         if kind_ == KIND_BASE:
             area_pts[area_of[it.code]] += c.points
             area_max[area_of[it.code]] += c.max
@@ -964,7 +957,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
 
     def per_item(values: list) -> pd.Categorical:
         codes, cats = pd.factorize(np.array(values, dtype=object))
-        return pd.Categorical.from_codes(np.tile(codes.astype(_code_dtype(len(cats))), n), categories=cats)
+        return pd.Categorical.from_codes(np.repeat(codes.astype(_code_dtype(len(cats))), n), categories=cats)
 
     its = [c.item for c in cols_all]
     # Unit categories sorted by code, so sorting the column sorts by unit code as with plain text.
@@ -972,16 +965,16 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     unit_code = np.empty(n, dtype=_code_dtype(n))
     unit_code[by_code] = np.arange(n)
     # Small codes: strided writes of single bytes are slow, one transposing copy instead.
-    status = _item_major([c.status for c in cols_all], n, np.int8).T.ravel()
+    status = np.concatenate([c.status for c in cols_all]).astype(np.int8, copy=False)
     others = pd.DataFrame({
-        "unit": pd.Categorical.from_codes(np.repeat(unit_code, k), categories=unit_index[by_code]),
+        "unit": pd.Categorical.from_codes(np.tile(unit_code, k), categories=unit_index[by_code]),
         "item": per_item([i.code for i in its]),
         "area": per_item([i.area for i in its]),
         "name": per_item([i.name for i in its]),
         "status": pd.Categorical.from_codes(status, categories=STATUS_CATEGORIES),
         "explanation": _categorical([c.explanation for c in cols_all], n),
         "evidence": _categorical([c.evidence for c in cols_all], n),
-        "core": np.tile(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
+        "core": np.repeat(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
         "rule": per_item([i.rule for i in its]),
         "kind": per_item([c.kind for c in cols_all]),
     }, copy=False)

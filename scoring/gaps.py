@@ -5,8 +5,8 @@ Owns two views of a :class:`~scoring.engine.ScoreResult`: points lost per area
 top grade, the items whose improvement reaches the next band, each with what it
 needs in Chinese («支委会次数再增加 2 次（达到 6 次）可得 2 分»).
 
-Works on whole arrays: the items frame is unit-major with the same items for
-every unit, so it is reshaped to (units × items) and sorted once; no loop runs
+Works on whole arrays: the items frame is item-major with the same units for
+every item, so it is reshaped to (units × items) and sorted once; no loop runs
 over units. Texts are formatted once per distinct (item, evidence, gain).
 
 Must not score (that is ``engine.score``), store anything, or import databases,
@@ -148,17 +148,17 @@ def grade_gaps(table: IndicatorTable, res: ScoreResult, period_kind: str) -> pd.
     # ---- items as a (units × items) grid
     it = res.items
     k = len(it) // n
-    first = it.iloc[:k]
+    first = it.iloc[::n]  # one row per item
     kinds = first["kind"].to_numpy(object)
     base_cols = np.flatnonzero(kinds == KIND_BASE)
     item_codes = first["item"].to_numpy(object)[base_cols]
     items = [table.item(c) for c in item_codes]
 
     def grid(col: str, dtype) -> np.ndarray:
-        return it[col].to_numpy(dtype).reshape(n, k)[:, base_cols]
+        return it[col].to_numpy(dtype).reshape(k, n)[base_cols].T
 
     pts, mx, ded = grid("points", float), grid("max", float), grid("deducted", float)
-    status = np.asarray(it["status"].cat.codes.to_numpy().reshape(n, k)[:, base_cols])
+    status = np.asarray(it["status"].cat.codes.to_numpy().reshape(k, n)[base_cols].T)
     status_labels = np.asarray(it["status"].cat.categories, dtype=object)
     gain = np.round(np.maximum(0.0, mx - ded) - pts, ROUND)
     take = (gain > EPS) & climbing[:, None]
