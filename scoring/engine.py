@@ -278,6 +278,8 @@ class _Adjustments:
     not_applicable: dict[str, tuple[np.ndarray, _Reasons]]  # item → (mask per unit; reasons)
 
 
+_FEW = 64  # below this many rows, numbering keys in Python beats numpy's per-call overhead
+
 _ADJ_KINDS = ("judgement", "deduction", "not_applicable")
 
 
@@ -406,6 +408,16 @@ def _column_codes(c: np.ndarray) -> tuple[np.ndarray, int]:
 def _first_appearance(key: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
     """Renumber ``key`` (0 ≤ key < span) in order of first appearance; also the first row of each code."""
     n = len(key)
+    if n <= _FEW:  # a handful of rows (adjusted units): a dict is cheaper than a dozen array passes
+        seen: dict[int, int] = {}
+        codes, first = [], []
+        for row, v in enumerate(key.tolist()):
+            c = seen.get(v)
+            if c is None:
+                c = seen[v] = len(first)
+                first.append(row)
+            codes.append(c)
+        return np.array(codes, dtype=np.int64), np.array(first, dtype=np.int64)
     if span > 4 * n + 1024:  # sparse keys: hash them; the first row of code c is where the running
         key, _ = pd.factorize(key)  # maximum of the codes first reaches c
         return key, np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0)
