@@ -873,13 +873,21 @@ def _competition_rank(total: np.ndarray, groups: np.ndarray | None = None) -> np
     ``groups`` is given), with one sort instead of a groupby.
     """
     t = np.round(total, ROUND)
-    blank = np.isnan(t)
-    group = np.zeros(len(t), dtype=np.int64) if groups is None else pd.factorize(groups)[0]
-    order = np.lexsort((np.where(blank, 0.0, -t), blank, group))  # per group: highest first, blanks last
-    t, blank, group = t[order], blank[order], group[order]
+    key = np.where(np.isnan(t), np.inf, -t)  # highest first; blanks last, tied with each other
     pos = np.arange(len(t))
+    if groups is None:
+        order = np.argsort(key)  # ties share a rank whatever their order
+        k = key[order]
+        tie_start = np.maximum.accumulate(np.where(np.concatenate(([True], k[1:] != k[:-1])), pos, 0))
+        rank = np.empty(len(t), dtype=np.int64)
+        rank[order] = tie_start + 1
+        return rank
+    group = pd.factorize(groups)[0]
+    order = np.argsort(key)
+    order = order[np.argsort(group[order], kind="stable")]  # per group, by key within it
+    k, group = key[order], group[order]
     new_group = np.concatenate(([True], group[1:] != group[:-1]))
-    new_value = np.concatenate(([True], (t[1:] != t[:-1]) & ~(blank[1:] & blank[:-1])))
+    new_value = np.concatenate(([True], k[1:] != k[:-1]))
     group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
     tie_start = np.maximum.accumulate(np.where(new_group | new_value, pos, 0))
     rank = np.empty(len(t), dtype=np.int64)
