@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 GRADE_COLORS = {  # one colour per grade label, used everywhere (badges, charts, heat maps)
     "优秀": "#c0392b",
@@ -29,8 +30,13 @@ def _is_missing(x) -> bool:
 
 
 def round_half_up(x: float, places: int = 2) -> float:
+    return _round_half_up(float(x), places)
+
+
+@lru_cache(maxsize=65536)  # a ranking of 10,000 units rounds the same totals on every view
+def _round_half_up(x: float, places: int) -> float:
     q = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
 
 
 def fmt_points(x, places: int = 2) -> str:

@@ -261,26 +261,28 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     """The period's figures summed over the visible units, for a half-year or annual work summary
     (「共召开支委会 ** 次、党课 ** 次……」): counts and hours summed, rates averaged, 是/否 counted.
 
-    Reads the same evidence the engine scored (only current values), field by field in table order.
+    Reads the evidence the engine scored (its ``values``: current values, one per unit and field,
+    invalid ones blank), field by field in table order.
     """
     require(principal, "view_scores")
-    inp = scoring_inputs(period_code, db)
-    ev = _scoped(inp.evidence, principal)
-    n_units = len(_scoped(inp.units, principal))
+    table = scoring_inputs(period_code, db).table
+    values = score_period(period_code, db).values
+    scope = unit_scope(principal)
+    if scope is not None:
+        values = values[values.index.isin(scope)]
+    n_units = len(values)
+    reported, sums, means, yes = values.notna().sum(), values.sum(), values.mean(), (values > 0).sum()
     rows = []
-    grouped = ev.groupby("field")["value"] if len(ev) else None
-    for name in inp.table.evidence_fields:
-        f = inp.table.fields[name]
-        vals = grouped.get_group(name) if grouped is not None and name in grouped.groups else pd.Series(dtype=float)
-        reported = int(vals.notna().sum())
-        if f.kind == "bool":
-            figure, how = float((vals > 0).sum()), "「是」的单位数"
-        elif f.kind == "percent":
-            figure, how = (float(vals.mean()) if reported else float("nan")), "平均"
+    for name in table.evidence_fields:
+        f = table.fields[name]
+        if name not in values.columns:
+            got, figure = 0, (float("nan") if f.kind == "percent" else 0.0)
         else:
-            figure, how = float(vals.sum()), "合计"
+            got = int(reported[name])
+            figure = float(yes[name] if f.kind == "bool" else means[name] if f.kind == "percent" else sums[name])
+        how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
         rows.append({"field": name, "label": f.label, "unit": f.unit, "kind": f.kind, "how": how,
-                     "figure": figure, "reported": reported, "units": n_units})
+                     "figure": figure, "reported": got, "units": n_units})
     return pd.DataFrame(rows, columns=["field", "label", "unit", "kind", "how", "figure", "reported", "units"])
 
 
