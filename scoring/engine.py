@@ -275,7 +275,7 @@ class _Reasons:
 class _Adjustments:
     judgement: dict[str, tuple[np.ndarray, _Reasons]]   # item → (values per unit, NaN = none; reasons)
     deduction: dict[str, tuple[np.ndarray, _Reasons]]   # item → (sum of points per unit; suffix text)
-    not_applicable: dict[str, tuple[np.ndarray, _Reasons]]  # item → (mask per unit; reasons)
+    not_applicable: dict[str, _Reasons]  # item → the units marked 不适用 and why
 
 
 _FEW = 64  # below this many rows, numbering keys in Python beats numpy's per-call overhead
@@ -361,9 +361,7 @@ def _adjustments(adjustments: pd.DataFrame | None, table: IndicatorTable, unit_i
     na = na[_last_per_key(flat[na])]
     for m in np.unique(it[na]):
         sel = na[it[na] == m]
-        mask = np.zeros(n, dtype=bool)
-        mask[u[sel]] = True
-        out.not_applicable[codes[m]] = (mask, _Reasons(u[sel], why[sel], why_texts))
+        out.not_applicable[codes[m]] = _Reasons(u[sel], why[sel], why_texts)
     return out
 
 
@@ -702,8 +700,6 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
             gate_na = gate_val == np.round(float(equals), 9)
         missing |= np.isnan(gate_raw)
         bad |= gate_bad
-    else:
-        gate_na = np.zeros(n, dtype=bool)
 
     not_due = item.period == PERIOD_ANNUAL and half
     if rule is None:  # unknown rule type: validation reports it; score it as 缺报 so nothing is made up
@@ -718,9 +714,11 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
 
     code[missing] = _MISSING
     code[bad] = _INVALID
-    code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
-    insp_na, insp_why = adj.not_applicable.get(item.code, (np.zeros(n, dtype=bool), None))
-    code[insp_na] = _NA_INSPECTOR
+    if gate_name:
+        code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
+    insp_why = adj.not_applicable.get(item.code)
+    if insp_why is not None:
+        code[insp_why.rows] = _NA_INSPECTOR
     if not_due:
         code[:] = _NOT_DUE
 
