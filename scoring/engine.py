@@ -595,6 +595,13 @@ class _Text:
     def __init__(self, codes: np.ndarray, texts: np.ndarray):
         self.codes, self.texts = np.asarray(codes, dtype=np.int64), texts
 
+    def assign(self, rows: np.ndarray, text: str) -> None:
+        """Give the given rows one text instead of theirs."""
+        if len(rows):
+            self.codes = self.codes.copy()  # codes may be shared with another column
+            self.codes[rows] = len(self.texts)
+            self.texts = np.concatenate([self.texts, np.array([text], dtype=object)])
+
     def append(self, rows: np.ndarray, codes: np.ndarray, suffixes: np.ndarray) -> None:
         """Append ``suffixes[codes]`` to the given rows (ascending); a blank suffix adds nothing.
 
@@ -716,15 +723,18 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     code[bad] = _INVALID
     if gate_name:
         code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
-    insp_why = adj.not_applicable.get(item.code)
-    if insp_why is not None:
-        code[insp_why.rows] = _NA_INSPECTOR
     if not_due:
         code[:] = _NOT_DUE
+    # Up to here the status follows from the evidence alone, so the evidence is the key of the
+    # explanations; the inspectors' marks and deductions below change a few rows afterwards.
+    evidence_code = code.copy()
+    insp_why = None if not_due else adj.not_applicable.get(item.code)
+    if insp_why is not None:
+        code[insp_why.rows] = _NA_INSPECTOR
 
     if not_due:  # 未到期 overrides every other status: nothing is scored or counted, no adjustment applies
         points, deducted, mx = np.zeros(n), np.zeros(n), np.zeros(n)
-        jwhy = ded_txt = insp_why = None
+        jwhy = ded_txt = None
     else:
         scored = code <= _NOT_MET
         points = np.where(scored, out_pts, 0.0)
@@ -738,10 +748,11 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
             code[rows] = np.where(after >= pts_full, np.int8(_MET), np.int8(_NOT_MET))
         mx = np.where(_OUT_OF_MAX[code], 0.0, pts_full)
 
-    # Explanations: formatted once per distinct (status, values) and broadcast.
+    # Explanations: formatted once per distinct evidence (which decides the status before the
+    # inspectors' adjustments) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
-    key_cols = [code] + raws + ([gate_raw] if gate_extra else [])
-    key, first = _dedupe(*key_cols)
+    key_cols = raws + ([gate_raw] if gate_extra else [])
+    key, first = _dedupe(*(key_cols or [evidence_code]))  # no fields at all: the status alone
     names = list(item.fields) + ([gate_name] if gate_extra else [])
     gate_pos = names.index(gate_name) if gate_raw is not None else -1
     labels = [_label(table, f) for f in names]
@@ -752,14 +763,12 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     context = _RuleContext(table, item, rule, params, pts_full, out, first) if out is not None else None
     evidence_text = _EvidenceText(labels)
     # The first row of each key, gathered once as Python numbers.
-    values_first = [c[first].tolist() for c in key_cols[1:]]
+    values_first = [c[first].tolist() for c in key_cols]
     rows = list(zip(*values_first)) if values_first else [()] * len(first)
-    for k, (c, row) in enumerate(zip(code[first].tolist(), rows)):
+    for k, (c, row) in enumerate(zip(evidence_code[first].tolist(), rows)):
         evid_u[k] = evidence_text(row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
         if c == _NOT_DUE:
             expl_u[k] = NOT_DUE_TEXT
-        elif c == _NA_INSPECTOR:
-            expl_u[k] = INSPECTOR_NA_TEXT
         elif c == _NA_GATE:
             na = item.not_applicable_when
             expl_u[k] = (f"{na['reason']}，不适用" if na.get("reason") else
@@ -779,6 +788,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         else:
             expl_u[k] = context.text(k, row)
     explanation = _Text(key, expl_u)
+    if insp_why is not None:
+        explanation.assign(insp_why.rows, INSPECTOR_NA_TEXT)
     if jwhy is not None:
         judged = code[jwhy.rows] <= _NOT_MET
         explanation.append(jwhy.rows[judged], jwhy.codes[judged], jwhy.texts)
@@ -790,8 +801,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         explanation.append(rows, codes + np.where(floor, len(ded_txt.texts), 0),
                            np.concatenate([ded_txt.texts, ded_txt.texts + "（本项扣完为止）"]))
     if insp_why is not None:
-        flagged = code[insp_why.rows] == _NA_INSPECTOR
-        explanation.append(insp_why.rows[flagged], insp_why.codes[flagged], insp_why.texts)
+        explanation.append(insp_why.rows, insp_why.codes, insp_why.texts)
     value = vals[0] if vals else np.full(n, np.nan)
     return _ItemColumns(item, KIND_BASE, points, mx, _STATUS_PUBLIC[code], explanation, _Text(key, evid_u),
                         value, deducted, code)
