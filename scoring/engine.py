@@ -37,7 +37,7 @@ from scoring.rules import PLAIN, RULES, RuleInput, bonus_detail, fmt_kind, fmt_n
 ROUND = 10  # decimals kept on points and totals: 89.99999999999999 and 90 are one number
 
 ITEM_COLUMNS = ["unit", "item", "area", "name", "points", "max", "status", "explanation", "evidence",
-                "core", "rule", "kind", "value", "deducted"]
+                "core", "rule", "kind", "deducted"]
 AREA_COLUMNS = ["unit", "area", "area_name", "points", "max", "pct"]
 UNIT_COLUMNS = ["unit", "name", "category", "raw_points", "raw_max", "base", "bonus", "total", "veto",
                 "veto_reason", "grade", "grade_order", "rank", "rank_in_category", "display_order",
@@ -660,7 +660,6 @@ class _ItemColumns:
     status: np.ndarray      # codes into STATUS_CATEGORIES
     explanation: _Text
     evidence: _Text
-    value: np.ndarray
     deducted: np.ndarray
     code: np.ndarray | None = None  # internal status codes (base items)
 
@@ -802,9 +801,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
                            np.concatenate([ded_txt.texts, ded_txt.texts + "（本项扣完为止）"]))
     if insp_why is not None:
         explanation.append(insp_why.rows, insp_why.codes, insp_why.texts)
-    value = vals[0] if vals else np.full(n, np.nan)
     return _ItemColumns(item, KIND_BASE, points, mx, _STATUS_PUBLIC[code], explanation, _Text(key, evid_u),
-                        value, deducted, code)
+                        deducted, code)
 
 
 def _gate_text(label: str, f: FieldDef | None, v: float) -> str:
@@ -856,9 +854,7 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     else:
         status = np.where(case == "main", _S[g.VETO_TRIGGERED], _S[g.VETO_NONE])
         out_pts, mx = np.zeros(n), np.zeros(n)
-    value = vals[0] if vals else np.full(n, np.nan)
-    return _ItemColumns(item, kind, out_pts, mx, status, _Text(key, expl_u), _Text(key, evid_u), value,
-                        np.zeros(n))
+    return _ItemColumns(item, kind, out_pts, mx, status, _Text(key, expl_u), _Text(key, evid_u), np.zeros(n))
 
 
 def _grades(table: IndicatorTable, total: np.ndarray, veto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -952,7 +948,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     k = len(specs)
     # The float columns are written straight into one (columns × rows) block, the layout pandas
     # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
-    float_cols = ["points", "max", "value", "deducted"]
+    float_cols = ["points", "max", "deducted"]  # the evidence itself is in ``values`` (unit × field)
     block = np.empty((len(float_cols), n * k))
     # Per-unit sums are added item by item in table order while an item's columns are at hand,
     # so each item's arrays can go as soon as they are in the block (less memory to fault in).
@@ -964,7 +960,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     for j, (it, kind_) in enumerate(specs):
         c = (_score_base(table, it, raw, col, half, adj) if kind_ == KIND_BASE
              else _score_extra(table, it, raw, col, kind_))
-        for row, values in zip(block, (c.points, c.max, c.value, c.deducted)):
+        for row, values in zip(block, (c.points, c.max, c.deducted)):
             row[j * n:(j + 1) * n] = values
         if kind_ == KIND_BASE:
             area_pts[area_of[it.code]] += c.points
