@@ -6,12 +6,14 @@ with a seeded numpy generator (blanks, negative values, 不适用 gates, vetoes,
 inspector judgements, deductions and 不适用 markings included), times
 ``scoring.engine.score`` (best of 10) against :func:`reference` (best of 3), a straightforward
 loop over units written with dicts and floats, and checks that both give the
-same result: for every unit × item (base, bonus and veto items) the points and
-the maximum (to 1e-9), the status and the Chinese explanation (exactly); for
-every unit raw points, maximum, base, bonus, total (to 1e-9), veto flag and
-reason, grade, rank and rank within category. Prints both times, the ratio and
-the match rate of every column; then times the use cases built on the result
-(``area_gaps``, ``grade_gaps``, ``shortlist``). ``main()`` returns 0 only when
+same result: for every unit × item (base, bonus and veto items) the points, the
+maximum and the inspectors' deduction (to 1e-9), the status, the Chinese
+explanation and the evidence text (exactly); for every unit raw points, maximum,
+base, bonus, total, ★ points and deductions (to 1e-9), veto flag and reason,
+grade, rank, rank within category, ★ items met and due, 缺报 count and display
+order; for every unit × area the points, maximum and rate. Prints both times,
+the ratio and the match rate of every column; then times the use cases built on
+the result (``area_gaps``, ``grade_gaps``, ``shortlist``). ``main()`` returns 0 only when
 everything agrees and both targets (≤ 0.5 s, ≥ 30×) are met.
 
 The reference computes every number itself, per unit, in plain Python, from the
@@ -21,9 +23,8 @@ For the text it uses the same templates as the engine (``RULES[...].template(cas
 the engine's fixed sentences) and the display helpers of ``scoring.rules``
 (``fmt_number``, ``fmt_in_unit``, ``fmt_kind``), since the wording is the
 specification there, not an independent computation.
-It does not build what score() also returns besides those columns: the evidence
-text per row, the area subtotals, the ``values`` frame, ★ counts and the display
-order.
+The only part of score()'s result it does not build is the ``values`` frame (the
+evidence matrix the engine reads anyway).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from scoring.candidates import shortlist
 from scoring.engine import (GATE_NA_TEXT, INSPECTOR_NA_TEXT, INVALID_TEXT, MANUAL_MISSING_TEXT, MISSING_TEXT,
                             NO_GRADE, NOT_DUE_TEXT, score)
 from scoring.gaps import area_gaps, grade_gaps
-from scoring.indicators import PERIOD_ANNUAL, IndicatorTable, default_table
+from scoring.indicators import PERIOD_ANNUAL, TIE_BREAK_KEYS, IndicatorTable, default_table
 from scoring.rules import PLAIN, RULES, fmt_in_unit, fmt_kind, fmt_number
 
 TARGET_SECONDS = 0.5
@@ -163,6 +164,9 @@ class _Spec:
     gate_equals: float = 0.0
     gate_reason: str = ""
     gate_extra: bool = False    # the gate field is not one of the item's own fields
+    area: str = ""
+    core: bool = False
+    shown: list | None = None   # (label, FieldDef) of the fields the evidence text shows
 
 
 def _spec(table: IndicatorTable, it, half: bool, full: float) -> _Spec:
@@ -192,15 +196,31 @@ def _spec(table: IndicatorTable, it, half: bool, full: float) -> _Spec:
         s.gate_equals = round(float(na.get("equals", 0)), 9)
         s.gate_reason = na.get("reason") or ""
         s.gate_extra = s.gate not in it.fields
+    s.area, s.core = it.area, bool(it.core)
+    s.shown = list(zip(labels, fdefs)) + ([(s.gate_label, s.gate_fd)] if s.gate_extra else [])
     return s
+
+
+def _shown(fd, v: float) -> str:
+    """One evidence value as the 数据 column shows it: 未报, 是/否 for yes/no fields, else the number."""
+    if v != v:
+        return "未报"
+    if fd is not None and fd.kind == "bool" and v >= 0:
+        return "是" if v > 0 else "否"
+    return fmt_number(v) + ("%" if fd is not None and fd.unit == "%" else "")
+
+
+def _evidence(shown: list, values: list) -> str:
+    """「支委会次数=4；设有党小组=是」."""
+    return "；".join(f"{label}={_shown(fd, v)}" for (label, fd), v in zip(shown, values))
 
 
 @dataclass
 class Reference:
     """The loop's result: one row per unit × item (unit-major, items in table order) and one dict per unit."""
 
-    rows: list   # (unit, item, points, max, status, explanation)
-    units: dict  # unit → {raw_points, raw_max, base, bonus, total, veto, veto_reason, grade, rank, rank_in_category}
+    rows: list   # (unit, item, points, max, status, explanation, evidence, deducted)
+    units: dict  # unit → {raw_points, …, rank_in_category, core_points, …, display_order, areas: [(area, points, max, pct)]}
 
 
 def _competition_rank(codes: list, total: dict) -> dict:
@@ -263,13 +283,19 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
         # ---- base items
         for s in base_specs:
             code, full = s.code, s.full
+            raws = [d.get(f, NAN) for f in s.fields]
+            graw = d.get(s.gate, NAN) if s.gate is not None else NAN
+            judged = judge.get((u, code)) if s.rule == "manual" else None
+            if s.rule == "manual":
+                evid = "考核组评定=未评定" if judged is None else f"考核组评定={fmt_number(judged[0])}"
+            else:
+                evid = _evidence(s.shown, raws + [graw] if s.gate_extra else raws)
             if s.not_due:
-                rows.append((u, code, 0.0, 0.0, g.NOT_DUE, NOT_DUE_TEXT))
+                rows.append((u, code, 0.0, 0.0, g.NOT_DUE, NOT_DUE_TEXT, evid, 0.0))
                 continue
             if (u, code) in na:
-                rows.append((u, code, 0.0, 0.0, g.NOT_APPLICABLE, INSPECTOR_NA_TEXT + na[(u, code)]))
+                rows.append((u, code, 0.0, 0.0, g.NOT_APPLICABLE, INSPECTOR_NA_TEXT + na[(u, code)], evid, 0.0))
                 continue
-            raws = [d.get(f, NAN) for f in s.fields]
             missing = invalid = False
             vals = []
             for r, neg_ok in zip(raws, s.neg_ok):
@@ -282,7 +308,6 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                 else:
                     vals.append(round(r, 9))
             if s.gate is not None:
-                graw = d.get(s.gate, NAN)
                 if graw != graw:
                     missing = True
                 elif math.isinf(graw) or (graw < 0 and not s.gate_neg_ok):
@@ -290,11 +315,9 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                 elif round(graw, 9) == s.gate_equals:
                     text = (f"{s.gate_reason}，不适用" if s.gate_reason
                             else _gate_sentence(s.gate_label, s.gate_fd, graw))
-                    rows.append((u, code, 0.0, 0.0, g.NOT_APPLICABLE, text))
+                    rows.append((u, code, 0.0, 0.0, g.NOT_APPLICABLE, text, evid, 0.0))
                     continue
-            judged = None
             if s.rule == "manual":
-                judged = judge.get((u, code))
                 missing = judged is None
             if invalid:
                 row = raws + [graw] if s.gate_extra else raws
@@ -302,7 +325,7 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                 j = next((j for j, v in enumerate(row) if math.isinf(v) or v < 0), 0)
                 v = row[j]
                 shown = fmt_number(v) if math.isfinite(v) else ("无穷大" if math.isinf(v) else "未报")
-                rows.append((u, code, 0.0, full, g.MISSING, INVALID_TEXT.format(field=labels[j], raw=shown)))
+                rows.append((u, code, 0.0, full, g.MISSING, INVALID_TEXT.format(field=labels[j], raw=shown), evid, 0.0))
                 raw_max += full
                 continue
             if missing or s.rule not in RULES:
@@ -314,7 +337,7 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                     row = raws + [graw] if s.gate_extra else raws
                     labels = s.labels + [s.gate_label] if s.gate_extra else s.labels
                     text = MISSING_TEXT.format(fields="、".join(lb for lb, v in zip(labels, row) if v != v))
-                rows.append((u, code, 0.0, full, g.MISSING, text))
+                rows.append((u, code, 0.0, full, g.MISSING, text, evid, 0.0))
                 raw_max += full
                 continue
 
@@ -377,17 +400,38 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
             got = round(got, 10)
             minus = ded.get((u, code))
             if minus is None:
-                pts = got
+                pts, deducted = got, 0.0
             else:
                 left = round(got - minus[0], 10)
                 pts = max(0.0, left)
+                deducted = round(got - pts, 10)
             if judged is not None and judged[1]:
                 text += judged[1]
             if minus is not None:
                 text += minus[1] + ("（本项扣完为止）" if left < 0 else "")
-            rows.append((u, code, pts, full, g.MET if pts >= full else g.NOT_MET, text))
+            rows.append((u, code, pts, full, g.MET if pts >= full else g.NOT_MET, text, evid, deducted))
             raw_points += pts
             raw_max += full
+
+        # ---- the unit's areas, ★ items, 缺报 and deductions, from its base rows
+        areas: dict = {}
+        core_points, core_met, core_due, missing_count, deductions = 0.0, 0, 0, 0, 0.0
+        for s, row in zip(base_specs, rows[len(rows) - len(base_specs):]):
+            pts, mx, status, deducted = row[2], row[3], row[4], row[7]
+            a = areas.setdefault(s.area, [0.0, 0.0])
+            a[0] += pts
+            a[1] += mx
+            if s.core:
+                core_points += pts
+                core_met += status == g.MET
+                core_due += mx > 0
+            missing_count += status == g.MISSING
+            deductions += deducted
+        area_rows = []
+        for area in table.areas:
+            ap, am = areas.get(area.code, [0.0, 0.0])
+            ap = round(ap, 10)
+            area_rows.append((area.code, ap, am, ap / am if am > 0 else NAN))
 
         # ---- bonus items: blank or invalid evidence counts 0
         bonus = 0.0
@@ -416,7 +460,8 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                 ctx["raw"] = fmt_number(raw)
                 text = RULES["bonus"].template(case).format_map(ctx)
             got = round(got, 10)
-            rows.append((u, s.code, got, cap, g.BONUS_AWARDED if got > 0 else g.BONUS_NONE, text))
+            rows.append((u, s.code, got, cap, g.BONUS_AWARDED if got > 0 else g.BONUS_NONE, text,
+                         _evidence(s.shown, raws), 0.0))
             bonus += got
         bonus = round(bonus, 10)
         if bonus_cap >= 0:
@@ -439,7 +484,8 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
                 text = "未报送，按未发生计"
             else:
                 text = RULES["veto"].template("none")
-            rows.append((u, s.code, 0.0, 0.0, g.VETO_TRIGGERED if hit else g.VETO_NONE, text))
+            rows.append((u, s.code, 0.0, 0.0, g.VETO_TRIGGERED if hit else g.VETO_NONE, text,
+                         _evidence(s.shown, raws), 0.0))
 
         # ---- the unit
         raw_points, raw_max = round(raw_points, 10), round(raw_max, 10)
@@ -452,7 +498,9 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
         else:
             grade = next((gr.label for gr in table.grades if total >= gr.min), table.grades[-1].label)
         summary[u] = {"raw_points": raw_points, "raw_max": raw_max, "base": base, "bonus": bonus,
-                      "total": total, "veto": vetoed, "veto_reason": "；".join(reasons), "grade": grade}
+                      "total": total, "veto": vetoed, "veto_reason": "；".join(reasons), "grade": grade,
+                      "core_points": round(core_points, 10), "core_met": core_met, "core_due": core_due,
+                      "missing_count": missing_count, "deductions": round(deductions, 10), "areas": area_rows}
 
     # ---- ranks: overall and within each category
     codes = [u for u, _ in units]
@@ -465,14 +513,34 @@ def reference(table: IndicatorTable, records, unit_rows, half: bool, adjustment_
     for members in by_cat.values():
         for u, r in _competition_rank(members, totals).items():
             summary[u]["rank_in_category"] = r
+
+    # ---- display order: total, then the table's tie-breaks, then the unit code
+    def order_key(u):
+        s = summary[u]
+        key = [INF if s["total"] != s["total"] else -s["total"]]
+        for name in list(table.tie_break) + ["code"]:
+            if name == "code":
+                key.append(u)
+                break
+            if name in TIE_BREAK_KEYS:
+                v = s[name]
+                v = 0.0 if v != v else round(float(v), 10)
+                key.append(-v if TIE_BREAK_KEYS[name][1] == "desc" else v)
+        return key
+
+    for pos, u in enumerate(sorted(codes, key=order_key), 1):
+        summary[u]["display_order"] = pos
     return Reference(rows=rows, units=summary)
 
 
 # ---------------------------------------------------------------- comparison
-ITEM_CHECKS = ("points", "max", "status", "explanation")
+ITEM_CHECKS = ("points", "max", "status", "explanation", "evidence", "deducted")
 UNIT_CHECKS = ("raw_points", "raw_max", "base", "bonus", "total", "veto", "veto_reason", "grade", "rank",
-               "rank_in_category")
-_NUMERIC = {"points", "max", "raw_points", "raw_max", "base", "bonus", "total"}
+               "rank_in_category", "core_points", "core_met", "core_due", "missing_count", "deductions",
+               "display_order")
+AREA_CHECKS = ("points", "max", "pct")
+_NUMERIC = {"points", "max", "deducted", "raw_points", "raw_max", "base", "bonus", "total", "core_points",
+            "deductions", "pct"}
 
 
 @dataclass
@@ -497,17 +565,18 @@ def compare(result, ref: Reference, examples: int = 5) -> list[Check]:
     n = len(ref.rows)
     if len(it) != n:
         return [Check("rows", 0, max(n, len(it)), [("", "", len(it), n)])]
-    ru, ri, rp, rm, rs, rt = (np.array(c, dtype=object) for c in zip(*ref.rows)) if n else [np.empty(0, object)] * 6
+    cols = [np.array(c, dtype=object) for c in zip(*ref.rows)] if n else [np.empty(0, object)] * 8
     # The loop gives rows unit by unit; score() documents item by item (units in input order).
     units_n = len(ref.units)
     if units_n and n % units_n == 0:
         order = np.arange(n).reshape(units_n, n // units_n).T.ravel()
-        ru, ri, rp, rm, rs, rt = (c[order] for c in (ru, ri, rp, rm, rs, rt))
+        cols = [c[order] for c in cols]
+    ru, ri, rp, rm, rs, rt, re, rd = cols
     gu, gi = np.asarray(it["unit"], dtype=object), np.asarray(it["item"], dtype=object)
     aligned = (gu == ru) & (gi == ri)
     checks = [Check("row order", int(aligned.sum()), n,
                     [(gu[k], gi[k], (gu[k], gi[k]), (ru[k], ri[k])) for k in np.flatnonzero(~aligned)[:examples]])]
-    want = {"points": rp, "max": rm, "status": rs, "explanation": rt}
+    want = {"points": rp, "max": rm, "status": rs, "explanation": rt, "evidence": re, "deducted": rd}
     for col in ITEM_CHECKS:
         got = np.asarray(it[col], dtype=float if col in _NUMERIC else object)
         exp = want[col].astype(float) if col in _NUMERIC else want[col]
@@ -527,6 +596,22 @@ def compare(result, ref: Reference, examples: int = 5) -> list[Check]:
             same &= False
         bad = np.flatnonzero(~same)[:examples]
         checks.append(Check(col, int(same.sum()), len(codes), [(codes[k], "", got[k], exp[k]) for k in bad]))
+
+    ar = result.areas  # each unit's areas together, in table order
+    want_rows = [(u, *a) for u in codes for a in (ref.units[u]["areas"] if u in ref.units else [])]
+    if len(want_rows) != len(ar):
+        return checks + [Check("area rows", 0, max(len(ar), len(want_rows)), [("", "", len(ar), len(want_rows))])]
+    wu, wa, wp, wm, wpct = (np.array(c, dtype=object) for c in zip(*want_rows)) if want_rows else \
+        [np.empty(0, object)] * 5
+    au, aa = ar["unit"].to_numpy(object), ar["area"].to_numpy(object)
+    aligned = (au == wu) & (aa == wa)
+    checks.append(Check("area order", int(aligned.sum()), len(ar),
+                        [(au[k], aa[k], (au[k], aa[k]), (wu[k], wa[k])) for k in np.flatnonzero(~aligned)[:examples]]))
+    for col, exp in zip(AREA_CHECKS, (wp, wm, wpct)):
+        got = ar[col].to_numpy(float)
+        same = np.isclose(got, exp.astype(float), rtol=0, atol=1e-9, equal_nan=True) & aligned
+        bad = np.flatnonzero(~same)[:examples]
+        checks.append(Check(f"area {col}", int(same.sum()), len(ar), [(au[k], aa[k], got[k], exp[k]) for k in bad]))
     return checks
 
 
@@ -600,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"score():            {t_vec * 1000:8.1f} ms  (best of {args.repeat}; "
           f"target ≤ {TARGET_SECONDS * 1000:.0f} ms: {mark(fast)})")
     print(f"per-unit loop:      {t_loop * 1000:8.1f} ms  (best of {loop_runs}; "
-          f"points, max, status and explanation per unit × item; totals, grades, ranks per unit)")
+          f"every unit × item, unit and unit × area column score() returns but the values frame)")
     print(f"speed-up:           {ratio:8.1f}×  (target ≥ {TARGET_SPEEDUP:.0f}×: {mark(far)})")
     print(f"reference agrees with score() on {len(ref.rows):,} unit × item rows and {len(ref.units):,} units:")
     for c in checks:

@@ -1,7 +1,8 @@
 """The benchmark's per-unit reference loop gives the same result as score(), so the speed-up compares like with like.
 
-Checks every column the reference computes (points, max, status and explanation
-per unit × item; totals, grades, vetoes and ranks per unit) on a few hundred
+Checks every column the reference computes (points, max, status, explanation,
+evidence text and deduction per unit × item; totals, grades, vetoes, ranks, ★
+counts and display order per unit; points, maximum and rate per unit × area) on a few hundred
 generated units of the default table, for both periods, and on hand-made edge
 cases the generator rarely or never produces.
 """
@@ -119,9 +120,15 @@ def test_compare_reports_a_difference(table):
     ev, units, adj = generate(table, 20, seed=3)
     result = score(table, ev, units, "year", adj)
     ref = run_reference(table, ev, units, "year", adj)
-    u, item, pts, mx, status, text = ref.rows[5]
-    ref.rows[5] = (u, item, pts + 0.01, mx, status, text + "。")
+    u, item, pts, mx, status, text, evidence, deducted = ref.rows[5]
+    ref.rows[5] = (u, item, pts + 0.01, mx, status, text + "。", evidence + "。", deducted + 0.5)
     ref.units[u]["rank"] += 1
+    ref.units[u]["display_order"] += 1
+    ref.units[u]["core_met"] += 1
+    area, ap, am, pct = ref.units[u]["areas"][0]
+    ref.units[u]["areas"][0] = (area, ap + 0.01, am, pct)
     by = {c.column: c for c in compare(result, ref)}
-    assert not by["points"].ok and not by["explanation"].ok and not by["rank"].ok
-    assert by["status"].ok and by["points"].matched == by["points"].total - 1
+    for column in ("points", "explanation", "evidence", "deducted", "rank", "display_order", "core_met",
+                   "area points"):
+        assert not by[column].ok, column
+    assert by["status"].ok and by["area max"].ok and by["points"].matched == by["points"].total - 1
