@@ -302,13 +302,12 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     require_unit(principal, "view_scores", unit_code)
     res = score_period(period_code, db)
     inp = scoring_inputs(period_code, db)
-    urow = res.units[res.units["unit"] == unit_code]
-    if urow.empty:
+    unit_row = res.unit(unit_code)
+    if not unit_row:
         raise NotFound(f"单位 {unit_code} 未参加 {period_code} 考核")
-    unit_row = urow.iloc[0].to_dict()
     info = inp.units[inp.units["unit"] == unit_code].iloc[0].to_dict()
-    items = res.items[res.items["unit"] == unit_code].reset_index(drop=True)
-    areas = res.areas[res.areas["unit"] == unit_code].reset_index(drop=True)
+    items = res.items_for(unit_code).reset_index(drop=True)
+    areas = res.areas_for(unit_code).reset_index(drop=True)
     same_cat = res.units.loc[res.units["category"] == unit_row["category"], "unit"]
     cat_avg = (res.areas[res.areas["unit"].isin(same_cat)].groupby("area")["pct"].mean()
                .rename("category_pct").reset_index())

@@ -314,3 +314,20 @@ def test_absurdly_large_evidence_is_scored_and_explained_without_raising(rule, p
     assert all(0 <= r["points"] <= 4 for r in rows)
     assert all(r["explanation"] for r in rows)
     assert "1e+300" in rows[0]["evidence"] or "1e+300" in rows[0]["explanation"]
+
+
+def test_items_are_item_by_item_and_the_per_unit_accessors_pick_one_units_rows():
+    t = make_table([item("X1", "count_target", 4, ["n"], {"target": 4, "per_miss": 1}),
+                    item("X2", "boolean", 2, ["done"])])
+    res = run(t, {"u0": {"n": 4, "done": 1}, "u1": {"n": 1, "done": 0}, "u2": {"n": 3}})
+    # Documented order: every unit's row of the first item, then the next item (units in input order).
+    assert list(zip(res.items["item"], res.items["unit"])) == [
+        ("X1", "u0"), ("X1", "u1"), ("X1", "u2"), ("X2", "u0"), ("X2", "u1"), ("X2", "u2")]
+    for u in ("u0", "u1", "u2"):
+        got = res.items_for(u)
+        assert list(got["unit"]) == [u, u] and list(got["item"]) == ["X1", "X2"]
+        assert got["points"].tolist() == res.items[res.items["unit"] == u]["points"].tolist()
+        assert list(res.areas_for(u)["unit"]) == [u] * len(t.areas)
+        assert res.unit(u)["total"] == res.units.set_index("unit").loc[u, "total"]
+    assert res.items_for("u1")["points"].tolist() == [1.0, 0.0]
+    assert res.items_for("nobody").empty and res.areas_for("nobody").empty and res.unit("nobody") == {}
