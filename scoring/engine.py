@@ -629,7 +629,7 @@ def _code_dtype(n_categories: int) -> type:
     return np.int64
 
 
-def _categorical(columns: list[_Text], n: int) -> pd.Categorical:
+def _categorical(columns: list[_Text]) -> pd.Categorical:
     """Item-major categorical over several items' text columns, with one category per distinct string."""
     if not columns:
         return pd.Categorical([])
@@ -947,7 +947,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
              + [(it, KIND_VETO) for it in table.veto])
     k = len(specs)
     # The float columns are written straight into one (columns × rows) block, the layout pandas
-    # would consolidate them into anyway: the frame wraps it instead of copying 4 long columns.
+    # would consolidate them into anyway: the frame wraps it instead of copying 3 long columns.
     float_cols = ["points", "max", "deducted"]  # the evidence itself is in ``values`` (unit × field)
     block = np.empty((len(float_cols), n * k))
     # Per-unit sums are added item by item in table order while an item's columns are at hand,
@@ -988,7 +988,6 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     by_code = np.argsort(unit_index.to_numpy(object).astype(str), kind="stable")
     unit_code = np.empty(n, dtype=_code_dtype(n))
     unit_code[by_code] = np.arange(n)
-    # Small codes: strided writes of single bytes are slow, one transposing copy instead.
     status = np.concatenate([c.status for c in cols_all]).astype(np.int8, copy=False)
     others = pd.DataFrame({
         "unit": pd.Categorical.from_codes(np.tile(unit_code, k), categories=unit_index[by_code]),
@@ -996,8 +995,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         "area": per_item([i.area for i in its]),
         "name": per_item([i.name for i in its]),
         "status": pd.Categorical.from_codes(status, categories=STATUS_CATEGORIES),
-        "explanation": _categorical([c.explanation for c in cols_all], n),
-        "evidence": _categorical([c.evidence for c in cols_all], n),
+        "explanation": _categorical([c.explanation for c in cols_all]),
+        "evidence": _categorical([c.evidence for c in cols_all]),
         "core": np.repeat(np.array([i.core and c.kind == KIND_BASE for i, c in zip(its, cols_all)], dtype=bool), n),
         "rule": per_item([i.rule for i in its]),
         "kind": per_item([c.kind for c in cols_all]),
