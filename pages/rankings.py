@@ -148,7 +148,7 @@ def layout(period: str | None = None, category: str | None = None, **_):
     summary = services.evidence_summary(principal, period_code)
     summary_box = dbc.Accordion([dbc.AccordionItem(
         make_grid("rankings-summary-grid", _summary_rows(summary), [
-            text_col("label", "数据项", 200, flex=2), text_col("how", "统计方式", 120),
+            text_col("label", "数据项", 200, flex=2), text_col("how", "统计方式", 150),
             text_col("figure", "数值", 140, type="rightAligned"), text_col("reported", "填报单位数", 120)],
             height=420),
         title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
