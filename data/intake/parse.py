@@ -42,7 +42,8 @@ import pandas as pd
 
 from data.intake import headers as H
 from data.intake.issues import VALUE_COLUMNS, IssueCode, Limits, Severity, UploadIssue, UploadReport
-from data.intake.normalise import Parsed, column_index, column_letter, format_number, is_blank, key, parse_cell
+from data.intake.normalise import (Parsed, column_index, column_letter, format_number, is_blank, key, parse_cell,
+                                   raw_text)
 from data.intake.readers import Grid, Source, open_source
 from scoring.indicators import FieldDef, IndicatorTable
 
@@ -515,16 +516,7 @@ class _Parser:
         period_col = next((c for c in columns if c.kind == "period"), None)
         rows: list[_Row] = []
         first_row_of: dict[str, int] = {}
-        for i in range(start, len(grid.rows)):
-            row = grid.rows[i]
-            skip = self._skip_row(row, unit_cols, value_cols)
-            if skip is not None:
-                if skip in ("total", "footer", "header"):
-                    self.r.n_skipped += 1
-                continue
-            self.r.n_rows += 1
-            if period_col is not None:
-                self._check_period_cell(i, row, period_col)
+        for i, row in self._data_rows(grid, start, unit_cols, value_cols, period_col):
             res = self._resolve_unit(i, row, code_col, name_col)
             if res.unit is not None:
                 if res.unit in first_row_of:
@@ -542,6 +534,23 @@ class _Parser:
             cells = [(res, grid.rows[res.index][c.index] if c.index < len(grid.rows[res.index]) else None)
                      for res in rows]
             self._column(grid, c, self.fields[c.field], cells, c.letter, c.header)
+
+    def _data_rows(self, grid: Grid, start: int, unit_cols: list[_Column], value_cols: list[_Column],
+                   period_col: _Column | None):
+        """(index, cells) of the data rows from ``start`` on, in either layout. Blank rows are passed
+        over; total, footer and repeated header rows are passed over and counted as skipped; each
+        data row is counted and its 考核期 cell (if the sheet has one) checked."""
+        for i in range(start, len(grid.rows)):
+            row = grid.rows[i]
+            skip = self._skip_row(row, unit_cols, value_cols)
+            if skip is not None:
+                if skip in ("total", "footer", "header"):
+                    self.r.n_skipped += 1
+                continue
+            self.r.n_rows += 1
+            if period_col is not None:
+                self._check_period_cell(i, row, period_col)
+            yield i, row
 
     def _check_period_cell(self, i: int, row: list, col: _Column) -> None:
         v = row[col.index] if col.index < len(row) else None
@@ -564,16 +573,7 @@ class _Parser:
         by_field: dict[str, list] = {}
         first_row_of: dict[tuple[str, str], int] = {}
         unit_cache: dict[tuple, tuple[str | None, bool]] = {}
-        for i in range(start, len(grid.rows)):
-            row = grid.rows[i]
-            skip = self._skip_row(row, unit_cols, [fcol, vcol])
-            if skip is not None:
-                if skip in ("total", "footer", "header"):
-                    self.r.n_skipped += 1
-                continue
-            self.r.n_rows += 1
-            if period_col is not None:
-                self._check_period_cell(i, row, period_col)
+        for i, row in self._data_rows(grid, start, unit_cols, [fcol, vcol], period_col):
             ftext = row[fcol.index] if fcol.index < len(row) else None
             fname = field_for_header(key(ftext), self.fkeys) if not is_blank(ftext) else None
             ident = tuple(key(row[c.index]) if c.index < len(row) else "" for c in unit_cols)
@@ -729,15 +729,11 @@ class _Parser:
 
 
 def _raw(v, percent_cell: bool) -> str:
+    """The cell as written (``raw_text``) on one line, at most 255 characters; a cell formatted as a
+    percentage shows as one (0.95 → 95%)."""
     if percent_cell and isinstance(v, (int, float)) and not isinstance(v, bool):
         return format_number(round(v * 100, 10)) + "%"
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, (int, float)):
-        return format_number(v)
-    return " ".join(str(v).split())[:255]
+    return " ".join(raw_text(v).split())[:255]
 
 
 __all__ = ["parse_upload", "field_for_header", "row_limit", "period_matches", "PERIOD_HEADERS"]
