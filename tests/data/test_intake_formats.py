@@ -198,14 +198,20 @@ def test_file_too_large_is_refused_before_reading(tmp_path):
     assert issues(report) == [("FILE_TOO_LARGE", 0, "")]
 
 
-def _with_member(data: bytes, name: str, payload: bytes) -> bytes:
+def _rezip(data: bytes, edit=lambda name, body: body, extra: dict[str, bytes] | None = None) -> bytes:
+    """The workbook's archive written again: each member through ``edit``, then the ``extra`` members."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for m in src.infolist():
-            z.writestr(m, src.read(m.filename))
-        z.writestr(name, payload)
+            z.writestr(m, edit(m.filename, src.read(m.filename)))
+        for name, payload in (extra or {}).items():
+            z.writestr(name, payload)
     return out.getvalue()
+
+
+def _with_member(data: bytes, name: str, payload: bytes) -> bytes:
+    return _rezip(data, extra={name: payload})
 
 
 def test_zip_bomb_is_refused(tmp_path):
@@ -238,17 +244,13 @@ def test_csv_over_the_cell_cap_is_refused(tmp_path):
 
 def _set_cached(data: bytes, ref: str, cached: str) -> bytes:
     """Give the formula in ``ref`` a cached result, as Excel does when it saves."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for m in src.infolist():
-            body = src.read(m.filename)
-            if m.filename == "xl/worksheets/sheet1.xml":
-                body = re.sub(rb'(<c r="' + ref.encode() + rb'"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>',
-                              rb"\1<v>" + cached.encode() + rb"</v>", body)
-                assert cached.encode() in body
-            z.writestr(m, body)
-    return out.getvalue()
+    def edit(name: str, body: bytes) -> bytes:
+        if name == "xl/worksheets/sheet1.xml":
+            body = re.sub(rb'(<c r="' + ref.encode() + rb'"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>',
+                          rb"\1<v>" + cached.encode() + rb"</v>", body)
+            assert cached.encode() in body
+        return body
+    return _rezip(data, edit)
 
 
 def test_formula_cached_value_is_taken_and_never_evaluated(tmp_path):
