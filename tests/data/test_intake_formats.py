@@ -246,9 +246,10 @@ def _set_cached(data: bytes, ref: str, cached: str) -> bytes:
     """Give the formula in ``ref`` a cached result, as Excel does when it saves."""
     def edit(name: str, body: bytes) -> bytes:
         if name == "xl/worksheets/sheet1.xml":
-            body = re.sub(rb'(<c r="' + ref.encode() + rb'"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>',
-                          rb"\1<v>" + cached.encode() + rb"</v>", body)
-            assert cached.encode() in body
+            # openpyxl writes an empty value as <v/> with the stdlib writer and <v></v> with lxml.
+            body, n = re.subn(rb'(<c r="' + ref.encode() + rb'"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)',
+                              rb"\1<v>" + cached.encode() + rb"</v>", body)
+            assert n == 1, "the formula cell's empty cached value was not found"
         return body
     return _rezip(data, edit)
 

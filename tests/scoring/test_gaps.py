@@ -1,7 +1,6 @@
 """Points lost per area and the gap to the next grade, against hand-computed figures."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -142,18 +141,15 @@ def test_steps_restart_per_unit_and_grades_are_independent():
     assert g.set_index("unit")["next_grade"].to_dict() == {"a": "良好", "b": "优秀", "c": "合格"}
 
 
-def test_ten_thousand_units_take_well_under_a_second():
+def test_ten_thousand_units_gaps_cover_every_unit_below_the_top_grade():
+    # Speed is measured in `make bench`, not here: this checks the result at scale.
     from benchmarks.bench_scoring import generate
     from scoring.indicators import default_table
 
     t = default_table()
     ev, units, adj = generate(t, 10_000)
     res = score(t, ev, units, "year", adj)
-    grade_gaps(t, res, "year")
-    start = time.perf_counter()
     g = grade_gaps(t, res, "year")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0
     below = res.units[(res.units["grade_order"] > 0)]
     assert set(g["unit"]) == set(below["unit"])
     # Every reachable unit's cumulative gain on its last step covers what it needs.
