@@ -73,6 +73,7 @@ NOT_DUE = "未到期"
 BASE_STATUSES = (MET, NOT_MET, NOT_APPLICABLE, MISSING, NOT_DUE)
 BONUS_AWARDED = "加分"
 BONUS_NONE = "无"
+PENALTY_APPLIED = "减分"
 VETO_TRIGGERED = "否决"
 VETO_NONE = "无"
 
@@ -97,6 +98,9 @@ RULE_LABELS: dict[str, str] = {
     "manual": "考核组评定",
     "bonus": "加分",
     "veto": "一票否决",
+    "checklist": "逐项检查",
+    "rank": "按名次得分",
+    "penalty": "减分",
 }
 
 # Period kinds understood by the engine.
