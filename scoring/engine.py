@@ -182,6 +182,8 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     cols = {"unit": _text(u["unit"])}
     for col in ("name", "category"):
         cols[col] = _text(u[col].fillna("")) if col in u.columns else np.full(len(u), "", dtype=object)
+    if "kind" in u.columns:  # 党支部 / 党总支 …, for applies_to.kinds
+        cols["kind"] = u["kind"].fillna("").astype(str).to_numpy(object)
     return pd.DataFrame(cols)
 
 

@@ -191,6 +191,10 @@ class IndicatorTable:
                 seen.setdefault(f, None)
             if i.not_applicable_when:
                 seen.setdefault(i.not_applicable_when["field"], None)
+        for gr in self.grades:  # fields a grade condition looks at (requires)
+            for cond in gr.requires:
+                if isinstance(cond, dict) and cond.get("field") in self.fields:
+                    seen.setdefault(cond["field"], None)
         return tuple(seen)
 
     def grade_order(self) -> list[str]:
