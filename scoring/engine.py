@@ -931,7 +931,7 @@ def _weighted(table: IndicatorTable, unit_index: pd.Index, pts: dict[str, np.nda
     for c, w in table.weights.items():
         p, m = np.round(pts[c], ROUND), np.round(mx[c], ROUND)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sc = np.where(m > 0, np.round(p * table.total / np.where(m > 0, m, 1), ROUND), np.nan)
+            sc = np.where(m > 0, np.round(p * table.base_scale / np.where(m > 0, m, 1), ROUND), np.nan)
         if c in penalty:
             sc = np.where(np.isnan(sc), sc, np.maximum(0.0, np.round(sc - penalty[c], ROUND)))
         present = m > 0
@@ -1274,7 +1274,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # ---- units
     raw_points, raw_max = np.round(raw_points, ROUND), np.round(raw_max, ROUND)
     with np.errstate(invalid="ignore", divide="ignore"):
-        base_pts = np.where(raw_max > 0, np.round(raw_points * table.total / np.where(raw_max > 0, raw_max, 1),
+        base_pts = np.where(raw_max > 0, np.round(raw_points * table.base_scale / np.where(raw_max > 0, raw_max, 1),
                                                   ROUND), np.nan)
     bonus_sum = np.round(np.sum(bonus_cols, axis=0), ROUND) if bonus_cols else np.zeros(n)
     bonus_pts = np.minimum(bonus_sum, table.bonus_cap) if table.bonus_cap >= 0 else bonus_sum
@@ -1329,6 +1329,6 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     values = pd.DataFrame(raw, index=unit_index, columns=list(col), copy=False)
     group_of = {it.code: (a.code, it.group, next(gr.name for gr in a.groups if gr.code == it.group))
                 for a in table.areas for it in a.items if it.group is not None}
-    return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.total,
+    return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.base_scale,
                        period_kind=kind, values=values, notes=tuple(notes), components=components,
                        group_of=group_of)

@@ -151,6 +151,12 @@ class IndicatorTable:
     weights: dict = field(default_factory=dict, hash=False, compare=False)  # component → weight
     quota_scope: str = "category"
     allow_override: bool = False
+    scale: float | None = None  # rescale the base to this (百分制: 100) instead of ``total``
+
+    @property
+    def base_scale(self) -> float:
+        """What the base points are rescaled to: ``scale`` when given, else ``total``."""
+        return self.total if self.scale is None else self.scale
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -342,6 +348,7 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
         weights={str(k): float(v) for k, v in (d.get("weights") or {}).items()},
         quota_scope=str(d.get("quota_scope") or "category"),
         allow_override=bool(d.get("allow_override", False)),
+        scale=_opt_float(d.get("scale")),
     )
 
 
@@ -445,6 +452,10 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
         problems.append(TableProblem("default_missing", f"「{t.default_missing}」未知，应为 zero 或 report"))
     if t.quota_scope not in QUOTA_SCOPES:
         problems.append(TableProblem("quota_scope", f"「{t.quota_scope}」未知，应为 category（按类别）或 all（全部单位）"))
+    if t.scale is not None and t.scale <= 0:
+        problems.append(TableProblem("scale", "折算分制 scale 应为正数，如 100"))
+    if t.penalty_cap is not None and any(i.component for i in t.penalty):
+        problems.append(TableProblem("减分上限", "penalty_cap 不能与指明 component 的减分项同时使用，请改用各减分项的 cap"))
     if t.penalty_cap is not None and t.penalty_cap <= 0:
         problems.append(TableProblem("减分上限", "penalty_cap 应为正数（不设上限可省略）"))
     for gr in t.grades:
@@ -583,6 +594,8 @@ def table_to_dict(t: IndicatorTable) -> dict:
         extra["quota_scope"] = t.quota_scope
     if t.allow_override:
         extra["allow_override"] = True
+    if t.scale is not None:
+        extra["scale"] = t.scale
     return {
         "version": t.version, "title": t.title, "total": t.total, "bonus_cap": t.bonus_cap,
         "grades": [grade(g) for g in t.grades], "veto_grade": t.veto_grade,
