@@ -43,6 +43,7 @@ class ScoringInputs:
     units: pd.DataFrame
     evidence: pd.DataFrame
     adjustments: pd.DataFrame
+    overrides: pd.DataFrame | None = None  # 直接定级 (unit, grade, reason); see data/grading.py
 
 
 _CACHE_SIZE = 16
@@ -92,7 +93,8 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
             p = _period_or_404(s, period_code)
             units = repo.units_frame(s, p)
             return ScoringInputs(repo.period_info(p), repo.table_for(p), units,
-                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id))
+                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id),
+                                 repo.overrides_frame(s, p.id))
 
     return _cached(("inputs",) + _version_key(db, period_code), build)
 
@@ -104,7 +106,7 @@ def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
     def build():
         inp = scoring_inputs(period_code, db)
         return score(inp.table, inp.evidence, inp.units[_UNIT_COLS], inp.period.kind,
-                     inp.adjustments)
+                     inp.adjustments, inp.overrides)
 
     return _cached(("score",) + _version_key(db, period_code), build)
 
@@ -129,7 +131,7 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
         keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
-    return score(inp.table, ev, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments)
+    return score(inp.table, ev, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
 
 
 def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
