@@ -85,7 +85,7 @@ def table_star_2026() -> IndicatorTable:
     a veto caps the grade at 三星级 instead of fixing the lowest one; inspectors may 直接定级."""
     from dataclasses import replace
 
-    from scoring.indicators import Grade, CandidateRules
+    from scoring.indicators import Grade
 
     t = default_table()
     grades = (Grade("五星级", 90, max_pct=10, requires=({"core": True},)), Grade("四星级", 80, max_pct=40),
