@@ -476,3 +476,15 @@ def test_every_new_key_survives_table_to_dict():
     assert (x1.content, x1.method, x1.owner, x1.applies_to) == ("考核内容", "查阅资料", "组织部", {"categories": ["甲"]})
     assert again.grades[0].max_pct == 30 and again.grades[2].min_pct == 5 and again.allow_override
     assert again.veto[0].mode == "cap" and again.penalty[0].cap == 3 and again.fields["c"].missing == "report"
+
+
+def test_a_candidate_held_back_by_a_grade_quota_is_told_so():
+    from scoring.candidates import shortlist
+
+    t = quota_table()
+    rows = {f"u{k}": {"rate": v} for k, v in enumerate(TOTALS)}
+    res = go(t, rows)
+    out = shortlist(t, res, "year").set_index("unit")
+    # u3 (96) reached 90 but the 五星 quota (3 of 10) moved it to 四星: its reason names the quota
+    assert out.loc["u3", "status"] == "未入选"
+    assert "因名额限制（五星≤30%）定为四星" in out.loc["u3", "reason"]
