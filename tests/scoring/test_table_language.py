@@ -481,7 +481,10 @@ def test_every_new_key_survives_table_to_dict():
 def test_a_candidate_held_back_by_a_grade_quota_is_told_so():
     from scoring.candidates import shortlist
 
+    from dataclasses import replace
+
     t = quota_table()
+    t = replace(t, candidates=replace(t.candidates, quota_pct=50))   # 5 slots: ranks 1–5 are listed
     rows = {f"u{k}": {"rate": v} for k, v in enumerate(TOTALS)}
     res = go(t, rows)
     out = shortlist(t, res, "year").set_index("unit")
