@@ -132,6 +132,12 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
             a = areas.loc[code] if code in areas.index else None
             title = f"{code} {names[code]}"
             right = (f"{_num(a['points'])} / {_num(a['max'])} 分" if a is not None else "")
+            groups = next((ar.groups for ar in table.areas if ar.code == code), ())
+            if groups:  # subtotals of the middle level (areas[].groups)
+                of = {i.code: i.group for ar in table.areas for i in ar.items}
+                g = rows.assign(_g=rows["item"].astype(str).map(of)).groupby("_g")[["points", "max"]].sum()
+                right = "；".join(f"{gr.name} {_num(g.loc[gr.code, 'points'])} / {_num(g.loc[gr.code, 'max'])}"
+                                 for gr in groups if gr.code in g.index) + f"；合计 {right}"
         else:
             title, right = code, ""
         blocks.append(dbc.Card([
