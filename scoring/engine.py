@@ -19,6 +19,15 @@ Decisions not spelt out by the indicator table (documented in README「计分规
 - duplicated (unit, field) rows: the last non-blank value counts;
 - a judgement adjustment applies to ``manual`` items only; deductions apply to
   due, applicable, reported base items; the last judgement per unit × item counts.
+
+The table language of issue 17 (all optional; the default table uses none of it):
+- a field with ``missing: zero`` (or the table's ``default_missing``) reads blank as 0, never 缺报;
+- ``applies_to`` makes an item 不适用 for other categories or unit kinds (rescaled like any 不适用);
+- penalties (``penalty[]``) are subtracted after rescaling (from their component when named), and
+  the total floors at 0; with ``weights`` each component is rescaled on its own and weighted, a
+  component with nothing due dropping out;
+- the grade is decided in order: band of the total → ``requires`` → vetoes (``set`` / ``cap``) →
+  quotas → 直接定级; ``grade_reason`` names the rule that decided it (see ``_grades``).
 """
 from __future__ import annotations
 
