@@ -1,4 +1,5 @@
-"""Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user.
+"""Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
+import-table, export-table.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -20,7 +21,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("init-db")
     @click.option("--demo", is_flag=True, help="同时写入演示数据（仅当数据库为空时）")
     @click.option("--units", default=40, show_default=True, help="演示数据的单位数")
-    def init_db(demo: bool, units: int):
+    @click.option("--star-period", is_flag=True, help="演示数据另含 2026 年度评星定级考核期（五星级…一星级，带名额比例）")
+    def init_db(demo: bool, units: int, star_period: bool):
         """创建或升级数据库结构（Alembic），可选写入演示数据。可重复执行。"""
         db = get_db()
         db.upgrade()
@@ -28,7 +30,7 @@ def register_cli(app: Flask) -> None:
         if demo:
             from data.demo import seed_database
 
-            counts = seed_database(db, n_units=units)
+            counts = seed_database(db, n_units=units, star_period=star_period)
             if counts.get("skipped"):
                 click.echo("数据库中已有数据，未重复写入演示数据。")
             else:
@@ -132,6 +134,61 @@ def register_cli(app: Flask) -> None:
         except InvalidInput as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"已创建用户 {username}（{role}）")
+
+    @app.cli.command("import-table")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="只校验并显示差异和对本期结果的影响，不保存")
+    @click.option("--note", default="", help="版本说明（记入审计日志）")
+    @click.option("--period", "period_code", default=None, help="显示对该考核期结果的影响（默认当前考核期）")
+    @click.option("--user", "username", default="admin", show_default=True, help="以该管理员身份保存")
+    def import_table(file: str, dry_run: bool, note: str, period_code: str | None, username: str):
+        """导入指标体系（.yaml 或 .xlsx）：校验、显示与最新版本的差异和对本期结果的影响，保存为新版本。"""
+        from data import services, table_io
+
+        read = table_io.read_table_file(Path(file).name, Path(file).read_bytes())
+        for w in read.warnings:
+            click.echo(f"提示：{w}")
+        if read.table is None:
+            for p in read.problems:
+                click.echo(p, err=True)
+            click.echo("指标体系未通过校验，未保存。", err=True)
+            sys.exit(2)
+        t = read.table
+        click.echo(f"校验通过：{t.title}（{t.version} 版）")
+        latest = table_io.latest_table()
+        click.echo("与最新版本" + (f" {latest.version} " if latest else "") + "的差异：")
+        for line in table_io.table_xlsx.diff_tables(latest, t):
+            click.echo(f"  {line}")
+        period_code = period_code or services.default_period_code()
+        if period_code and services.period_exists(period_code):
+            effect = table_io.period_effect(period_code, t)
+            click.echo(f"按新版本重算 {period_code}：{table_io.effect_summary(effect)}")
+            for r in effect.head(20).itertuples():
+                click.echo(f"  {r.unit} {r.name}：{r.grade_before} → {r.grade_after}，"
+                           f"排名 {r.rank_before} → {r.rank_after}")
+        if dry_run:
+            click.echo("试运行，未保存。")
+            return
+        try:
+            version = services.save_table_version(_principal(username), read.content, note)
+        except (services.InvalidInput, services.AccessDenied) as exc:
+            raise click.ClickException(str(exc) or "没有管理指标体系的权限") from None
+        click.echo(f"已保存为 {version} 版（已记入审计日志）。")
+
+    @app.cli.command("export-table")
+    @click.argument("version")
+    @click.option("--out", required=True, type=click.Path(dir_okay=False), help="输出 .yaml 或 .xlsx 文件")
+    def export_table(version: str, out: str):
+        """导出已保存的指标体系版本为 .yaml 或 .xlsx。"""
+        from data import table_io
+
+        if not out.lower().endswith((".yaml", ".yml", ".xlsx")):
+            raise click.ClickException("输出文件应为 .yaml 或 .xlsx")
+        try:
+            table_io.export_table(version, out)
+        except KeyError:
+            raise click.ClickException(f"指标体系版本 {version} 不存在") from None
+        click.echo(f"已导出指标体系 {version} 版：{out}")
 
 
 def _principal(username: str):

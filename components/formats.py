@@ -11,6 +11,11 @@ GRADE_COLORS = {  # one colour per grade label, used everywhere (badges, charts,
     "良好": "#d68910",
     "合格": "#2e86c1",
     "不合格": "#7f8c8d",
+    # star and class schemes (评星定级, 分类定级): the same palette, best first
+    "五星级": "#c0392b", "四星级": "#d68910", "三星级": "#2e86c1", "二星级": "#5d6d7e", "一星级": "#7f8c8d",
+    "五星": "#c0392b", "四星": "#d68910", "三星": "#2e86c1", "二星": "#5d6d7e", "一星": "#7f8c8d",
+    "一类": "#c0392b", "二类": "#2e86c1", "三类": "#7f8c8d",
+    "好": "#c0392b", "较好": "#d68910", "一般": "#2e86c1", "差": "#7f8c8d",
 }
 FALLBACK_GRADE_COLORS = ["#c0392b", "#d68910", "#2e86c1", "#7f8c8d", "#5d6d7e"]
 STATUS_COLORS = {"达标": "success", "未达标": "danger", "不适用": "secondary", "缺报": "warning",

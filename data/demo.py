@@ -57,6 +57,9 @@ PERIODS = [  # code, kind, year, start, end, status, table version
     ("2025", "year", 2025, dt.date(2025, 1, 1), dt.date(2025, 12, 31), "已发布", "2025"),
     ("2026H1", "H1", 2026, dt.date(2026, 1, 1), dt.date(2026, 6, 30), "考核中", "2026"),
 ]
+STAR_VERSION = "2026星级"
+# The optional 2026 评星定级 period (``init-db --demo --star-period``): a star scheme with quotas.
+STAR_PERIOD = ("2026", "year", 2026, dt.date(2026, 1, 1), dt.date(2026, 12, 31), "考核中", STAR_VERSION)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,23 @@ def table_2025() -> IndicatorTable:
     a3 = t.item("A3")
     t = t.with_item("A3", params={**a3.params, "full_at": 85})
     return replace(t, version="2025", title="2025 年度党支部（总支）党建工作考核指标明细表")
+
+
+def table_star_2026() -> IndicatorTable:
+    """The default items graded as stars, as 评星定级 notices do: 五星级 needs every ★ item 达标 and
+    is capped at 10 % of a category, 四星级 at 40 %, 三星级 at 30 % (「五星、四星、三星分别占10%、40%、30%」);
+    a veto caps the grade at 三星级 instead of fixing the lowest one; inspectors may 直接定级."""
+    from dataclasses import replace
+
+    from scoring.indicators import Grade
+
+    t = default_table()
+    grades = (Grade("五星级", 90, max_pct=10, requires=({"core": True},)), Grade("四星级", 80, max_pct=40),
+              Grade("三星级", 70, max_pct=30), Grade("二星级", 60), Grade("一星级", 0))
+    veto = tuple(replace(v, grade="三星级", mode="cap") if v.code == "V2" else v for v in t.veto)
+    return replace(t, version=STAR_VERSION, title="2026 年度党支部评星定级", grades=grades, veto=veto,
+                   veto_grade="一星级", allow_override=True,
+                   candidates=replace(t.candidates, grade="五星级", previous_min_grade=None))
 
 
 def _units(n_units: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -167,8 +187,8 @@ def _meets(table: IndicatorTable, half: bool) -> dict[str, float]:
     return out
 
 
-def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
-    """The demo at any size; deterministic for a seed."""
+def generate(n_units: int = 40, seed: int = 2026, star_period: bool = False) -> DemoData:
+    """The demo at any size; deterministic for a seed. ``star_period`` adds the 2026 评星定级 period."""
     rng = np.random.default_rng(seed)
     units = _units(n_units, rng)
     n = len(units)
@@ -177,7 +197,7 @@ def generate(n_units: int = 40, seed: int = 2026) -> DemoData:
     if n >= 10:
         q[rng.choice(n, size=max(1, n // 20), replace=False)] = rng.uniform(0.05, 0.2, max(1, n // 20))
     ev_frames, judg_rows = [], []
-    for code, kind, year, _s, _e, _st, tv in PERIODS:
+    for code, kind, year, _s, _e, _st, tv in PERIODS + ([STAR_PERIOD] if star_period else []):
         table = table_2025() if tv == "2025" else default_table()
         half = kind == "H1"
         qq = np.clip(q + rng.normal(0, 0.07, n) - 0.1 * half, 0, 1)  # H1 targets are easier
@@ -233,21 +253,25 @@ def _judgement_reason(points: float, max_points: float) -> str:
     return "文山会海问题整改不到位，需持续跟进"
 
 
-def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users: bool = True) -> dict:
-    """Write the demo into an empty, migrated database (one transaction). Returns counts."""
-    data = generate(n_units, seed)
+def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users: bool = True,
+                  star_period: bool = False) -> dict:
+    """Write the demo into an empty, migrated database (one transaction). Returns counts.
+
+    ``star_period`` also stores the star-scheme version and a 2026 评星定级 period scored by it.
+    """
+    data = generate(n_units, seed, star_period)
     rng = np.random.default_rng(seed + 1)
     with db.session() as s:
         if s.scalar(select(OrgUnit.id).limit(1)) is not None:
             return {"skipped": True}
         versions = {}
-        for t in (table_2025(), default_table()):
+        for t in (table_2025(), default_table()) + ((table_star_2026(),) if star_period else ()):
             tv = TableVersion(version=t.version, title=t.title, content=table_to_dict(t), note="系统内置")
             s.add(tv)
             versions[t.version] = tv
         s.flush()
         periods = {}
-        for code, kind, year, start, end, status, tv in PERIODS:
+        for code, kind, year, start, end, status, tv in PERIODS + ([STAR_PERIOD] if star_period else []):
             p = Period(code=code, kind=kind, year=year, start_date=start, end_date=end, status=status,
                        table_version_id=versions[tv].id, data_version=1)
             s.add(p)

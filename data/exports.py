@@ -66,6 +66,7 @@ def score_table(period_code: str) -> pd.DataFrame:
         "总分": round2(u["total"]), "基础得分": round2(u["base"]), "加分": round2(u["bonus"]),
         "等次": u["grade"], "一票否决": u["veto"].map({True: "是", False: "否"}),
         "否决原因": u["veto_reason"].fillna(""), "总排名": u["rank"], "类别排名": u["rank_in_category"],
+        "定级依据": u["grade_reason"].fillna(""),
     })
     items = res.items.pivot(index="unit", columns="item", values="points")
     order = [c for c in dict.fromkeys(res.items["item"]) if c in items.columns]
@@ -86,7 +87,7 @@ def rankings_frame(principal, period_code: str, codes: list[str] | None = None) 
         "类别": df["category"], "总分": round2(df["total"]), "等次": df["grade"],
         "★达标": df["core_met"].astype(str) + "/" + df["core_due"].astype(str),
         "较上期": round2(df["delta"]), "一票否决": df["veto"].map({True: "是", False: ""}),
-        "否决原因": df["veto_reason"].fillna(""),
+        "否决原因": df["veto_reason"].fillna(""), "定级依据": df["grade_reason"].fillna(""),
     }).reset_index(drop=True)
 
 

@@ -176,6 +176,25 @@ class Adjustment(Base):
     __table_args__ = (Index("ix_adjustment_current", "period_id", "unit_id", "superseded_at"),)
 
 
+class GradeOverride(Base):
+    """An inspector's 直接定级 of one unit in one period (only when the table allows it), with a reason.
+
+    Superseded, never updated; ``grade`` None records a withdrawal.
+    """
+
+    __tablename__ = "grade_overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    grade: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_grade_override_current", "period_id", "unit_id", "superseded_at"),)
+
+
 class SelfAssessment(Base):
     """A unit's own score for an item (自评分), compared with the engine's score."""
 

@@ -11,7 +11,8 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from data.models import OPEN_RECTIFICATION, Adjustment, EvidenceValue, OrgUnit, Period, Rectification, UnitName, User
+from data.models import (OPEN_RECTIFICATION, Adjustment, EvidenceValue, GradeOverride, OrgUnit, Period, Rectification,
+                         UnitName, User)
 from scoring.indicators import IndicatorTable, parse_table
 
 
@@ -103,6 +104,16 @@ def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:
     return df
 
 
+def overrides_frame(s: Session, period_id: int) -> pd.DataFrame:
+    """Current 直接定级 of a period (withdrawals, grade None, are not listed)."""
+    q = (select(OrgUnit.code, GradeOverride.grade, GradeOverride.reason, User.display_name, GradeOverride.created_at)
+         .join(OrgUnit, OrgUnit.id == GradeOverride.unit_id)
+         .outerjoin(User, User.id == GradeOverride.created_by)
+         .where(GradeOverride.period_id == period_id, GradeOverride.superseded_at.is_(None),
+                GradeOverride.grade.is_not(None)))
+    return _frame(s.execute(q).all(), columns=["unit", "grade", "reason", "by", "at"])
+
+
 def overdue_counts(s: Session, today) -> dict[str, int]:
     """Open 整改 items past their deadline as of ``today``, per unit code."""
     rows = s.execute(
@@ -121,4 +132,4 @@ def previous_period(s: Session, p: Period, same_kind: bool = True) -> Period | N
 
 
 __all__ = ["PeriodInfo", "get_period", "list_periods", "table_for", "units_frame", "evidence_frame",
-           "adjustments_frame", "overdue_counts", "previous_period"]
+           "overrides_frame", "adjustments_frame", "overdue_counts", "previous_period"]

@@ -29,6 +29,7 @@ from scoring.engine import ScoreResult, score
 from scoring.gaps import area_gaps, grade_gaps
 from scoring.indicators import IndicatorTable, parse_table, table_to_dict
 from scoring.whatif import WhatIf, change_grade_min, change_points, what_if
+from scoring.rules import manual_range
 
 __all__ = ["AccessDenied", "NotFound"]
 
@@ -42,9 +43,11 @@ class ScoringInputs:
     units: pd.DataFrame
     evidence: pd.DataFrame
     adjustments: pd.DataFrame
+    overrides: pd.DataFrame | None = None  # 直接定级 (unit, grade, reason); see data/grading.py
 
 
 _CACHE_SIZE = 16
+_UNIT_COLS = ["unit", "name", "category", "kind"]  # kind: for items that apply to 党总支 or 党支部 only
 _cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -90,7 +93,8 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
             p = _period_or_404(s, period_code)
             units = repo.units_frame(s, p)
             return ScoringInputs(repo.period_info(p), repo.table_for(p), units,
-                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id))
+                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id),
+                                 repo.overrides_frame(s, p.id))
 
     return _cached(("inputs",) + _version_key(db, period_code), build)
 
@@ -101,8 +105,8 @@ def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
 
     def build():
         inp = scoring_inputs(period_code, db)
-        return score(inp.table, inp.evidence, inp.units[["unit", "name", "category"]], inp.period.kind,
-                     inp.adjustments)
+        return score(inp.table, inp.evidence, inp.units[_UNIT_COLS], inp.period.kind,
+                     inp.adjustments, inp.overrides)
 
     return _cached(("score",) + _version_key(db, period_code), build)
 
@@ -127,7 +131,7 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
         keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
-    return score(inp.table, ev, inp.units[["unit", "name", "category"]], inp.period.kind, inp.adjustments)
+    return score(inp.table, ev, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
 
 
 def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
@@ -153,7 +157,7 @@ def what_if_period(principal: Principal, period_code: str, item_code: str | None
             table = change_grade_min(table, grade, float(grade_min))
     except KeyError:
         raise InvalidInput("指标或等次不在本期指标体系中") from None
-    units = inp.units[["unit", "name", "category"]]
+    units = inp.units[_UNIT_COLS]
     return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments,
                    check_total=False)
 
@@ -491,7 +495,14 @@ def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_
         raise InvalidInput(f"未知的评分类型 {kind}")
     if kind == "judgement" and item.rule != "manual":
         raise InvalidInput(f"{item_code} 不是考核组评定项，不能直接打分，可使用扣分")
-    if kind in ("judgement", "deduction"):
+    if kind == "judgement":
+        lo, hi = manual_range(item)
+        deduct = "deduct_range" in item.params
+        ok = points is not None and (lo <= float(points) <= hi or (deduct and float(points) == 0))
+        if not ok:
+            raise InvalidInput(f"扣分应为 0（不扣）或在 {lo:g} 到 {hi:g} 之间" if deduct
+                               else f"分数应在 {lo:g} 到 {hi:g} 之间")
+    elif kind == "deduction":
         if points is None or not (0 <= float(points) <= item.points):
             raise InvalidInput(f"分数应在 0 到 {item.points:g} 之间")
     with db.session() as s:

@@ -23,6 +23,7 @@ from components.shell import make_empty, make_error_body, make_page_header, make
 from data import services
 from data.permissions import AccessDenied, NotFound
 from pages._access import open_page, period_options, period_search
+from pages._grade_override import make_override_form
 from scoring.glossary import period_label
 from scoring.rules import fmt_number
 
@@ -68,7 +69,9 @@ def _header(d: dict, period_code: str) -> html.Div:
         dbc.Col([html.Div("距下一等次", className="kpi-label"),
                  html.Div(gap_text, className="fw-semibold", id="branch-gap")], xs=6, md=2),
     ], className="g-2")
-    return dbc.Card(dbc.CardBody(stats), className="mb-3 kpi-card")
+    why = html.Div(f"定级依据：{u['grade_reason']}", className="small-muted mt-1", id="branch-grade-reason") \
+        if u.get("grade_reason") else None
+    return dbc.Card(dbc.CardBody([stats, why]), className="mb-3 kpi-card")
 
 
 def _gap_list(d: dict) -> html.Div:
@@ -101,7 +104,9 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
     if focus_area in order:
         order.remove(focus_area)
         order.insert(0, focus_area)
-    for code in order + ["加分项", "一票否决"]:
+    described = {i.code: "；".join(f"{k}：{v}" for k, v in (("考核内容", i.content), ("考评方式", i.method),
+                                                            ("考核部门", i.owner)) if v) for i in table.all_items}
+    for code in order + ["加分项", "减分项", "一票否决"]:
         rows = items[items["area"] == code]
         if rows.empty:
             continue
@@ -113,7 +118,8 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
             flag = not (isinstance(diff, float) and math.isnan(diff)) and abs(diff) >= 0.5
             body.append(html.Tr([
                 html.Td(("★ " if r.core else "") + r.item, className="nowrap"),
-                html.Td(r.name),
+                html.Td([html.Div(r.name)] + ([html.Div(described[r.item], className="small-muted")]
+                                              if described.get(r.item) else [])),
                 html.Td(f"{_num(r.points)} / {_num(r.max)}" if r.kind == "base" else _num(r.points),
                         className="nowrap text-end"),
                 html.Td(make_status_badge(str(r.status))),
@@ -126,6 +132,12 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
             a = areas.loc[code] if code in areas.index else None
             title = f"{code} {names[code]}"
             right = (f"{_num(a['points'])} / {_num(a['max'])} 分" if a is not None else "")
+            groups = next((ar.groups for ar in table.areas if ar.code == code), ())
+            if groups:  # subtotals of the middle level (areas[].groups)
+                of = {i.code: i.group for ar in table.areas for i in ar.items}
+                g = rows.assign(_g=rows["item"].astype(str).map(of)).groupby("_g")[["points", "max"]].sum()
+                right = "；".join(f"{gr.name} {_num(g.loc[gr.code, 'points'])} / {_num(g.loc[gr.code, 'max'])}"
+                                 for gr in groups if gr.code in g.index) + f"；合计 {right}"
         else:
             title, right = code, ""
         blocks.append(dbc.Card([
@@ -302,6 +314,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
         dbc.Row([dbc.Col(make_section("考核组评定与扣分记录", _adjustments(d)), lg=6),
                  dbc.Col(make_section("整改事项清单", _rectifications(d)), lg=6)], className="g-3"),
         _inspector_forms(d, u["unit"], period_code) if can_judge else None,
+        make_override_form(d["table"], u, period_code) if can_judge else None,
         _self_form(d) if principal.can("self_assess") else None,
     ])
 

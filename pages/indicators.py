@@ -8,7 +8,6 @@ import binascii
 
 import dash
 import dash_bootstrap_components as dbc
-import yaml
 from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
@@ -16,10 +15,9 @@ from components.cards import make_alert, make_grade_badge, make_section
 from components.formats import round_half_up
 from components.grids import make_grid, number_col, text_col
 from components.shell import make_page_header, make_period_select
-from data import services, table_xlsx
+from data import services, table_io, table_xlsx
 from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label, rule_label
-from scoring.indicators import parse_table
 from scoring.rules import fmt_number
 
 dash.register_page(__name__, path="/indicators", name="指标体系", title="指标体系 · 党建工作考核系统",
@@ -31,14 +29,38 @@ PERIOD_TEXT = {"prorate": "上半年按半数考核", "annual": "仅年度考核
 def _item_row(i, table) -> html.Tr:
     fields = "、".join(f"{table.fields[f].label}（{table.fields[f].unit}）" if f in table.fields else f
                       for f in i.fields) or "考核组评定"
+    extra = [html.Div(f"{label}：{text}", className="small-muted") for label, text in
+             (("考核内容", i.content), ("考评方式", i.method), ("考核部门", i.owner)) if text]
+    if i.applies_to:
+        extra.append(html.Div("适用范围：" + table_xlsx._applies_text(i.applies_to), className="small-muted"))
+    if i.rule == "veto" and (i.grade or i.mode != "set"):
+        extra.append(html.Div(f"{'最高定为' if i.mode == 'cap' else '定为'}{i.grade or table.veto_grade}",
+                              className="small-muted"))
     return html.Tr([
-        html.Td(("★ " if i.core else "") + i.code, className="nowrap"), html.Td(i.name),
-        html.Td(i.standard, className="explain"),
+        html.Td(("★ " if i.core else "") + i.code, className="nowrap"),
+        html.Td([html.Div(i.name)] + ([html.Div(f"（{_group_name(table, i)}）", className="small-muted")]
+                                       if i.group else [])),
+        html.Td([html.Div(i.standard)] + extra, className="explain"),
         html.Td(fmt_number(i.points) if i.rule != "veto" else "—", className="text-end"),
         html.Td(rule_label(i.rule), className="nowrap"), html.Td(fields, className="small-muted"),
-        html.Td(PERIOD_TEXT.get(i.period, "") if i.area not in ("加分项", "一票否决") else
+        html.Td(PERIOD_TEXT.get(i.period, "") if i.area not in ("加分项", "减分项", "一票否决") else
                 (f"单项上限 {fmt_number(i.cap)} 分" if i.cap else ""), className="small-muted"),
     ])
+
+
+def _group_name(table, i) -> str:
+    area = table.area_of(i)
+    gr = next((g for g in area.groups if g.code == i.group), None) if area else None
+    return f"{gr.name} {fmt_number(gr.points)} 分" if gr else str(i.group)
+
+
+def _grade_text(g) -> str:
+    parts = [f" ≥ {fmt_number(g.min)} 分"]
+    if g.max_pct is not None:
+        parts.append(f"，不超过 {fmt_number(g.max_pct)}%")
+    if g.min_pct is not None:
+        parts.append(f"，不少于 {fmt_number(g.min_pct)}%")
+    return "".join(parts)
 
 
 def _tree(table) -> html.Div:
@@ -53,6 +75,10 @@ def _tree(table) -> html.Div:
     items.append(dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in table.bonus])],
                                              size="sm", className="mb-0", responsive=True),
                                    title=f"加分项（合计不超过 {fmt_number(table.bonus_cap)} 分）", item_id="bonus"))
+    if table.penalty:
+        items.append(dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in table.penalty])],
+                                                 size="sm", className="mb-0", responsive=True),
+                                       title="减分项（折算后扣除，总分最低 0 分）", item_id="penalty"))
     items.append(dbc.AccordionItem(dbc.Table([head, html.Tbody([_item_row(i, table) for i in table.veto])],
                                              size="sm", className="mb-0", responsive=True),
                                    title=f"一票否决（{len(table.veto)} 项，触发即定为「{table.veto_grade}」）",
@@ -66,8 +92,7 @@ def layout(period: str | None = None, **_):
     if error:
         return error
     table = services.table_for_period(period_code)
-    grades = html.Div([html.Span([make_grade_badge(g.label, k), html.Span(f" ≥ {fmt_number(g.min)} 分",
-                                                                           className="me-3")])
+    grades = html.Div([html.Span([make_grade_badge(g.label, k), html.Span(_grade_text(g), className="me-3")])
                        for k, g in enumerate(table.grades)] +
                       [html.Span(f"一票否决 → {table.veto_grade}", className="small-muted")], id="indicators-grades")
     core = "、".join(table.core_codes)
@@ -76,6 +101,15 @@ def layout(period: str | None = None, **_):
                  f"加分上限 {fmt_number(table.bonus_cap)} 分；一票否决 {len(table.veto)} 项。", className="mb-2"),
         html.Div(["等次：", grades], className="mb-2"),
         html.Div(f"★核心指标：{core}", className="small-muted"),
+        *[html.Div(f"{g.label}的条件：{table_xlsx._requires_text(g.requires, table)}", className="small-muted")
+          for g in table.grades if g.requires],
+        *([html.Div("组成部分权重：" + "、".join(f"{c} {fmt_number(w * 100)}%" for c, w in table.weights.items()),
+                    className="small-muted")] if table.weights else []),
+        *([html.Div("等次名额按" + ("全部单位" if table.quota_scope == "all" else "类别") + "计算；"
+                    "超出名额的按排名顺序降入下一等次", className="small-muted")]
+          if any(g.max_pct is not None or g.min_pct is not None for g in table.grades) else []),
+        *([html.Div("允许考核组直接定级（须写明依据，记入审计日志）", className="small-muted")]
+          if table.allow_override else []),
         html.Div("不适用的指标不计入应得分，基础分按适用且到期的指标折算为百分制；缺报计 0 分并标出。",
                  className="small-muted"),
     ])
@@ -135,45 +169,50 @@ def _download(n_clicks, period_code):
     return dcc.send_bytes(table_xlsx.table_to_xlsx(table), f"指标体系_{table.version}.xlsx")
 
 
-def _parse_upload(contents: str | None, filename: str | None):
+def _parse_upload(contents: str | None, filename: str | None) -> table_io.TableFile:
     if not contents or "," not in contents:
-        return None, ["请上传文件"]
+        return table_io.TableFile(filename or "", problems=["请上传文件"])
     try:
         data = base64.b64decode(contents.split(",", 1)[1])
     except (binascii.Error, ValueError):
-        return None, ["文件无法读取"]
-    name = (filename or "").lower()
-    if name.endswith((".yaml", ".yml", ".json")):
-        try:
-            content = yaml.safe_load(data.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            return None, [f"YAML 格式错误：{exc}"]
-        table, problems = parse_table(content)
-    else:
-        content, problems = table_xlsx.xlsx_to_dict(data)
-        table = None
-        if content is not None:
-            table, problems = parse_table(content)
-    if table is None:
-        return None, [str(p) for p in problems]
-    return content, table
+        return table_io.TableFile(filename or "", problems=["文件无法读取"])
+    name = filename or "指标体系.xlsx"
+    return table_io.read_table_file(name if name.lower().endswith((".yaml", ".yml", ".json", ".xlsx"))
+                                    else name + ".xlsx", data)
 
 
 @secure_callback(Output("indicators-upload-result", "children"), Output("indicators-save", "disabled"),
                  Input("indicators-upload", "contents"), State("indicators-upload", "filename"),
                  State("indicators-period-store", "data"), prevent_initial_call=True, action="manage_tables")
 def _check_upload(contents, filename, period_code):
-    content, table_or_problems = _parse_upload(contents, filename)
-    if content is None:
+    read = _parse_upload(contents, filename)
+    warnings = ([make_alert("请注意：", "warning"), html.Ul([html.Li(w) for w in read.warnings],
+                                                          id="indicators-warnings")] if read.warnings else [])
+    if read.table is None:
         return html.Div([make_alert("指标体系未通过校验，未保存：", "danger"),
-                         html.Ul([html.Li(p) for p in table_or_problems], id="indicators-problems")]), True
-    new = table_or_problems
+                         html.Ul([html.Li(p) for p in read.problems], id="indicators-problems"), *warnings]), True
+    new = read.table
     current = services.table_for_period(str(period_code)) if services.period_exists(period_code) else None
     diff = table_xlsx.diff_tables(current, new)
     exists = any(v["version"] == new.version for v in services.table_versions())
-    msg = (make_alert(f"版本 {new.version} 已存在，请在「等次与评先」工作表中修改 version 后重新上传。", "warning")
+    msg = (make_alert(f"版本 {new.version} 已存在，请在「等次与评先」工作表中修改版本号后重新上传。", "warning")
            if exists else make_alert(f"校验通过：{new.title}（{new.version} 版）。与当前版本的差异：", "success"))
-    return html.Div([msg, html.Ul([html.Li(t) for t in diff[:200]], id="indicators-diff")]), exists
+    effect = []
+    if current is not None:
+        eff = table_io.period_effect(str(period_code), new)
+        rows = [{"name": r.name, "category": r.category, "total": f"{fmt_number(round_half_up(float(r.total_before)))}"
+                 f" → {fmt_number(round_half_up(float(r.total_after)))}",
+                 "grade": f"{r.grade_before} → {r.grade_after}", "rank": f"{int(r.rank_before)} → {int(r.rank_after)}",
+                 "why": r.grade_reason} for r in eff.itertuples()]
+        effect = [make_alert(f"按新版本重算{period_label(str(period_code))}：{table_io.effect_summary(eff)}", "info",
+                             id_="indicators-effect-summary")]
+        if rows:
+            effect.append(make_grid("indicators-effect-grid", rows, [
+                text_col("name", "单位", 180), text_col("category", "类别", 110), text_col("total", "总分", 130),
+                text_col("grade", "等次", 130), text_col("rank", "总排名", 100), text_col("why", "定级依据", 260)],
+                height=300))
+    return html.Div([msg, html.Ul([html.Li(t) for t in diff[:200]], id="indicators-diff"), *warnings,
+                     *effect]), exists
 
 
 @secure_callback(Output("indicators-save-result", "children"), Input("indicators-save", "n_clicks"),
@@ -182,11 +221,11 @@ def _check_upload(contents, filename, period_code):
 def _save(n_clicks, contents, filename, note):
     if not n_clicks:
         return no_update
-    content, table_or_problems = _parse_upload(contents, filename)
-    if content is None:
-        return make_alert("；".join(table_or_problems), "danger")
+    read = _parse_upload(contents, filename)
+    if read.table is None:
+        return make_alert("；".join(read.problems), "danger")
     try:
-        version = services.save_table_version(current_principal(), content, note or "")
+        version = services.save_table_version(current_principal(), read.content, note or "")
     except services.InvalidInput as exc:
         return make_alert(str(exc), "warning")
     return make_alert(f"已保存为 {version} 版（已记入审计日志）。新建考核期时可选用该版本。", "success")

@@ -47,6 +47,8 @@ def _rows(df, period_code: str) -> list[dict]:
         "delta": _nullable(df["delta"].to_numpy()),
         "veto": ["否决" if v else "" for v in df["veto"].astype(bool).tolist()],
         "veto_reason": df["veto_reason"].fillna("").astype(object).tolist(),
+        "grade_reason": df["grade_reason"].fillna("").astype(object).tolist() if "grade_reason" in df
+        else [""] * len(units),
     }
     keys = list(cols)
     return [dict(zip(keys, row)) for row in zip(*cols.values())]
@@ -73,7 +75,7 @@ def _columns() -> list[dict]:
                  filterValueGetter={"function": "params.data.name_text"}, flex=2),
         text_col("category", "类别", 120),
         number_col("total", "总分", 90),
-        grade_col("grade", "等次", GRADE_COLORS),
+        {**grade_col("grade", "等次", GRADE_COLORS), "tooltipField": "grade_reason"},  # 定级依据 on hover
         text_col("core", "★达标", 80, headerTooltip="★核心指标达标项数 / 应考核项数"),
         number_col("delta", "较上期", 96, cellStyle={"styleConditions": [
             {"condition": "params.value > 0", "style": {"color": "#c0392b"}},

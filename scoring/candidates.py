@@ -121,7 +121,10 @@ def shortlist(table: IndicatorTable, res: ScoreResult, period_kind: str, overdue
         why: list[str] = []
         if not grade_ok[i]:
             fails.append(FAIL_GRADE.format(grade=rules.grade))
-            why.append(f"等次为{df['grade'].iat[i]}" if not veto[i] else "")
+            decided = str(df["grade_reason"].iat[i]) if "grade_reason" in df.columns else ""
+            # A grade set by a quota, a condition or 直接定级 says so (a band of the total needs no words).
+            extra = f"（{decided}）" if decided and not decided.startswith(("总分", "一票否决")) else ""
+            why.append(f"等次为{df['grade'].iat[i]}{extra}" if not veto[i] else "")
         if veto[i]:
             fails.append(FAIL_VETO)
             why.append(df["veto_reason"].iat[i] or "一票否决")

@@ -19,6 +19,15 @@ Decisions not spelt out by the indicator table (documented in README「计分规
 - duplicated (unit, field) rows: the last non-blank value counts;
 - a judgement adjustment applies to ``manual`` items only; deductions apply to
   due, applicable, reported base items; the last judgement per unit × item counts.
+
+The table language of issue 17 (all optional; the default table uses none of it):
+- a field with ``missing: zero`` (or the table's ``default_missing``) reads blank as 0, never 缺报;
+- ``applies_to`` makes an item 不适用 for other categories or unit kinds (rescaled like any 不适用);
+- penalties (``penalty[]``) are subtracted after rescaling (from their component when named), and
+  the total floors at 0; with ``weights`` each component is rescaled on its own and weighted, a
+  component with nothing due dropping out;
+- the grade is decided in order: band of the total → ``requires`` → vetoes (``set`` / ``cap``) →
+  quotas → 直接定级; ``grade_reason`` names the rule that decided it (see ``_grades``).
 """
 from __future__ import annotations
 
@@ -31,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from scoring import glossary as g
-from scoring.indicators import PERIOD_ANNUAL, TIE_BREAK_KEYS, FieldDef, IndicatorTable, Item
-from scoring.rules import PLAIN, RULES, RuleInput, bonus_detail, fmt_kind, fmt_number
+from scoring.indicators import (MISSING_ZERO, PERIOD_ANNUAL, TIE_BREAK_KEYS, VETO_CAP, FieldDef, IndicatorTable,
+                                Item)
+from scoring.rules import PLAIN, RULES, RuleInput, fmt_kind, fmt_number, rate_detail
 
 ROUND = 10  # decimals kept on points and totals: 89.99999999999999 and 90 are one number
 
@@ -41,22 +51,24 @@ ITEM_COLUMNS = ["unit", "item", "area", "name", "points", "max", "status", "expl
 AREA_COLUMNS = ["unit", "area", "area_name", "points", "max", "pct"]
 UNIT_COLUMNS = ["unit", "name", "category", "raw_points", "raw_max", "base", "bonus", "total", "veto",
                 "veto_reason", "grade", "grade_order", "rank", "rank_in_category", "display_order",
-                "core_points", "core_met", "core_due", "missing_count", "deductions"]
+                "core_points", "core_met", "core_due", "missing_count", "deductions", "penalty", "grade_reason"]
+GROUP_COLUMNS = ["unit", "area", "group", "group_name", "points", "max"]
+COMPONENT_COLUMNS = ["unit", "component", "points", "max", "score", "weight"]
 
-KIND_BASE, KIND_BONUS, KIND_VETO = "base", "bonus", "veto"
+KIND_BASE, KIND_BONUS, KIND_VETO, KIND_PENALTY = "base", "bonus", "veto", "penalty"
 NO_GRADE = "无法评定"  # a unit with nothing due and applicable: no base to grade
 
 # Status codes inside the engine (several codes share one public label).
-_MET, _NOT_MET, _NA_GATE, _NA_INSPECTOR, _MISSING, _INVALID, _NOT_DUE = range(7)
+_MET, _NOT_MET, _NA_GATE, _NA_INSPECTOR, _MISSING, _INVALID, _NOT_DUE, _NA_SCOPE = range(8)
 # Public status labels, in the order of the ``status`` categorical column.
 STATUS_CATEGORIES = [g.MET, g.NOT_MET, g.NOT_APPLICABLE, g.MISSING, g.NOT_DUE, g.BONUS_AWARDED,
-                     g.VETO_TRIGGERED, g.BONUS_NONE]
+                     g.VETO_TRIGGERED, g.BONUS_NONE, g.PENALTY_APPLIED]
 _S = {label: k for k, label in enumerate(STATUS_CATEGORIES)}
 _STATUS_PUBLIC = np.array([_S[g.MET], _S[g.NOT_MET], _S[g.NOT_APPLICABLE], _S[g.NOT_APPLICABLE], _S[g.MISSING],
-                           _S[g.MISSING], _S[g.NOT_DUE]], dtype=np.int64)
+                           _S[g.MISSING], _S[g.NOT_DUE], _S[g.NOT_APPLICABLE]], dtype=np.int64)
 # Codes whose rows count nothing in the maximum (不适用 either way, 未到期); 缺报 counts.
-_OUT_OF_MAX = np.isin(np.arange(7), [_NA_GATE, _NA_INSPECTOR, _NOT_DUE])
-_IS_MISSING = np.isin(np.arange(7), [_MISSING, _INVALID])  # both show as 缺报
+_OUT_OF_MAX = np.isin(np.arange(8), [_NA_GATE, _NA_INSPECTOR, _NOT_DUE, _NA_SCOPE])
+_IS_MISSING = np.isin(np.arange(8), [_MISSING, _INVALID])  # both show as 缺报
 
 NOT_DUE_TEXT = "上半年不考核（年度指标），未到期"
 INSPECTOR_NA_TEXT = "考核组认定不适用"
@@ -64,6 +76,7 @@ MISSING_TEXT = "未报送{fields}，按缺报计 0 分"
 MANUAL_MISSING_TEXT = "考核组尚未评定，按缺报计 0 分"
 INVALID_TEXT = "{field}填报为 {raw}，不能为负数或无穷大，按缺报计 0 分"
 GATE_NA_TEXT = "{field}为{value}，不适用"
+SCOPE_NA_TEXT = "本指标仅适用于{scope}，本单位不适用"
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +97,24 @@ class ScoreResult:
     scale: float = 100.0  # the table's total: base = raw_points / raw_max × scale
     values: pd.DataFrame = field(default_factory=pd.DataFrame)  # evidence used: unit × field, NaN = blank/invalid
     notes: tuple[str, ...] = ()
+    # Per unit × component (tables with ``weights`` only): raw points, maximum, score on the table's
+    # scale after the component's penalties, and the weight used (0 when the component had nothing due).
+    components: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPONENT_COLUMNS))
+    group_of: dict = field(default_factory=dict, repr=False)  # item code → (area, group code, group name)
     _pos: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """Subtotals of the optional middle level (``areas[].groups``): unit × group points and maximum."""
+        if not self.group_of or not len(self.items):
+            return pd.DataFrame(columns=GROUP_COLUMNS)
+        it = self.items[self.items["item"].astype(str).isin(self.group_of)]
+        key = it["item"].astype(str).map(lambda c: self.group_of[c][1])
+        sums = (it.assign(group=key.to_numpy(), unit=it["unit"].astype(str))
+                .groupby(["unit", "group"], sort=False)[["points", "max"]].sum().reset_index())
+        sums["area"] = sums["group"].map({v[1]: v[0] for v in self.group_of.values()})
+        sums["group_name"] = sums["group"].map({v[1]: v[2] for v in self.group_of.values()})
+        return sums[GROUP_COLUMNS]
 
     def _position(self, code: Any) -> int | None:
         if not self._pos and len(self.units):  # built on first use: score() stays lean
@@ -161,6 +191,8 @@ def _clean_units(units: pd.DataFrame | None, notes: list[str]) -> pd.DataFrame:
     cols = {"unit": _text(u["unit"])}
     for col in ("name", "category"):
         cols[col] = _text(u[col].fillna("")) if col in u.columns else np.full(len(u), "", dtype=object)
+    if "kind" in u.columns:  # 党支部 / 党总支 …, for applies_to.kinds
+        cols["kind"] = u["kind"].fillna("").astype(str).to_numpy(object)
     return pd.DataFrame(cols)
 
 
@@ -478,6 +510,9 @@ def _label(table: IndicatorTable, name: str) -> tuple[str, FieldDef | None]:
     return (f.label if f else name), f
 
 
+_DETAIL_RULES = ("bonus", "penalty", "deduction")  # rules whose templates use {detail}
+
+
 class _RuleContext:
     """Template values of one item's rule for the first row of each distinct key (``first``).
 
@@ -546,7 +581,7 @@ class _RuleContext:
         parsed = self._parse(template)
         if parsed is None:
             return template, uses, False
-        dynamic = frozenset(n for n in uses if n in self.facts or (n == "detail" and self.rule.name == "bonus")
+        dynamic = frozenset(n for n in uses if n in self.facts or (n == "detail" and self.rule.name in _DETAIL_RULES)
                             or (n not in self.params and (n in ("got", "lost") or n in self.value_keys)))
         fixed = _Blank(self.fixed)
         fixed.update(self.params)
@@ -582,9 +617,12 @@ class _RuleContext:
             ctx.update(self.params)  # parameters were always set after the unit's values
         for name, (values, kind) in self.facts.items():
             if name in uses:
-                ctx[name] = fmt_kind(values[k], kind, self.f0)
-        if self.rule.name == "bonus" and "detail" in uses:
-            ctx["detail"] = bonus_detail(self.item, tuple(vals), self.table.fields)
+                if kind == "field_names":  # 「a、b」 of field names → their labels
+                    ctx[name] = "、".join(_label(self.table, f)[0] for f in str(values[k]).split("、") if f)
+                else:
+                    ctx[name] = fmt_kind(values[k], kind, self.f0)
+        if self.rule.name in _DETAIL_RULES and "detail" in uses:
+            ctx["detail"] = rate_detail(self.item, tuple(vals), self.table.fields)
         return template.format_map(ctx)
 
 
@@ -680,7 +718,8 @@ def _field_values(raw: np.ndarray, col: dict[str, int], names: tuple[str, ...], 
 
 
 def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[str, int], half: bool,
-                adj: _Adjustments) -> _ItemColumns:
+                adj: _Adjustments, applies: np.ndarray | None = None, groups: np.ndarray | None = None,
+                scope_text: str = "") -> _ItemColumns:
     n = raw.shape[0]
     rule = RULES.get(item.rule)
     params = item.params_for(half)
@@ -695,6 +734,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     missing = np.zeros(n, dtype=bool)
     for r in raws:
         missing |= np.isnan(r)
+    if is_manual and "deduct_range" in item.params:
+        missing[:] = False  # no deduction entered: nothing found, full points
 
     code = np.full(n, _NOT_MET, dtype=np.int8)
     gate_raw = None
@@ -714,7 +755,9 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     elif not_due:  # every row ends up 未到期 below: the rule's result would not be used
         out_pts, out = np.zeros(n), None
     else:
-        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item))
+        if applies is not None and item.rule == "rank":  # ranked among the units it applies to only
+            vals = [np.where(applies, v, np.nan) for v in vals]
+        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item, groups))
         out_pts = np.round(out.points, ROUND)
         code = np.where(out_pts >= pts_full, np.int8(_MET), code)  # np.where: dense masks assign slowly
 
@@ -722,6 +765,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     code[bad] = _INVALID
     if gate_name:
         code[gate_na] = _NA_GATE  # a valid gate saying 不适用 wins over blank or invalid item values
+    if applies is not None:
+        code[~applies] = _NA_SCOPE  # the unit's category or kind is not one the item applies to
     if not_due:
         code[:] = _NOT_DUE
     # Up to here the status follows from the evidence alone, so the evidence is the key of the
@@ -750,7 +795,7 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     # Explanations: formatted once per distinct evidence (which decides the status before the
     # inspectors' adjustments) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
-    key_cols = raws + ([gate_raw] if gate_extra else [])
+    key_cols = raws + ([gate_raw] if gate_extra else []) + ([applies.astype(float)] if applies is not None else [])
     key, first = _dedupe(*(key_cols or [evidence_code]))  # no fields at all: the status alone
     names = list(item.fields) + ([gate_name] if gate_extra else [])
     gate_pos = names.index(gate_name) if gate_raw is not None else -1
@@ -768,6 +813,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         evid_u[k] = evidence_text(row) if not is_manual or not math.isnan(row[0]) else "考核组评定=未评定"
         if c == _NOT_DUE:
             expl_u[k] = NOT_DUE_TEXT
+        elif c == _NA_SCOPE:
+            expl_u[k] = SCOPE_NA_TEXT.format(scope=scope_text)
         elif c == _NA_GATE:
             na = item.not_applicable_when
             expl_u[k] = (f"{na['reason']}，不适用" if na.get("reason") else
@@ -823,7 +870,7 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     n = raw.shape[0]
     rule = RULES.get(item.rule)
     raws, vals, _ = _field_values(raw, col, item.fields, table)
-    cap = float(item.cap if item.cap is not None else item.points)
+    cap = float(item.cap if item.cap is not None else (math.inf if kind == KIND_PENALTY else item.points))
     if rule is None or not vals:
         out_pts, case, out = np.zeros(n), np.full(n, "none", dtype=object), None
     else:
@@ -851,23 +898,183 @@ def _score_extra(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[s
     if kind == KIND_BONUS:
         status = np.where(out_pts > 0, _S[g.BONUS_AWARDED], _S[g.BONUS_NONE])
         mx = np.full(n, cap)
+    elif kind == KIND_PENALTY:  # points hold what is subtracted; nothing counts in the maximum
+        status = np.where(out_pts > 0, _S[g.PENALTY_APPLIED], _S[g.BONUS_NONE])
+        mx = np.zeros(n)
     else:
         status = np.where(case == "main", _S[g.VETO_TRIGGERED], _S[g.VETO_NONE])
         out_pts, mx = np.zeros(n), np.zeros(n)
     return _ItemColumns(item, kind, out_pts, mx, status, _Text(key, expl_u), _Text(key, evid_u), np.zeros(n))
 
 
-def _grades(table: IndicatorTable, total: np.ndarray, veto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    labels = [gr.label for gr in table.grades]
-    order = np.full(len(total), len(labels), dtype=np.int64)
+def _penalties(table: IndicatorTable, cols: list[tuple[Item, np.ndarray]], n: int
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(all penalty points per unit, the part of them per named component).
+
+    Item caps are applied by the rule; ``penalty_cap`` caps the sum (validation keeps it apart from
+    component penalties, so the cap never has to be shared out between components).
+    """
+    total = np.zeros(n)
+    per_comp: dict[str, np.ndarray] = {}
+    for it, pts in cols:
+        total = total + pts
+        if it.component:
+            per_comp[it.component] = per_comp.get(it.component, np.zeros(n)) + pts
+    total = np.round(total, ROUND)
+    if table.penalty_cap is not None:
+        total = np.minimum(total, table.penalty_cap)
+    return total, {c: np.round(v, ROUND) for c, v in per_comp.items()}
+
+
+def _weighted(table: IndicatorTable, unit_index: pd.Index, pts: dict[str, np.ndarray], mx: dict[str, np.ndarray],
+              penalty: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame, dict[str, np.ndarray]]:
+    """Each component rescaled to the table's scale, less its penalties (floor 0), then weighted.
+
+    A component with nothing due and applicable for a unit drops out and the other weights are
+    renormalised (as 不适用 items drop out of a component).
+    """
+    n = len(unit_index)
+    num, den = np.zeros(n), np.zeros(n)
+    scores: dict[str, np.ndarray] = {}
+    rows = []
+    for c, w in table.weights.items():
+        p, m = np.round(pts[c], ROUND), np.round(mx[c], ROUND)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sc = np.where(m > 0, np.round(p * table.base_scale / np.where(m > 0, m, 1), ROUND), np.nan)
+        if c in penalty:
+            sc = np.where(np.isnan(sc), sc, np.maximum(0.0, np.round(sc - penalty[c], ROUND)))
+        present = m > 0
+        num += np.where(present, w * np.nan_to_num(sc), 0.0)
+        den += np.where(present, w, 0.0)
+        scores[c] = sc
+        rows.append(pd.DataFrame({"unit": unit_index.to_numpy(object), "component": c, "points": p, "max": m,
+                                  "score": sc, "weight": np.where(present, w, 0.0)}))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = np.where(den > 0, np.round(num / np.where(den > 0, den, 1), ROUND), np.nan)
+    frame = pd.concat(rows, ignore_index=True)[COMPONENT_COLUMNS] if rows else pd.DataFrame(columns=COMPONENT_COLUMNS)
+    return base, frame, scores
+
+
+@dataclass
+class _GradeFacts:
+    """What grade conditions (``grades[].requires``) may look at."""
+
+    raw: np.ndarray
+    col: dict[str, int]
+    core_met: np.ndarray
+    core_due: np.ndarray
+    components: dict[str, np.ndarray]
+
+
+def _condition(table: IndicatorTable, cond: dict, facts: _GradeFacts, n: int) -> tuple[np.ndarray, str]:
+    """(units meeting one grade condition, its Chinese wording)."""
+    if "core" in cond:
+        return facts.core_met >= facts.core_due, "★指标全部达标"
+    if "component" in cond:
+        sc = facts.components.get(cond["component"], np.full(n, np.nan))
+        with np.errstate(invalid="ignore"):
+            return np.round(sc, ROUND) >= float(cond["min"]), f"{cond['component']}得分不低于 {fmt_number(cond['min'])} 分"
+    name = cond["field"]
+    label, f = _label(table, name)
+    v = facts.raw[:, facts.col[name]] if name in facts.col else np.full(n, np.nan)
     with np.errstate(invalid="ignore"):
-        for k in range(len(table.grades) - 1, -1, -1):  # lowest band first, better bands overwrite
+        if "equals" in cond:
+            want = cond["equals"]
+            want_v = {"是": 1.0, "否": 0.0, True: 1.0, False: 0.0}.get(want, want)
+            return np.round(v, 9) == np.round(float(want_v), 9), f"{label}为{want}"
+        ok = np.ones(n, dtype=bool)
+        words = []
+        if "min" in cond:
+            ok &= v >= float(cond["min"])
+            words.append(f"{label}不低于 {fmt_kind(float(cond['min']), 'field', f)}")
+        if "max" in cond:
+            ok &= v <= float(cond["max"])
+            words.append(f"{label}不高于 {fmt_kind(float(cond['max']), 'field', f)}")
+    return ok, "、".join(words)
+
+
+def _grades(table: IndicatorTable, total: np.ndarray, veto_hits: list[tuple[Item, np.ndarray]],
+            facts: _GradeFacts, u: pd.DataFrame, display: np.ndarray, overrides: pd.DataFrame | None,
+            notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grade, grade order, the rule that decided it) per unit, in this order of decisions:
+
+    1. the band of the total (first grade from the top whose ``min`` the total reaches);
+    2. ``requires``: a unit failing a grade's condition moves down one grade (checked again there);
+    3. vetoes: ``mode: set`` fixes the grade (worst of several), ``mode: cap`` only bounds it;
+    4. quotas, grade by grade from the top, per ``quota_scope``: beyond ``max_pct`` (rounded down) the
+       last units in display order move down; short of ``min_pct`` (rounded up) the last units in
+       display order of the better grades move into it;
+    5. inspectors' 直接定级 (only when the table allows it).
+    """
+    labels = [gr.label for gr in table.grades]
+    nl, n = len(labels), len(total)
+    order = np.full(n, nl, dtype=np.int64)
+    valid = ~np.isnan(total)
+    with np.errstate(invalid="ignore"):
+        for k in range(nl - 1, -1, -1):  # lowest band first, better bands overwrite
             order[np.round(total, ROUND) >= table.grades[k].min] = k
-        order[~np.isnan(total) & (order == len(labels))] = len(labels) - 1  # below every band: the last one
-    if table.veto_grade in labels:
-        order[veto] = labels.index(table.veto_grade)
+        order[valid & (order == nl)] = nl - 1  # below every band: the last one
+    band = [f"总分达到{gr.label}分数线 {fmt_number(gr.min)} 分" for gr in table.grades]
+    if nl > 1:
+        band[-1] = f"总分低于{labels[-2]}分数线 {fmt_number(table.grades[-2].min)} 分"
+    reason = np.array(band + [""], dtype=object)[order]
+
+    for k, gr in enumerate(table.grades[:-1]):
+        for cond in gr.requires:
+            ok, words = _condition(table, cond, facts, n)
+            fail = (order == k) & valid & ~ok
+            if fail.any():
+                order[fail] = k + 1
+                reason[fail] = f"未满足{gr.label}的条件（{words}），定为{labels[k + 1]}"
+
+    fixed = np.full(n, -1, dtype=np.int64)
+    for it, hit in veto_hits:
+        target = labels.index(it.grade or table.veto_grade) if (it.grade or table.veto_grade) in labels else nl - 1
+        hit = hit & valid
+        if it.mode == VETO_CAP:
+            lower = hit & (order < target)
+            order[lower] = target
+            reason[lower] = f"因「{it.name}」，最高定为{labels[target]}"
+        else:
+            worse = hit & (target >= fixed)
+            fixed[worse] = target
+            reason[worse] = f"一票否决：{it.name}，定为{labels[target]}"
+    order = np.where(fixed >= 0, fixed, order)
+
+    if any(gr.max_pct is not None or gr.min_pct is not None for gr in table.grades) and n:
+        scope = (np.zeros(n, dtype=np.int64) if table.quota_scope == "all"
+                 else pd.factorize(u["category"].to_numpy(object))[0])
+        by_display = np.argsort(display, kind="stable")
+        for k, gr in enumerate(table.grades):
+            for s_ in np.unique(scope[valid]):
+                in_scope = by_display[(scope[by_display] == s_) & valid[by_display]]
+                size = len(in_scope)
+                if gr.max_pct is not None and k + 1 < nl:
+                    allowed = math.floor(round(size * gr.max_pct / 100, 9))
+                    members = in_scope[order[in_scope] == k]
+                    moved = members[allowed:]
+                    order[moved] = k + 1
+                    reason[moved] = f"因名额限制（{gr.label}≤{fmt_number(gr.max_pct)}%）定为{labels[k + 1]}"
+                if gr.min_pct is not None:
+                    needed = math.ceil(round(size * gr.min_pct / 100, 9))
+                    have = int((order[in_scope] == k).sum())
+                    if have < needed:
+                        better = in_scope[order[in_scope] < k][::-1][:needed - have]  # last in display order first
+                        order[better] = k
+                        reason[better] = f"因比例要求（{gr.label}≥{fmt_number(gr.min_pct)}%）定为{gr.label}"
+
+    if overrides is not None and len(overrides) and {"unit", "grade"} <= set(overrides.columns):
+        if not table.allow_override:
+            notes.append(f"指标体系未允许直接定级（allow_override），{len(overrides)} 条直接定级未采用")
+        else:
+            pos = pd.Index(u["unit"].to_numpy(object)).get_indexer(overrides["unit"].to_numpy(object))
+            why = overrides["reason"].to_numpy(object) if "reason" in overrides else [""] * len(overrides)
+            for p, gl, r in zip(pos, overrides["grade"].to_numpy(object), why):
+                if p >= 0 and gl in labels and valid[p]:
+                    order[p] = labels.index(gl)
+                    reason[p] = f"直接定级：{r}" if r else "直接定级"
     names = np.array(labels + [NO_GRADE], dtype=object)
-    return names[order], order
+    return names[order], order, reason
 
 
 def _competition_rank(total: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
@@ -929,9 +1136,35 @@ def _display_order(table: IndicatorTable, units: pd.DataFrame, cols: dict[str, n
     return display
 
 
+def _applies_mask(spec: dict | None, u: pd.DataFrame) -> np.ndarray | None:
+    """Units an ``applies_to`` covers (None: every unit): category in ``categories`` and kind in ``kinds``."""
+    if not spec:
+        return None
+    ok = np.ones(len(u), dtype=bool)
+    if spec.get("categories"):
+        ok &= u["category"].isin([str(c) for c in spec["categories"]]).to_numpy()
+    if spec.get("kinds"):
+        kinds = u["kind"] if "kind" in u.columns else pd.Series([""] * len(u))
+        ok &= kinds.isin([str(c) for c in spec["kinds"]]).to_numpy()
+    return ok
+
+
+def _scope_text(*specs: dict | None) -> str:
+    parts = []
+    for spec in specs:
+        if spec:
+            parts.extend("、".join(map(str, spec.get(k) or ())) for k in ("categories", "kinds") if spec.get(k))
+    return "；".join(parts)
+
+
 def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, period_kind: str,
-          adjustments: pd.DataFrame | None = None) -> ScoreResult:
-    """Score every unit in ``units`` against ``table`` for an ``"H1"`` or ``"year"`` period."""
+          adjustments: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None) -> ScoreResult:
+    """Score every unit in ``units`` against ``table`` for an ``"H1"`` or ``"year"`` period.
+
+    ``units`` may carry a ``kind`` column (党支部 / 党总支 …) for items with ``applies_to.kinds``;
+    ``overrides`` (unit, grade, reason) are inspectors' 直接定级, applied only when the table
+    says ``allow_override: true``.
+    """
     kind = _normalise_period(period_kind)
     half = kind == g.PERIOD_H1
     notes: list[str] = []
@@ -939,12 +1172,19 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     n = len(u)
     unit_index = pd.Index(_text(u["unit"]))
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
+    for f, j in col.items():  # missing: zero — a blank is 0 incidents, never 缺报
+        if table.missing_mode(f) == MISSING_ZERO:
+            c = raw[:, j]
+            c[np.isnan(c)] = 0.0
     adj = _adjustments(adjustments, table, unit_index, notes)
+    uses_rank = any(it.rule == "rank" for it in table.items)
+    cat_codes = pd.factorize(u["category"].to_numpy(object))[0] if uses_rank else None
+    comp_names = list(table.weights)
 
     # ---- items (item-major: every unit's row of the first item, then the next item ...)
     # Each item's columns are contiguous slices of the frame's blocks: written once, in order.
     specs = ([(it, KIND_BASE) for it in table.items] + [(it, KIND_BONUS) for it in table.bonus]
-             + [(it, KIND_VETO) for it in table.veto])
+             + [(it, KIND_PENALTY) for it in table.penalty] + [(it, KIND_VETO) for it in table.veto])
     k = len(specs)
     # The float columns are written straight into one (columns × rows) block, the layout pandas
     # would consolidate them into anyway: the frame wraps it instead of copying 3 long columns.
@@ -954,12 +1194,22 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # so each item's arrays can go as soon as they are in the block (less memory to fault in).
     area_of = {it.code: j for j, a in enumerate(table.areas) for it in a.items}
     area_pts, area_max = [np.zeros(n) for _ in table.areas], [np.zeros(n) for _ in table.areas]
+    comp_pts, comp_max = ({c: np.zeros(n) for c in comp_names}, {c: np.zeros(n) for c in comp_names})
+    penalty_cols: list[tuple[Item, np.ndarray]] = []
     raw_points, raw_max, deductions, core_points = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     core_met, core_due, missing_count = (np.zeros(n, dtype=np.int64) for _ in range(3))
     bonus_cols, veto_cols, cols_all = [], [], []
     for j, (it, kind_) in enumerate(specs):
-        c = (_score_base(table, it, raw, col, half, adj) if kind_ == KIND_BASE
-             else _score_extra(table, it, raw, col, kind_))
+        if kind_ == KIND_BASE:
+            area = table.areas[area_of[it.code]]
+            applies = _applies_mask(area.applies_to, u)
+            own = _applies_mask(it.applies_to, u)
+            if own is not None:
+                applies = own if applies is None else applies & own
+            c = _score_base(table, it, raw, col, half, adj, applies, cat_codes,
+                            _scope_text(area.applies_to, it.applies_to))
+        else:
+            c = _score_extra(table, it, raw, col, kind_)
         for row, values in zip(block, (c.points, c.max, c.deducted)):
             row[j * n:(j + 1) * n] = values
         if kind_ == KIND_BASE:
@@ -973,8 +1223,13 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
                 core_points += c.points
                 core_met += c.code == _MET
                 core_due += c.max > 0
+            if comp_names and area.component in comp_pts:
+                comp_pts[area.component] += c.points
+                comp_max[area.component] += c.max
         elif kind_ == KIND_BONUS:
             bonus_cols.append(c.points)
+        elif kind_ == KIND_PENALTY:
+            penalty_cols.append((it, c.points))
         else:
             veto_cols.append(c)
         cols_all.append(_ItemText(it, kind_, c.status, c.explanation, c.evidence))
@@ -1028,27 +1283,38 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     # ---- units
     raw_points, raw_max = np.round(raw_points, ROUND), np.round(raw_max, ROUND)
     with np.errstate(invalid="ignore", divide="ignore"):
-        base_pts = np.where(raw_max > 0, np.round(raw_points * table.total / np.where(raw_max > 0, raw_max, 1),
+        base_pts = np.where(raw_max > 0, np.round(raw_points * table.base_scale / np.where(raw_max > 0, raw_max, 1),
                                                   ROUND), np.nan)
     bonus_sum = np.round(np.sum(bonus_cols, axis=0), ROUND) if bonus_cols else np.zeros(n)
     bonus_pts = np.minimum(bonus_sum, table.bonus_cap) if table.bonus_cap >= 0 else bonus_sum
+    penalty_pts, comp_penalty = _penalties(table, penalty_cols, n)
+    components = pd.DataFrame(columns=COMPONENT_COLUMNS)
+    comp_scores: dict[str, np.ndarray] = {}
+    if comp_names:
+        base_pts, components, comp_scores = _weighted(table, unit_index, comp_pts, comp_max, comp_penalty)
     total = np.round(base_pts + bonus_pts, ROUND)
+    general_penalty = penalty_pts - sum(comp_penalty.values()) if comp_penalty else penalty_pts
+    if penalty_cols:
+        total = np.maximum(0.0, np.round(total - general_penalty, ROUND))  # subtracted after rescaling, floor 0
+    display = _display_order(table, u, {"total": total, "core_points": np.round(core_points, ROUND),
+                                        "core_met": core_met, "base": base_pts, "missing_count": missing_count,
+                                        "deductions": np.round(deductions, ROUND)}, unit_code) if n \
+        else np.zeros(0, dtype=np.int64)
     veto = np.zeros(n, dtype=bool)
     veto_reason = np.full(n, "", dtype=object)
+    veto_hits = []
     for c in veto_cols:
         hit = c.status == _S[g.VETO_TRIGGERED]
+        veto_hits.append((c.item, hit))
+        if c.item.mode == VETO_CAP:
+            continue
         again = hit & veto
         veto_reason[again] = veto_reason[again] + "；"
         veto_reason[hit] = veto_reason[hit] + f"一票否决：{c.item.name}"
         veto |= hit
-    grade, grade_order = _grades(table, total, veto)
+    facts = _GradeFacts(raw, col, core_met, core_due, comp_scores)
+    grade, grade_order, grade_reason = _grades(table, total, veto_hits, facts, u, display, overrides, notes)
     deductions = np.round(deductions, ROUND)
-    ucols = {
-        "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
-        "core_points": np.round(core_points, ROUND), "core_met": core_met, "core_due": core_due,
-        "missing_count": missing_count,
-        "deductions": deductions,
-    }
     units_df = pd.DataFrame({
         "unit": _text(unit_index), "name": _text(u["name"]), "category": _text(u["category"]),
         "raw_points": raw_points, "raw_max": raw_max, "base": base_pts, "bonus": bonus_pts, "total": total,
@@ -1056,9 +1322,10 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         "rank": _competition_rank(total) if n else np.zeros(0, dtype=np.int64),
         "rank_in_category": _competition_rank(total, u["category"].to_numpy(object)) if n
         else np.zeros(0, dtype=np.int64),
-        "display_order": _display_order(table, u, ucols, unit_code) if n else np.zeros(0, dtype=np.int64),
-        "core_points": ucols["core_points"], "core_met": ucols["core_met"], "core_due": ucols["core_due"],
-        "missing_count": ucols["missing_count"], "deductions": deductions,
+        "display_order": display,
+        "core_points": np.round(core_points, ROUND), "core_met": core_met, "core_due": core_due,
+        "missing_count": missing_count, "deductions": deductions, "penalty": penalty_pts,
+        "grade_reason": grade_reason,
     }, columns=UNIT_COLUMNS)
     if (raw_max <= 0).any():
         notes.append(f"有 {int((raw_max <= 0).sum())} 个单位本期没有应考核的指标，等次记为「{NO_GRADE}」")
@@ -1069,5 +1336,8 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
         c = raw[:, j]
         c[np.isinf(c) | (c < 0)] = np.nan
     values = pd.DataFrame(raw, index=unit_index, columns=list(col), copy=False)
-    return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.total,
-                       period_kind=kind, values=values, notes=tuple(notes))
+    group_of = {it.code: (a.code, it.group, next(gr.name for gr in a.groups if gr.code == it.group))
+                for a in table.areas for it in a.items if it.group is not None}
+    return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.base_scale,
+                       period_kind=kind, values=values, notes=tuple(notes), components=components,
+                       group_of=group_of)

@@ -142,8 +142,8 @@ def grade_gaps(table: IndicatorTable, res: ScoreResult, period_kind: str) -> pd.
     band = mins[nxt]
     with np.errstate(invalid="ignore", divide="ignore"):
         needed_total = np.round(band - total, ROUND)
-        needed_raw = np.round((band - bonus) * raw_max / table.total - raw_points, ROUND)
-        scale = np.where(raw_max > 0, table.total / np.where(raw_max > 0, raw_max, 1.0), np.nan)
+        needed_raw = np.round((band - bonus) * raw_max / table.base_scale - raw_points, ROUND)
+        scale = np.where(raw_max > 0, table.base_scale / np.where(raw_max > 0, raw_max, 1.0), np.nan)
 
     # ---- items as a (units × items) grid
     it = res.items

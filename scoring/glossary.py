@@ -59,6 +59,17 @@ GLOSSARY: dict[str, str] = {
     "advanced_organisation": "先进基层党组织",
     "quota": "名额",
     "what_if": "模拟测算",
+    "penalty": "减分项",
+    "component": "组成部分",
+    "weight": "权重",
+    "group": "分组（中间层级）",
+    "grade_override": "直接定级",
+    "grade_reason": "定级依据",
+    "grade_quota": "等次名额",
+    "applies_to": "适用范围",
+    "content": "考核内容",
+    "method": "考评方式",
+    "owner": "考核部门",
 }
 
 # The same glossary read the other way (中文 → English).
@@ -73,6 +84,7 @@ NOT_DUE = "未到期"
 BASE_STATUSES = (MET, NOT_MET, NOT_APPLICABLE, MISSING, NOT_DUE)
 BONUS_AWARDED = "加分"
 BONUS_NONE = "无"
+PENALTY_APPLIED = "减分"
 VETO_TRIGGERED = "否决"
 VETO_NONE = "无"
 
@@ -97,6 +109,9 @@ RULE_LABELS: dict[str, str] = {
     "manual": "考核组评定",
     "bonus": "加分",
     "veto": "一票否决",
+    "checklist": "逐项检查",
+    "rank": "按名次得分",
+    "penalty": "减分",
 }
 
 # Period kinds understood by the engine.

@@ -19,6 +19,10 @@ import yaml
 PERIOD_PRORATE = "prorate"
 PERIOD_ANNUAL = "annual"
 FIELD_KINDS = ("count", "hours", "percent", "bool", "people", "number")
+MISSING_ZERO, MISSING_REPORT = "zero", "report"  # a blank field: 0 incidents, or 缺报
+VETO_SET, VETO_CAP = "set", "cap"  # a veto fixes the grade, or only caps it
+QUOTA_SCOPES = ("category", "all")
+AREA_BONUS, AREA_PENALTY, AREA_VETO = "加分项", "减分项", "一票否决"
 # Keys a table may list in ``tie_break`` (display order inside a tie): name → (中文, direction).
 TIE_BREAK_KEYS: dict[str, tuple[str, str]] = {
     "core_points": ("★指标得分高者在前", "desc"),
@@ -39,6 +43,7 @@ class FieldDef:
     unit: str
     kind: str
     max_per_year: float | None = None
+    missing: str | None = None  # zero | report; None = the table's default_missing
 
     @property
     def header(self) -> str:
@@ -62,7 +67,15 @@ class Item:
     period: str = PERIOD_PRORATE
     prorate: tuple[str, ...] = ()
     not_applicable_when: dict | None = field(default=None, hash=False, compare=False)
-    cap: float | None = None  # bonus items only
+    cap: float | None = None  # bonus and penalty items
+    content: str = ""   # 考核内容/工作要求 (descriptive)
+    method: str = ""    # 考评方式 (descriptive)
+    owner: str = ""     # 考核部门 (descriptive)
+    group: str | None = None  # code of the area's group (optional middle level)
+    applies_to: dict | None = field(default=None, hash=False, compare=False)  # {categories: [...], kinds: [...]}
+    component: str | None = None  # penalty items: the component they subtract from
+    grade: str | None = None      # veto items: the grade set or capped
+    mode: str = VETO_SET          # veto items: set | cap
 
     def params_for(self, half_year: bool) -> dict:
         """Parameters in force for the period: listed ``prorate`` params halved, rounded up."""
@@ -78,17 +91,32 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A middle level inside an area (二级指标 when items are 三级): its points must add up."""
+
+    code: str
+    name: str
+    points: float
+
+
+@dataclass(frozen=True)
 class Area:
     code: str
     name: str
     points: float
     items: tuple[Item, ...]
+    groups: tuple[Group, ...] = ()
+    component: str | None = None
+    applies_to: dict | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Grade:
     label: str
     min: float
+    max_pct: float | None = None   # at most this share of the units in the quota scope (rounded down)
+    min_pct: float | None = None   # at least this share (rounded up), taken from the bottom of the grade above
+    requires: tuple = field(default=(), hash=False, compare=False)  # conditions, see README
 
 
 @dataclass(frozen=True)
@@ -117,6 +145,18 @@ class IndicatorTable:
     areas: tuple[Area, ...] = ()
     bonus: tuple[Item, ...] = ()
     veto: tuple[Item, ...] = ()
+    penalty: tuple[Item, ...] = ()
+    penalty_cap: float | None = None
+    default_missing: str = MISSING_REPORT
+    weights: dict = field(default_factory=dict, hash=False, compare=False)  # component → weight
+    quota_scope: str = "category"
+    allow_override: bool = False
+    scale: float | None = None  # rescale the base to this (百分制: 100) instead of ``total``
+
+    @property
+    def base_scale(self) -> float:
+        """What the base points are rescaled to: ``scale`` when given, else ``total``."""
+        return self.total if self.scale is None else self.scale
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -125,7 +165,18 @@ class IndicatorTable:
 
     @property
     def all_items(self) -> tuple[Item, ...]:
-        return self.items + self.bonus + self.veto
+        return self.items + self.bonus + self.penalty + self.veto
+
+    def missing_mode(self, name: str) -> str:
+        """zero | report for a field: its own ``missing`` or the table's ``default_missing``."""
+        f = self.fields.get(name)
+        return (f.missing if f is not None and f.missing else None) or self.default_missing
+
+    def area_of(self, item: Item) -> Area | None:
+        for a in self.areas:
+            if a.code == item.area:
+                return a
+        return None
 
     def item(self, code: str) -> Item:
         for i in self.all_items:
@@ -146,6 +197,10 @@ class IndicatorTable:
                 seen.setdefault(f, None)
             if i.not_applicable_when:
                 seen.setdefault(i.not_applicable_when["field"], None)
+        for gr in self.grades:  # fields a grade condition looks at (requires)
+            for cond in gr.requires:
+                if isinstance(cond, dict) and cond.get("field") in self.fields:
+                    seen.setdefault(cond["field"], None)
         return tuple(seen)
 
     def grade_order(self) -> list[str]:
@@ -158,8 +213,10 @@ class IndicatorTable:
             return tuple(replace(i, **changes) if i.code == code else i for i in items)
 
         areas = tuple(replace(a, items=fix(a.items)) for a in self.areas)
-        areas = tuple(replace(a, points=sum(i.points for i in a.items)) for a in areas)
-        return replace(self, areas=areas, bonus=fix(self.bonus), veto=fix(self.veto))
+        areas = tuple(replace(a, points=sum(i.points for i in a.items),
+                              groups=tuple(replace(gr, points=sum(i.points for i in a.items if i.group == gr.code))
+                                           for gr in a.groups)) for a in areas)
+        return replace(self, areas=areas, bonus=fix(self.bonus), veto=fix(self.veto), penalty=fix(self.penalty))
 
 
 @dataclass(frozen=True)
@@ -209,6 +266,10 @@ def validate_table(table: IndicatorTable, check_total: bool = True) -> list[Tabl
     return problems
 
 
+def _opt_float(v) -> float | None:
+    return None if v is None or v == "" else float(v)
+
+
 def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
     for key in ("version", "areas", "grades", "fields"):
         if key not in d:
@@ -223,36 +284,71 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
         kind = spec.get("kind", "number")
         if kind not in FIELD_KINDS:
             problems.append(TableProblem(f"数据项 {name}", f"类型「{kind}」未知，应为 {', '.join(FIELD_KINDS)}"))
+        missing = spec.get("missing")
+        if missing is not None and missing not in (MISSING_ZERO, MISSING_REPORT):
+            problems.append(TableProblem(f"数据项 {name}", f"missing「{missing}」未知，应为 zero（未报按 0 计）或 report（未报为缺报）"))
         fields[name] = FieldDef(name=name, label=str(spec.get("label", name)), unit=str(spec.get("unit", "")),
-                                kind=kind, max_per_year=spec.get("max_per_year"))
+                                kind=kind, max_per_year=spec.get("max_per_year"),
+                                missing=str(missing) if missing else None)
 
-    def item(raw: dict, area: str, default_rule: str | None = None) -> Item:
+    def item(raw: dict, area: str, default_rule: str | None = None, group: str | None = None) -> Item:
         na = raw.get("not_applicable_when")
+        ap = raw.get("applies_to")
         return Item(code=str(raw["code"]), name=str(raw.get("name", raw["code"])), area=area,
                     points=float(raw.get("points", 0)), rule=str(raw.get("rule", default_rule)),
                     params=dict(raw.get("params") or {}), fields=tuple(raw.get("fields") or ()),
                     standard=str(raw.get("standard", "")), core=bool(raw.get("core", False)),
                     period=str(raw.get("period", PERIOD_PRORATE)), prorate=tuple(raw.get("prorate") or ()),
                     not_applicable_when=dict(na) if na else None,
-                    cap=float(raw["cap"]) if raw.get("cap") is not None else None)
+                    cap=_opt_float(raw.get("cap")),
+                    content=str(raw.get("content") or ""), method=str(raw.get("method") or ""),
+                    owner=str(raw.get("owner") or ""), group=group,
+                    applies_to=dict(ap) if ap else None,
+                    component=str(raw["component"]) if raw.get("component") else None,
+                    grade=str(raw["grade"]) if raw.get("grade") else None,
+                    mode=str(raw.get("mode") or VETO_SET))
 
     areas = []
     for a in d["areas"]:
-        items = tuple(item(i, str(a["code"])) for i in a.get("items") or ())
-        areas.append(Area(code=str(a["code"]), name=str(a.get("name", a["code"])),
-                          points=float(a.get("points", sum(i.points for i in items))), items=items))
+        code = str(a["code"])
+        items = [item(i, code) for i in a.get("items") or ()]
+        groups = []
+        for gr in a.get("groups") or ():
+            g_items = tuple(item(i, code, group=str(gr["code"])) for i in gr.get("items") or ())
+            groups.append(Group(code=str(gr["code"]), name=str(gr.get("name", gr["code"])),
+                                points=float(gr.get("points", sum(i.points for i in g_items)))))
+            items.extend(g_items)
+        ap = a.get("applies_to")
+        areas.append(Area(code=code, name=str(a.get("name", code)),
+                          points=float(a.get("points", sum(i.points for i in items))), items=tuple(items),
+                          groups=tuple(groups), component=str(a["component"]) if a.get("component") else None,
+                          applies_to=dict(ap) if ap else None))
     cand = d.get("candidates") or {}
     known = set(CandidateRules.__dataclass_fields__)
+    grades = []
+    for g in d["grades"]:
+        req = g.get("requires") or ()
+        if isinstance(req, dict):
+            req = (req,)
+        grades.append(Grade(str(g["label"]), float(g["min"]), max_pct=_opt_float(g.get("max_pct")),
+                            min_pct=_opt_float(g.get("min_pct")), requires=tuple(dict(r) for r in req)))
     return IndicatorTable(
         version=str(d["version"]), title=str(d.get("title", d["version"])),
         total=float(d.get("total", 100)), bonus_cap=float(d.get("bonus_cap", 0)),
-        grades=tuple(Grade(str(g["label"]), float(g["min"])) for g in d["grades"]),
+        grades=tuple(grades),
         veto_grade=str(d.get("veto_grade", d["grades"][-1]["label"])),
         tie_break=tuple(d.get("tie_break") or ("core_points", "code")),
         candidates=CandidateRules(**{k: v for k, v in cand.items() if k in known}),
         fields=fields, areas=tuple(areas),
-        bonus=tuple(item(i, "加分项", "bonus") for i in d.get("bonus") or ()),
-        veto=tuple(item(i, "一票否决", "veto") for i in d.get("veto") or ()),
+        bonus=tuple(item(i, AREA_BONUS, "bonus") for i in d.get("bonus") or ()),
+        veto=tuple(item(i, AREA_VETO, "veto") for i in d.get("veto") or ()),
+        penalty=tuple(item(i, AREA_PENALTY, "penalty") for i in d.get("penalty") or ()),
+        penalty_cap=_opt_float(d.get("penalty_cap")),
+        default_missing=str(d.get("default_missing") or MISSING_REPORT),
+        weights={str(k): float(v) for k, v in (d.get("weights") or {}).items()},
+        quota_scope=str(d.get("quota_scope") or "category"),
+        allow_override=bool(d.get("allow_override", False)),
+        scale=_opt_float(d.get("scale")),
     )
 
 
@@ -263,6 +359,8 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
     seen: set[str] = set()
     base_codes = {i.code for i in t.items}
     bonus_codes = {i.code for i in t.bonus}
+    penalty_codes = {i.code for i in t.penalty}
+    labels = [g.label for g in t.grades]
     for i in t.all_items:
         where = f"指标 {i.code}"
         if i.code in seen:
@@ -270,14 +368,32 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
         seen.add(i.code)
         if i.rule not in rules:
             problems.append(TableProblem(where, f"评分类型「{i.rule}」未知，可用：{'、'.join(sorted(rules))}"))
-        elif RULES[i.rule].check is not None:
-            problems.extend(TableProblem(where, m) for m in RULES[i.rule].check(i))
-        if i.code in base_codes and i.rule in ("bonus", "veto"):
-            problems.append(TableProblem(where, f"评分类型「{i.rule}」只能用于加分项或一票否决项"))
+        else:
+            rule = RULES[i.rule]
+            if rule.check is not None:
+                problems.extend(TableProblem(where, m) for m in rule.check(i))
+            unread = [f for f in i.fields if f not in rule.reads(i)]
+            if unread:
+                problems.append(TableProblem(where, f"数据项 {'、'.join(unread)} 未被评分类型「{rule.label}」读取，"
+                                                    "请删去或改用能读取多个数据项的写法（如 per_item: {数据项: 扣分}）"))
+        if i.code in base_codes and i.rule in ("bonus", "veto", "penalty"):
+            problems.append(TableProblem(where, f"评分类型「{i.rule}」只能用于加分项、减分项或一票否决项"))
         elif i.code in bonus_codes and i.rule != "bonus":
             problems.append(TableProblem(where, "加分项的评分类型应为 bonus"))
-        elif i.code not in base_codes and i.code not in bonus_codes and i.rule != "veto":
+        elif i.code in penalty_codes and i.rule != "penalty":
+            problems.append(TableProblem(where, "减分项的评分类型应为 penalty"))
+        elif (i.code not in base_codes and i.code not in bonus_codes and i.code not in penalty_codes
+              and i.rule != "veto"):
             problems.append(TableProblem(where, "一票否决项的评分类型应为 veto"))
+        if i.rule == "veto":
+            if i.mode not in (VETO_SET, VETO_CAP):
+                problems.append(TableProblem(where, f"mode「{i.mode}」未知，应为 set（定为该等次）或 cap（最高定为该等次）"))
+            if i.grade is not None and i.grade not in labels:
+                problems.append(TableProblem(where, f"等次「{i.grade}」不在等次列表中"))
+        if i.component is not None and t.weights and i.component not in t.weights:
+            problems.append(TableProblem(where, f"组成部分「{i.component}」不在 weights 中"))
+        if i.applies_to is not None:
+            problems.extend(TableProblem(where, m) for m in _applies_problems(i.applies_to))
         if i.not_applicable_when is not None and "field" not in i.not_applicable_when:
             problems.append(TableProblem(where, "not_applicable_when 须写明 field（据以判断不适用的数据项）"))
         for p in i.prorate:
@@ -285,7 +401,7 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
                 problems.append(TableProblem(where, f"prorate 中的参数 {p} 不在 params 中"))
         if i.rule == "veto" and i.points:
             problems.append(TableProblem(where, "一票否决项不能有分值"))
-        if i.rule != "veto" and i.area != "一票否决" and i.points < 0:
+        if i.rule != "veto" and i.area != AREA_VETO and i.points < 0:
             problems.append(TableProblem(where, "分值不能为负"))
         if i.period not in (PERIOD_PRORATE, PERIOD_ANNUAL):
             problems.append(TableProblem(where, f"周期「{i.period}」未知，应为 prorate 或 annual"))
@@ -308,12 +424,49 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
                 problems.append(TableProblem(where, "分档得分应从高到低且不超过该项分值"))
         if i.rule == "bonus" and (i.cap is None or i.cap <= 0):
             problems.append(TableProblem(where, "加分项须设置单项上限 cap"))
+        if i.rule == "penalty" and i.cap is not None and i.cap <= 0:
+            problems.append(TableProblem(where, "减分项的单项上限 cap 应为正数（不设上限可省略）"))
     for a in t.areas:
         s = sum(i.points for i in a.items)
         if not math.isclose(s, a.points):
             problems.append(TableProblem(f"一级指标 {a.code}", f"各项分值合计 {s:g} 分，与声明的 {a.points:g} 分不符"))
+        for gr in a.groups:
+            gs = sum(i.points for i in a.items if i.group == gr.code)
+            if not math.isclose(gs, gr.points):
+                problems.append(TableProblem(f"二级指标 {a.code}/{gr.code}",
+                                             f"各项分值合计 {gs:g} 分，与声明的 {gr.points:g} 分不符"))
+        if a.groups:
+            gsum = sum(gr.points for gr in a.groups)
+            if not math.isclose(gsum, a.points):
+                problems.append(TableProblem(f"一级指标 {a.code}",
+                                             f"各二级指标分值合计 {gsum:g} 分，与声明的 {a.points:g} 分不符"))
+        if a.applies_to is not None:
+            problems.extend(TableProblem(f"一级指标 {a.code}", m) for m in _applies_problems(a.applies_to))
+        if t.weights and a.component not in t.weights:
+            problems.append(TableProblem(f"一级指标 {a.code}",
+                                         f"已设置 weights，须用 component 指明所属组成部分（可用：{'、'.join(t.weights)}）"))
+    for name, w in t.weights.items():
+        if not (isinstance(w, (int, float)) and w > 0):
+            problems.append(TableProblem("权重", f"组成部分「{name}」的权重应为正数"))
+    if t.default_missing not in (MISSING_ZERO, MISSING_REPORT):
+        problems.append(TableProblem("default_missing", f"「{t.default_missing}」未知，应为 zero 或 report"))
+    if t.quota_scope not in QUOTA_SCOPES:
+        problems.append(TableProblem("quota_scope", f"「{t.quota_scope}」未知，应为 category（按类别）或 all（全部单位）"))
+    if t.scale is not None and t.scale <= 0:
+        problems.append(TableProblem("scale", "折算分制 scale 应为正数，如 100"))
+    if t.penalty_cap is not None and any(i.component for i in t.penalty):
+        problems.append(TableProblem("减分上限", "penalty_cap 不能与指明 component 的减分项同时使用，请改用各减分项的 cap"))
+    if t.penalty_cap is not None and t.penalty_cap <= 0:
+        problems.append(TableProblem("减分上限", "penalty_cap 应为正数（不设上限可省略）"))
+    for gr in t.grades:
+        for key in ("max_pct", "min_pct"):
+            v = getattr(gr, key)
+            if v is not None and not 0 <= v <= 100:
+                problems.append(TableProblem(f"等次 {gr.label}", f"{key} 应在 0 到 100 之间（百分比）"))
+        for cond in gr.requires:
+            problems.extend(TableProblem(f"等次 {gr.label}", m) for m in _requires_problems(t, cond))
     total = sum(i.points for i in t.items)
-    if check_total and not math.isclose(total, t.total):
+    if check_total and not t.weights and not math.isclose(total, t.total):
         problems.append(TableProblem("总分", f"各项分值合计 {total:g} 分，与声明的总分 {t.total:g} 分不符"))
     mins = [g.min for g in t.grades]
     if mins != sorted(mins, reverse=True):
@@ -330,6 +483,35 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
             problems.append(TableProblem("并列排序", f"排序依据「{key}」未知，可用：{'、'.join(TIE_BREAK_KEYS)}"))
     if t.bonus_cap < 0:
         problems.append(TableProblem("加分上限", "加分上限不能为负"))
+
+
+def _applies_problems(spec) -> list[str]:
+    if not isinstance(spec, dict) or not spec or set(spec) - {"categories", "kinds"}:
+        return ["applies_to 应写成 {categories: [类别, ...], kinds: [单位类型, ...]}"]
+    if not all(isinstance(v, (list, tuple)) and v for v in spec.values()):
+        return ["applies_to 的 categories / kinds 应为非空列表"]
+    return []
+
+
+REQUIRE_KEYS = ("core", "field", "component")
+
+
+def _requires_problems(t: IndicatorTable, cond) -> list[str]:
+    """A grade condition: {core: true} | {field: f, equals: 是} | {field: f, min: v} | {component: c, min: v}."""
+    if not isinstance(cond, dict) or sum(k in cond for k in REQUIRE_KEYS) != 1:
+        return ["requires 的每个条件应为 {core: true}、{field: 数据项, equals: 是} / {field: 数据项, min: 数值} "
+                "或 {component: 组成部分, min: 分数} 之一"]
+    if "field" in cond:
+        if cond["field"] not in t.fields:
+            return [f"requires 中的数据项「{cond['field']}」未在 fields 中定义"]
+        if not any(k in cond for k in ("equals", "min", "max")):
+            return [f"requires 中的数据项「{cond['field']}」须写 equals、min 或 max"]
+    if "component" in cond:
+        if cond["component"] not in t.weights:
+            return [f"requires 中的组成部分「{cond['component']}」不在 weights 中"]
+        if "min" not in cond:
+            return ["requires 中的组成部分条件须写 min"]
+    return []
 
 
 def parse_table_yaml(text: str) -> tuple[IndicatorTable | None, list[TableProblem]]:
@@ -360,7 +542,7 @@ def table_to_dict(t: IndicatorTable) -> dict:
             d["params"] = copy.deepcopy(i.params)
         if i.core:
             d["core"] = True
-        if i.area not in ("加分项", "一票否决"):
+        if i.area not in (AREA_BONUS, AREA_PENALTY, AREA_VETO):
             d["period"] = i.period
         if i.prorate:
             d["prorate"] = list(i.prorate)
@@ -368,16 +550,60 @@ def table_to_dict(t: IndicatorTable) -> dict:
             d["not_applicable_when"] = dict(i.not_applicable_when)
         if i.cap is not None:
             d["cap"] = i.cap
+        for key in ("content", "method", "owner", "component", "grade"):
+            if getattr(i, key):
+                d[key] = getattr(i, key)
+        if i.applies_to:
+            d["applies_to"] = copy.deepcopy(i.applies_to)
+        if i.rule == "veto" and i.mode != VETO_SET:
+            d["mode"] = i.mode
         return d
 
+    def grade(g: Grade) -> dict:
+        out: dict[str, Any] = {"label": g.label, "min": g.min}
+        if g.max_pct is not None:
+            out["max_pct"] = g.max_pct
+        if g.min_pct is not None:
+            out["min_pct"] = g.min_pct
+        if g.requires:
+            out["requires"] = [dict(r) for r in g.requires]
+        return out
+
+    def area(a: Area) -> dict:
+        out: dict[str, Any] = {"code": a.code, "name": a.name, "points": a.points}
+        if a.component:
+            out["component"] = a.component
+        if a.applies_to:
+            out["applies_to"] = copy.deepcopy(a.applies_to)
+        out["items"] = [item(i) for i in a.items if i.group is None]
+        if a.groups:
+            out["groups"] = [{"code": gr.code, "name": gr.name, "points": gr.points,
+                              "items": [item(i) for i in a.items if i.group == gr.code]} for gr in a.groups]
+        return out
+
+    extra: dict[str, Any] = {}
+    if t.penalty:
+        extra["penalty"] = [item(i) for i in t.penalty]
+    if t.penalty_cap is not None:
+        extra["penalty_cap"] = t.penalty_cap
+    if t.default_missing != MISSING_REPORT:
+        extra["default_missing"] = t.default_missing
+    if t.weights:
+        extra["weights"] = dict(t.weights)
+    if t.quota_scope != "category":
+        extra["quota_scope"] = t.quota_scope
+    if t.allow_override:
+        extra["allow_override"] = True
+    if t.scale is not None:
+        extra["scale"] = t.scale
     return {
         "version": t.version, "title": t.title, "total": t.total, "bonus_cap": t.bonus_cap,
-        "grades": [{"label": g.label, "min": g.min} for g in t.grades], "veto_grade": t.veto_grade,
+        "grades": [grade(g) for g in t.grades], "veto_grade": t.veto_grade,
         "tie_break": list(t.tie_break), "candidates": dict(t.candidates.__dict__),
         "fields": {n: {k: v for k, v in f.__dict__.items() if k != "name" and v is not None}
                    for n, f in t.fields.items()},
-        "areas": [{"code": a.code, "name": a.name, "points": a.points, "items": [item(i) for i in a.items]}
-                  for a in t.areas],
+        "areas": [area(a) for a in t.areas],
         "bonus": [item(i) for i in t.bonus],
         "veto": [{k: v for k, v in item(i).items() if k != "points"} for i in t.veto],
+        **extra,
     }

@@ -37,6 +37,7 @@ class RuleInput:
     params: dict                    # in force for the period (H1 pro-rating done)
     points: float                   # the item's points (bonus: its cap)
     item: Item
+    groups: np.ndarray | None = None  # category code per unit (rules that rank inside a category)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Rule:
     need_template: str = ""                                     # gap text: what earns the lost points
     check: Callable[[Item], list[str]] | None = None            # table validation, Chinese messages
     goal: Callable[[dict, tuple[float, ...]], float | None] | None = None  # field value giving full points
+    reads: Callable[[Item], tuple[str, ...]] = lambda item: item.fields[:1]  # fields the rule reads
 
     def template(self, case: str) -> str:
         return self.human_template if case == "main" else self.templates.get(case, self.human_template)
@@ -71,13 +73,18 @@ RULES: dict[str, Rule] = {}
 def register(name: str, *, human_template: str, params_doc: str, templates: Mapping[str, str] | None = None,
              param_kinds: Mapping[str, str] | None = None, need_template: str = "",
              check: Callable[[Item], list[str]] | None = None,
-             goal: Callable[[dict, tuple[float, ...]], float | None] | None = None):
-    """Decorator: register a vectorised rule function under ``name``."""
+             goal: Callable[[dict, tuple[float, ...]], float | None] | None = None,
+             reads: Callable[[Item], tuple[str, ...]] | None = None):
+    """Decorator: register a vectorised rule function under ``name``.
+
+    ``reads`` names the fields the rule reads for an item (default: the first one only); the
+    table validation refuses any other field listed on the item, so nothing is silently ignored.
+    """
     def deco(fn: Callable[[RuleInput], RuleOutput]) -> Callable[[RuleInput], RuleOutput]:
         RULES[name] = Rule(name=name, label=RULE_LABELS[name], human_template=human_template,
                            params_doc=params_doc, fn=fn, templates=dict(templates or {}),
                            param_kinds=dict(param_kinds or {}), need_template=need_template,
-                           check=check, goal=goal)
+                           check=check, goal=goal, reads=reads or (lambda item: item.fields[:1]))
         return fn
     return deco
 
@@ -211,6 +218,7 @@ def _ratio_goal(p: dict, v: tuple[float, ...]) -> float | None:
     need_template="{field}提高到 {goal} 可得 {gain} 分",
     check=_ratio_check,
     goal=_ratio_goal,
+    reads=lambda item: item.fields[:1] if "target" in item.params else item.fields[:2],
 )
 def ratio(x: RuleInput) -> RuleOutput:
     num = x.values[0]
@@ -308,34 +316,113 @@ def boolean(x: RuleInput) -> RuleOutput:
     return RuleOutput(np.where(done, x.points, 0.0), np.where(done, "met", "main"))
 
 
+def deduction_rates(item: Item) -> dict[str, float]:
+    """{field: points per incident} of a deduction item (a plain per_item applies to its one field)."""
+    per = item.params.get("per_item", 0)
+    if isinstance(per, Mapping):
+        return {f: float(per[f]) for f in item.fields if f in per}
+    return {f: float(per) for f in item.fields[:1]}
+
+
+def _deduction_check(item: Item) -> list[str]:
+    per = item.params.get("per_item")
+    out = []
+    if isinstance(per, Mapping):
+        vals = list(per.values())
+        if not per or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in vals):
+            out.append("参数 per_item 应为 {数据项: 每处扣分}，扣分为非负数")
+        extra = [f for f in per if f not in item.fields]
+        if extra:
+            out.append(f"参数 per_item 中的数据项 {'、'.join(map(str, extra))} 不在 fields 中")
+    else:
+        out.extend(_need_number("per_item")(item))
+    if item.params.get("round", "up") not in ("up", "none"):
+        out.append("参数 round 应为 up（不足一处按一处计）或 none（按实际数值计，如倍数、小数）")
+    return out
+
+
 @register(
     "deduction",
     human_template="{field} {value}，每处扣 {per_item} 分，扣 {lost} 分",
-    templates={"met": "{field} {value}，不扣分，得满分 {points} 分"},
-    params_doc="per_item：每处问题扣的分值；不足一处按一处计；扣完为止。",
+    templates={"met": "{field} {value}，不扣分，得满分 {points} 分",
+               "pool": "{detail}，合计扣 {raw} 分",
+               "pool_floor": "{detail}，合计扣 {raw} 分，本项 {points} 分扣完为止",
+               "pool_met": "{detail}，不扣分，得满分 {points} 分"},
+    params_doc="per_item：每处问题扣的分值，或 {数据项: 每处扣分, …}（多个数据项共用本项分值，扣完为止）；"
+               "round：up（默认，不足一处按一处计）或 none（按实际数值计，用于倍数、小数）。",
     param_kinds={"per_item": POINTS},
     need_template="整改{field} {value}（清零）可得 {gain} 分",
-    check=_need_number("per_item"),
+    check=_deduction_check,
     goal=lambda p, v: 0.0,
+    reads=lambda item: tuple(deduction_rates(item)),
 )
 def deduction(x: RuleInput) -> RuleOutput:
+    rates = deduction_rates(x.item)
+    up = x.params.get("round", "up") != "none"
+    pooled = isinstance(x.params.get("per_item"), Mapping)
     with np.errstate(invalid="ignore"):
-        n = np.ceil(x.values[0])
-        pts = np.maximum(0.0, x.points - n * float(x.params["per_item"]))
-    return RuleOutput(pts, np.where(n > 0, "main", "met"))
+        lost = np.zeros(x.values[0].shape)
+        for f, v in zip(x.item.fields, x.values):
+            if f in rates:
+                n = np.ceil(np.round(v, EPS_DECIMALS)) if up else v
+                lost = lost + n * rates[f]
+        lost = np.round(lost, 10)
+        pts = np.maximum(0.0, x.points - lost)
+    if not pooled:
+        return RuleOutput(pts, np.where(lost > 0, "main", "met"))
+    case = _pick(("pool_met", "pool", "pool_floor"), np.where(lost <= 0, 0, np.where(lost > x.points, 2, 1)))
+    return RuleOutput(pts, case, {"raw": (lost, POINTS)})
+
+
+def _manual_check(item: Item) -> list[str]:
+    p = item.params
+    out = []
+    if "deduct_range" in p:
+        r = p["deduct_range"]
+        if (not isinstance(r, (list, tuple)) or len(r) != 2
+                or not all(isinstance(z, (int, float)) and not isinstance(z, bool) for z in r)
+                or not 0 <= r[0] <= r[1] <= item.points):
+            out.append(f"参数 deduct_range 应为 [最少扣分, 最多扣分]，且 0 ≤ 最少 ≤ 最多 ≤ 分值 {item.points:g}")
+    for k in ("min", "max"):
+        if k in p and (not isinstance(p[k], (int, float)) or isinstance(p[k], bool) or not 0 <= p[k] <= item.points):
+            out.append(f"参数 {k} 应在 0 到分值 {item.points:g} 之间")
+    if "min" in p and "max" in p and not out and p["min"] > p["max"]:
+        out.append("参数 min 不能大于 max")
+    return out
+
+
+def manual_range(item: Item) -> tuple[float, float]:
+    """What an inspector may enter: the judgement score range, or for deduct_range the deduction range."""
+    p = item.params
+    if "deduct_range" in p:
+        return float(p["deduct_range"][0]), float(p["deduct_range"][1])
+    return float(p.get("min", 0)), float(p.get("max", item.points))
 
 
 @register(
     "manual",
     human_template="考核组评定 {got} 分（满分 {points} 分）",
-    templates={"met": "考核组评定 {got} 分（满分 {points} 分）"},
-    params_doc="无参数。分值由考核组录入（调整类型 judgement），限定在 0 到该项分值之间，须注明理由；"
-               "应评未评按缺报计 0 分。",
+    templates={"met": "考核组评定 {got} 分（满分 {points} 分）",
+               "deduct": "考核组扣 {lost} 分",
+               "deduct_none": "考核组未扣分，得满分 {points} 分"},
+    params_doc="分值由考核组录入（调整类型 judgement），须注明理由。可选 min/max：评定分的范围（默认 0 到分值），"
+               "应评未评按缺报计 0 分；或 deduct_range: [a, b]：考核组录入扣分（0 表示不扣，否则在 a 到 b 之间，"
+               "如「扣1-3分」），未录入即未扣分、得满分。",
     need_template="考核组评定达到满分 {points} 分可得 {gain} 分",
-    check=lambda item: [],
+    check=_manual_check,
+    reads=lambda item: (),
 )
 def manual(x: RuleInput) -> RuleOutput:
-    pts = np.clip(np.nan_to_num(x.values[0], nan=0.0), 0.0, x.points)
+    p = x.params
+    v = x.values[0]
+    if "deduct_range" in p:
+        lo, hi = float(p["deduct_range"][0]), float(p["deduct_range"][1])
+        d = np.nan_to_num(v, nan=0.0)
+        d = np.where(d > 0, np.clip(d, lo, hi), 0.0)
+        pts = np.maximum(0.0, x.points - d)
+        return RuleOutput(pts, np.where(d > 0, "deduct", "deduct_none"))
+    pts = np.clip(np.nan_to_num(v, nan=0.0), float(p.get("min", 0)), float(p.get("max", x.points)))
+    pts = np.minimum(pts, x.points)
     return RuleOutput(pts, np.where(pts >= x.points, "met", "main"))
 
 
@@ -368,6 +455,8 @@ def _bonus_check(item: Item) -> list[str]:
     params_doc="per_unit：每项加分值，或 {数据项: 每项加分值}；cap（写在指标上）：单项上限。"
                "全部加分项合计不超过指标体系的 bonus_cap；加分不折算，一票否决的单位照加。未报按 0 计。",
     check=_bonus_check,
+    reads=lambda item: tuple(f for f in item.fields if not isinstance(item.params.get("per_unit"), Mapping)
+                             or f in item.params["per_unit"]),
 )
 def bonus(x: RuleInput) -> RuleOutput:
     rates = _bonus_rates(x.item)
@@ -388,6 +477,7 @@ def bonus(x: RuleInput) -> RuleOutput:
     params_doc="无参数。填报“是”（1）即一票否决：等次定为否决等次（默认不合格），不得参加评先评优；"
                "分数照算、照常排名。未报按“否”计。",
     check=lambda item: [],
+    reads=lambda item: item.fields,
 )
 def veto(x: RuleInput) -> RuleOutput:
     with np.errstate(invalid="ignore"):
@@ -395,6 +485,150 @@ def veto(x: RuleInput) -> RuleOutput:
         for v in x.values:
             hit |= v > 0
     return RuleOutput(np.zeros(hit.shape), np.where(hit, "main", "none"))
+
+
+@register(
+    "penalty",
+    human_template="{detail}，减 {got} 分",
+    templates={
+        "capped": "{detail}，计 {raw} 分，超过单项上限按 {cap} 分计",
+        "none": "无减分",
+    },
+    params_doc="per_unit：每项减分值，或 {数据项: 每项减分值}（小数、倍数按实际数值计）；cap（写在指标上）：单项上限，"
+               "可省略（不设上限）；component（写在指标上）：从哪个组成部分扣（设有 weights 时）。"
+               "减分在折算为百分制之后扣除，合计不超过 penalty_cap（如设），总分最低为 0。未报按 0 计。",
+    check=_bonus_check,
+    reads=lambda item: tuple(f for f in item.fields if not isinstance(item.params.get("per_unit"), Mapping)
+                             or f in item.params["per_unit"]),
+)
+def penalty(x: RuleInput) -> RuleOutput:
+    return bonus(x)
+
+
+def _checks(item: Item) -> list[tuple[str, float]]:
+    return [(str(c["field"]), float(c["points"])) for c in item.params.get("checks") or ()]
+
+
+def _checklist_check(item: Item) -> list[str]:
+    checks = item.params.get("checks")
+    if not isinstance(checks, (list, tuple)) or not checks:
+        return ["参数 checks 缺失，应为 [{field: 数据项, points: 分值}, ...]"]
+    for c in checks:
+        if (not isinstance(c, Mapping) or "field" not in c or not isinstance(c.get("points"), (int, float))
+                or isinstance(c.get("points"), bool) or c["points"] <= 0):
+            return ["参数 checks 的每一项应为 {field: 数据项, points: 正数分值}"]
+    out = []
+    listed = [c["field"] for c in checks]
+    extra = [f for f in listed if f not in item.fields]
+    if extra:
+        out.append(f"参数 checks 中的数据项 {'、'.join(map(str, extra))} 不在 fields 中")
+    total = sum(float(c["points"]) for c in checks)
+    if total < item.points - 1e-9:
+        out.append(f"各检查项分值合计 {total:g} 分，少于本项分值 {item.points:g} 分（全部未完成仍会得分）")
+    return out
+
+
+@register(
+    "checklist",
+    human_template="未完成：{failed}，扣 {lost} 分",
+    templates={"met": "各项要求均已完成，得满分 {points} 分", "floor": "未完成：{failed}，本项 {points} 分扣完为止"},
+    params_doc="checks：[{field: 数据项, points: 分值}, ...]，每项为是/否要求，共用本项分值：未完成的扣去其分值，扣完为止。",
+    need_template="完成全部要求可得 {gain} 分",
+    check=_checklist_check,
+    reads=lambda item: tuple(c[0] for c in _checks(item)),
+)
+def checklist(x: RuleInput) -> RuleOutput:
+    checks = _checks(x.item)
+    pos = {f: k for k, f in enumerate(x.item.fields)}
+    n = x.values[0].shape if x.values else (0,)
+    lost = np.zeros(n)
+    failed = np.full(n, "", dtype=object)
+    for f, p in checks:
+        with np.errstate(invalid="ignore"):
+            miss = ~(x.values[pos[f]] > 0)
+        lost = lost + np.where(miss, p, 0.0)
+        label = x.item.fields[pos[f]]
+        failed = np.where(miss, np.where(failed == "", label, failed + "、" + label), failed)
+    pts = np.maximum(0.0, x.points - lost)
+    case = _pick(("met", "main", "floor"), np.where(lost <= 0, 0, np.where(lost > x.points, 2, 1)))
+    return RuleOutput(pts, case, {"failed": (failed, "field_names")})
+
+
+def _rank_check(item: Item) -> list[str]:
+    p = item.params
+    if "points_by_place" in p:
+        v = p["points_by_place"]
+        if (not isinstance(v, (list, tuple)) or not v
+                or not all(isinstance(z, (int, float)) and not isinstance(z, bool) and 0 <= z <= item.points for z in v)):
+            return [f"参数 points_by_place 应为 [第1名得分, 第2名得分, ...]，每个在 0 到分值 {item.points:g} 之间"]
+    elif not p.get("proportional"):
+        return ["排名得分须给出 points_by_place（按名次给分）或 proportional: true（与第一名之比 × 分值）"]
+    if p.get("order", "desc") not in ("desc", "asc"):
+        return ["参数 order 应为 desc（数值大者在前，默认）或 asc（数值小者在前）"]
+    if p.get("scope", "category") not in ("category", "all"):
+        return ["参数 scope 应为 category（类别内排名，默认）或 all（全部单位排名）"]
+    return []
+
+
+@register(
+    "rank",
+    human_template="{field} {value}，排名第 {place} 名，得 {got} 分（满分 {points} 分）",
+    templates={"met": "{field} {value}，排名第 {place} 名，得满分 {points} 分"},
+    params_doc="按某数据项在类别内（scope: category，默认）或全部单位（scope: all）中的名次给分。"
+               "points_by_place：[第1名得分, 第2名得分, ...]，名次超出列表的得 0 分；或 proportional: true："
+               "得分 = 本单位数值 ÷ 第一名数值 × 分值。order：desc（默认，数值大者在前）或 asc。"
+               "并列者名次相同（1、2、2、4），得分相同。只在本项有效填报的单位之间排名。",
+    check=_rank_check,
+)
+def rank(x: RuleInput) -> RuleOutput:
+    v = x.values[0]
+    p = x.params
+    asc = p.get("order", "desc") == "asc"
+    n = len(v)
+    groups = x.groups if (x.groups is not None and p.get("scope", "category") == "category") else np.zeros(n, dtype=np.int64)
+    key = np.where(np.isnan(v), np.nan, v if asc else -v)
+    place = np.full(n, np.nan)
+    best = np.full(n, np.nan)
+    df = pd_rank(key, groups)
+    place[:] = df[0]
+    best[:] = df[1]
+    if "points_by_place" in p:
+        table = np.array([float(z) for z in p["points_by_place"]] + [0.0])
+        idx = np.where(np.isnan(place), len(table) - 1, np.minimum(np.nan_to_num(place, nan=1) - 1, len(table) - 1))
+        pts = table[idx.astype(np.int64)]
+    else:
+        first = np.abs(best)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(first > 0, (np.abs(v) if not asc else first / np.where(v > 0, v, np.nan)) /
+                            (first if not asc else 1.0), 1.0)
+        pts = np.clip(np.nan_to_num(frac * x.points, nan=0.0), 0.0, x.points)
+    pts = np.minimum(pts, x.points)
+    return RuleOutput(pts, np.where(pts >= x.points, "met", "main"), {"place": (place, PLAIN)})
+
+
+def pd_rank(key: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(competition rank 1, 2, 2, 4 of ``key`` ascending inside each group; the best key of the group)."""
+    import pandas as pd  # local: only the rank rule needs it
+
+    s = pd.Series(key)
+    g = pd.Series(groups)
+    place = s.groupby(g).rank(method="min", ascending=True).to_numpy()
+    best = s.groupby(g).transform("min").to_numpy()
+    return place, best
+
+
+def rate_detail(item: Item, values: tuple[float, ...], fields: Mapping[str, FieldDef]) -> str:
+    """The {detail} of a bonus, penalty or pooled deduction: 「市级刊用 1 篇×0.5 分、…」."""
+    if item.rule == "deduction":
+        rates = deduction_rates(item)
+        rates = {f: rates.get(f, 0.0) for f in item.fields}
+        parts = []
+        for f, v in zip(item.fields, values):
+            if v is not None and not math.isnan(v) and v > 0 and rates[f] > 0:
+                fd = fields.get(f)
+                parts.append(f"{fd.label if fd else f} {fmt_in_unit(v, fd)}×{fmt_number(rates[f])} 分")
+        return "、".join(parts) if parts else "未发现问题"
+    return bonus_detail(item, values, fields)
 
 
 def bonus_detail(item: Item, values: tuple[float, ...], fields: Mapping[str, FieldDef]) -> str:

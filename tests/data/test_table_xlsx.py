@@ -45,3 +45,86 @@ def test_diff_names_changes_to_items_fields_grades_and_rules():
     assert "C1 分值：4 → 5" in diff and "C1 ★核心：是 → 否" in diff
     assert "一票否决等次：不合格 → 合格" in diff and "基础分总分：100 → 101" in diff
     assert "数据项 committee_meetings 名称：支委会次数 → 支部委员会会议次数" in diff
+
+
+# ---------------------------------------------------------------- readable columns (issue 13 item 15, issue 17)
+from data.table_xlsx import META_SHEET, read_table_xlsx, standard_mismatches  # noqa: E402
+from tests.scoring.test_table_language import STARS, table_dict, item  # noqa: E402
+
+
+def _sheet_rows(data: bytes, sheet: str) -> list[list]:
+    return [list(r) for r in load_workbook(io.BytesIO(data))[sheet].iter_rows(values_only=True)]
+
+
+def _edit(data: bytes, edit) -> bytes:
+    wb = load_workbook(io.BytesIO(data))
+    edit(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_parameters_have_readable_columns_and_grades_a_chinese_block():
+    data = table_to_xlsx(default_table())
+    rows = _sheet_rows(data, ITEM_SHEET)
+    head = rows[1]
+    a1 = dict(zip(head, next(r for r in rows if "A1" in r)))
+    a5 = dict(zip(head, next(r for r in rows if "A5" in r)))
+    assert (a1["目标值"], a1["每少一次扣分"], a1["其他参数"]) == (12, 1, None)
+    assert a5["分档"] == "95→3；85→2；70→1"
+    meta = _sheet_rows(data, META_SHEET)
+    assert ["等次", "分数线", "最多占比（%）", "最少占比（%）", "定级条件"] in meta
+    assert any(r[:2] == ["优秀", 90] for r in meta) and any(r[:2] == ["版本号", "2026"] for r in meta)
+    assert not any("{" in str(c) for r in rows[2:] for c in r if c)   # no JSON for the default table's parameters
+
+
+def test_every_new_key_round_trips_through_the_workbook():
+    import copy as _copy
+    d = table_dict([item("X1", "deduction", 4, ["a", "b"], {"per_item": {"a": 1, "b": 2}, "round": "none"},
+                         content="考核内容（含括号）", method="查阅资料", owner="组织部", applies_to={"kinds": ["党总支"]}),
+                    item("X2", "checklist", 2, ["c1", "c2"], {"checks": [{"field": "c1", "points": 1},
+                                                                         {"field": "c2", "points": 1}]}),
+                    item("X3", "rank", 3, ["out"], {"points_by_place": [3, 2, 1]}),
+                    item("X4", "manual", 3, [], {"deduct_range": [1, 3]})],
+                   grades=_copy.deepcopy(STARS),
+                   veto=[item("V1", "veto", 0, ["serious_violation"], grade="四星", mode="cap")])
+    d["areas"][0]["name"] = "组织建设（含党小组）"
+    d["grades"][0].update(max_pct=30, requires=[{"core": True}, {"field": "c1", "equals": "是"}])
+    d["grades"][2]["min_pct"] = 5
+    d.update(default_missing="zero", quota_scope="all", allow_override=True, scale=100)
+    d["penalty"] = [item("P1", "penalty", 0, ["c"], {"per_unit": 1.5}, cap=3)]
+    d["fields"]["c"] = {"label": "c", "unit": "次", "kind": "count", "missing": "report"}
+    t, problems = parse_table(d)
+    assert not problems, problems
+    read = read_table_xlsx(table_to_xlsx(t))
+    assert read.problems == [] and read.warnings == []
+    back, problems = parse_table(read.content)
+    assert problems == [] and table_to_dict(back) == table_to_dict(t)
+    assert back.areas[0].name == "组织建设（含党小组）"   # not cut at the first 「（」
+
+
+def test_an_unknown_column_is_a_warning_naming_its_column():
+    data = _edit(table_to_xlsx(default_table()), lambda wb: wb[ITEM_SHEET].cell(row=2, column=60, value="备注"))
+    read = read_table_xlsx(data)
+    assert read.problems == [] and read.content is not None
+    assert [str(w) for w in read.warnings][0].startswith(f"{ITEM_SHEET} BH 列「备注」")
+
+
+def test_a_bad_tier_cell_names_its_row_and_column():
+    def edit(wb):
+        ws = wb[ITEM_SHEET]
+        head = [c.value for c in ws[2]]
+        row = next(r for r in range(3, ws.max_row + 1) if ws.cell(row=r, column=head.index("编码") + 1).value == "A5")
+        ws.cell(row=row, column=head.index("分档") + 1, value="95→三；85→2")
+    read = read_table_xlsx(_edit(table_to_xlsx(default_table()), edit))
+    assert read.content is None
+    assert any("指标明细 第 7 行" in str(p) and "「分档」" in str(p) for p in read.problems)
+
+
+def test_a_standard_whose_numbers_disagree_with_the_parameters_is_flagged():
+    t = default_table()
+    assert standard_mismatches(t) == []
+    changed = t.with_item("A1", params={"target": 10, "per_miss": 2})
+    flags = standard_mismatches(changed)
+    assert any(f.startswith("A1") and "1 分" in f for f in flags)          # text still says 扣 1 分
+    assert any(f.startswith("A1") and "不少于 12 次" in f for f in flags)   # and 全年不少于 12 次
