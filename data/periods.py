@@ -213,6 +213,27 @@ def late_upload(db: Database, period_code: str, today: dt.date | None = None) ->
                              "但将记为逾期报送")
 
 
+def not_due_warning(period_code: str, item_code: str, db: Database | None = None) -> str | None:
+    """Why an inspector's entry on an item will not count, when the item is not due in the period
+    (a 年度 item in a half year); None when it is due. The entry is kept (the annual period may
+    take it up) — the inspector is told, rather than the score silently ignoring it."""
+    db = db or get_db()
+    with db.session() as s:
+        p = repo.get_period(s, period_code) if isinstance(period_code, str) else None
+        if p is None:
+            return None
+        table = repo.table_for(p)
+        kind = p.kind
+    try:
+        item = table.item(item_code)
+    except KeyError:
+        return None
+    if kind == PERIOD_H1 and item.period == PERIOD_ANNUAL:
+        return (f"「{item.code} {item.name}」是年度考核指标，{period_label(period_code)}不到期（不计入满分），"
+                "本次录入已保存，但不会计入该考核期的得分；请在年度考核期录入")
+    return None
+
+
 # --------------------------------------------------------------------------- progress
 
 def due_fields(table: IndicatorTable, kind: str) -> list[str]:
@@ -313,6 +334,6 @@ def reminder_xlsx(principal: Principal, period_code: str, db: Database | None = 
     return exports.to_xlsx({"催报名单": reminder_frame(prog)})
 
 
-__all__ = ["create_period", "update_period", "set_period_status", "late_upload", "LateUpload", "progress",
+__all__ = ["create_period", "update_period", "not_due_warning", "set_period_status", "late_upload", "LateUpload", "progress",
            "Progress", "reminder_frame", "reminder_xlsx", "due_fields", "days_left", "deadline_text",
            "SUBMITTED", "PARTIAL", "NOT_YET", "PROGRESS_COLUMNS"]

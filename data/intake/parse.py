@@ -314,11 +314,12 @@ class _Parser:
                 return None
             filled = [s.name for s in others if self._sheet_has_values(s.name)]
             if filled and not self._has_values(grid):
+                self.sheet = grid.name
                 self.issue(IssueCode.SHEET_EMPTY,
                            f"{self.file}：工作表「{grid.name}」中没有填写任何数值，而工作表"
                            f"{'、'.join(f'「{n}」' for n in filled)}中有数据；系统只读取「{H.DATA_SHEET}」，"
                            f"请把数据填在「{H.DATA_SHEET}」中（或删除空白的「{H.DATA_SHEET}」并把填好的工作表改名为"
-                           f"「{H.DATA_SHEET}」）后重新上传", sheet=grid.name, value="、".join(filled))
+                           f"「{H.DATA_SHEET}」）后重新上传", value="、".join(filled))
                 return None
             if filled:
                 self._ambiguous([grid.name] + filled)
@@ -500,7 +501,7 @@ class _Parser:
                 self.issue(IssueCode.MISSING_COLUMN,
                            f"{self.where(hr)}：表头中没有 {len(missing)} 个数据项的列（{names}）；"
                            "这些数据项本次不更新（保持系统中的原值），如需填报请使用本期模板",
-                           row=hr, value="、".join(missing), severity=Severity.WARNING)
+                           row=hr, value="、".join(self.fields[n].label for n in missing), severity=Severity.WARNING)
 
     def _merged_data_cells(self, grid: Grid, columns: list[_Column], start: int, layout_long: bool) -> None:
         """Merged cells below the header. Excel keeps a merge's value in its top-left cell only, so
