@@ -319,7 +319,8 @@ def reminder_frame(prog: Progress) -> pd.DataFrame:
     return pd.DataFrame({
         "单位编码": df["unit"], "单位名称": df["name"], "所属局": df["bureau"], "填报状态": df["status"],
         "已填数据项": df["n_filled"].astype(int), "应填数据项": df["n_due"].astype(int),
-        "未填数据项": df["blank_fields"],
+        "未填数据项": [f"全部 {int(n)} 项未填" if st == NOT_YET else b
+                   for st, n, b in zip(df["status"], df["n_due"], df["blank_fields"])],
         "填报截止日期": prog.deadline.isoformat() if prog.deadline else "未设",
         "剩余天数": prog.days_left if prog.days_left is not None else "",
     }).reset_index(drop=True)

@@ -30,14 +30,15 @@ _STATUS_STYLE = {"styleConditions": [
 def _grid(prog: periods.Progress):
     rows = [{"unit": r.unit, "unit_name": r.name, "bureau": r.bureau, "status": r.status,
              "filled": f"{int(r.n_filled)} / {int(r.n_due)}", "n_filled": int(r.n_filled),
-             "blank": r.blank_fields or "—", "last": fmt_datetime(r.last_upload) if r.last_upload is not None
+             "blank": (f"全部 {int(r.n_due)} 项未填" if r.status == periods.NOT_YET else r.blank_fields or "—"), "last": fmt_datetime(r.last_upload) if r.last_upload is not None
              and r.last_upload == r.last_upload else "—", "uploader": r.uploader or "—"}
             for r in prog.units.itertuples()]
     return make_grid("progress-grid", rows, [
-        text_col("unit", "单位编码", 96), text_col("unit_name", "单位名称", 190),
-        text_col("bureau", "所属局", 110), text_col("status", "填报状态", 120, cellStyle=_STATUS_STYLE),
-        text_col("filled", "已填 / 应填", 104),
-        text_col("blank", "未填数据项", 300, flex=2, wrapText=True, autoHeight=True, cellStyle={"lineHeight": "1.5"}),
+        text_col("unit", "单位编码", 118), text_col("unit_name", "单位名称", 190),
+        text_col("bureau", "所属局", 110), text_col("status", "填报状态", 130, cellStyle=_STATUS_STYLE),
+        text_col("filled", "已填/应填", 124),
+        text_col("blank", "未填数据项", 300, flex=2, wrapText=True, autoHeight=True,
+                 cellStyle={"lineHeight": "1.5", "display": "flex", "alignItems": "center"}),
         text_col("last", "最近上传", 150), text_col("uploader", "上传人", 100)],
         height=560, pagination=True, row_id="unit")
 
