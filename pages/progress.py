@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from auth import current_principal, secure_callback
 from components.cards import make_kpi_card, make_section
 from components.formats import fmt_datetime
-from components.grids import make_grid, number_col, text_col
+from components.grids import make_grid, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import periods, services
 from pages._access import open_page, period_options, period_search
