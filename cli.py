@@ -1,5 +1,5 @@
 """Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
-import-table, export-table.
+import-table, export-table, create-period.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -189,6 +189,30 @@ def register_cli(app: Flask) -> None:
         except KeyError:
             raise click.ClickException(f"指标体系版本 {version} 不存在") from None
         click.echo(f"已导出指标体系 {version} 版：{out}")
+    @app.cli.command("create-period")
+    @click.argument("code")
+    @click.option("--table", "table_version", required=True, help="指标体系版本，如 2026")
+    @click.option("--deadline", default=None, help="填报截止日期 YYYY-MM-DD（含当天）")
+    @click.option("--late", "late_policy", type=click.Choice(["warn", "refuse"]), default="warn", show_default=True,
+                  help="截止后上传：warn 给出警告仍可提交，refuse 拒绝")
+    @click.option("--user", "username", default=None, help="以该管理员身份记入审计日志，默认记为「命令行」")
+    def create_period_cmd(code: str, table_version: str, deadline: str | None, late_policy: str,
+                          username: str | None):
+        """新建考核期（CODE 如 2027H1 上半年、2027 年度），指定指标体系版本和填报截止日期。"""
+        from data import periods
+        from data.permissions import AccessDenied, Principal
+        from data.services import InvalidInput
+
+        principal = _principal(username) if username else Principal(None, "命令行", "命令行", "admin")
+        try:
+            created = periods.create_period(principal, code, table_version, get_db(), deadline=deadline,
+                                            late_policy=late_policy)
+        except InvalidInput as exc:
+            raise click.ClickException(str(exc)) from None
+        except AccessDenied:
+            raise click.ClickException(f"用户 {username} 不是系统管理员，不能新建考核期") from None
+        info = f"，填报截止日期 {deadline}（截止后{'拒绝' if late_policy == 'refuse' else '警告'}）" if deadline else ""
+        click.echo(f"已新建考核期 {created}（指标体系 {table_version} 版，状态：填报中{info}）")
 
 
 def _principal(username: str):

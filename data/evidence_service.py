@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
-from data import repo, services
+from data import periods, repo, services
 from data.db import Database
 from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
 from data.intake.issues import IssueCode, Severity, UploadIssue
@@ -78,6 +78,7 @@ class _Context:
     units: pd.DataFrame
     current: pd.DataFrame
     previous: pd.DataFrame
+    period_dates: tuple = (None, None)  # (start, end): caps are prorated to the period's days
 
 
 # --------------------------------------------------------------------------- helpers
@@ -121,7 +122,19 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
             return _refused(data, file_name, IssueCode.PERIOD_PUBLISHED,
                             f"{file_name}：{period_label(period_code)}的考核结果已发布，不再接收填报数据；"
                             "如需更正，请联系考核组将考核期状态改回「考核中」")
+    late = periods.late_upload(db, period_code)
+    if late is not None and late.refuse:
+        return _refused(data, file_name, IssueCode.LATE_UPLOAD, f"{file_name}：{late.message}")
     return None
+
+
+def _late_warning(db: Database, report: UploadReport, period_code: str) -> None:
+    """After the deadline with the ``warn`` policy: the upload goes on, with a WARNING saying so."""
+    late = periods.late_upload(db, period_code)
+    if late is not None and not late.refuse:
+        report.issues.insert(0, UploadIssue(code=IssueCode.LATE_UPLOAD, sheet="", row=0, column="", value="",
+                                            message=f"{report.file_name}：{late.message}",
+                                            severity=Severity.WARNING))
 
 
 def _previous_values(s, p: Period, table) -> pd.DataFrame:
@@ -136,8 +149,12 @@ def _previous_values(s, p: Period, table) -> pd.DataFrame:
         return pd.DataFrame(columns=["unit", "field", "value"])
     ev = repo.evidence_frame(s, prev.id)
     label = period_label(prev.code)
-    if scale != 1.0 and len(ev):
+    if prev.kind != p.kind and len(ev):
+        # A half year against a year: only what can be put on one scale is compared — counts,
+        # hours and people rescaled, rates as they are; anything else would be noise.
         kinds = {n: f.kind for n, f in table.fields.items()}
+        kind = ev["field"].map(kinds)
+        ev = ev[kind.isin(_PRORATED_KINDS + ("percent",))].copy()
         mask = ev["field"].map(lambda f: kinds.get(f) in _PRORATED_KINDS).astype(bool)
         ev.loc[mask, "value"] = ev.loc[mask, "value"] * scale
         label += "，次数和学时按" + ("半年折算" if scale < 1 else "全年折算")
@@ -160,7 +177,7 @@ def _context(db: Database, period_code: str, for_commit: bool = False) -> _Conte
         p, table, units = _period_table_units(s, period_code)
         return _Context(p.id, p.code, p.kind, p.table_version.version, table, units,
                         empty if for_commit else repo.evidence_frame(s, p.id),
-                        empty if for_commit else _previous_values(s, p, table))
+                        empty if for_commit else _previous_values(s, p, table), (p.start_date, p.end_date))
 
 
 def _limits(limits: Limits | None) -> Limits:
@@ -183,7 +200,7 @@ def _parse(db: Database, data: bytes, file_name: str, ctx: _Context, principal: 
     return parse_upload(data, file_name, ctx.table, ctx.units[["unit", "name"]] if len(ctx.units)
                         else pd.DataFrame(columns=["unit", "name"]), ctx.period_code, ctx.period_kind,
                         ctx.table_version, allowed_units=None if scope is None else set(scope),
-                        previous_values=ctx.previous, limits=_limits(limits))
+                        previous_values=ctx.previous, limits=_limits(limits), period_dates=ctx.period_dates)
 
 
 def _committed_batch(s, period_id: int, file_hash: str) -> int | None:
@@ -201,6 +218,24 @@ def _changes(values: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     merged = values.merge(cur, on=["unit", "field"], how="left")
     differs = merged["old"].isna() | ((merged["value"] - merged["old"]).abs() > _EPS)
     return merged[differs].reset_index(drop=True)
+
+
+def _cleared(clears: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """「清除」 cells whose unit has a current value for the field (clearing nothing changes nothing)."""
+    if clears.empty or current.empty:
+        return clears.assign(old=pd.Series(dtype=float)).iloc[0:0]
+    cur = current.rename(columns={"value": "old"})[["unit", "field", "old"]]
+    merged = clears.merge(cur, on=["unit", "field"], how="inner")
+    return merged[merged["old"].notna()].reset_index(drop=True)
+
+
+def _all_changes(report: UploadReport, current: pd.DataFrame) -> pd.DataFrame:
+    """New or different values and effective clears (``value`` NaN), in file order."""
+    parts = [_changes(report.values, current), _cleared(report.clears, current)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _changes(report.values, current)
+    return pd.concat(parts, ignore_index=True).sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
 def _change_frame(ctx: _Context, changed: pd.DataFrame) -> pd.DataFrame:
@@ -222,7 +257,10 @@ def _score_changes(db: Database, ctx: _Context, report: UploadReport, changed: p
     if changed.empty:
         return pd.DataFrame(columns=SCORE_CHANGE_COLUMNS)
     before = services.score_period(ctx.period_code, db).units
-    after = services.score_with_changes(ctx.period_code, report.values[["unit", "field", "value"]], db).units
+    new_values = report.values[["unit", "field", "value"]]
+    if len(report.clears):  # a NaN row replaces the current value: 缺报, as after the commit
+        new_values = pd.concat([new_values, report.clears[["unit", "field", "value"]]], ignore_index=True)
+    after = services.score_with_changes(ctx.period_code, new_values, db).units
     b = before.set_index("unit")[["name", "total", "rank", "grade"]]
     a = after.set_index("unit")[["total", "rank", "grade"]]
     df = b.join(a, lsuffix="_before", rsuffix="_after").reset_index()
@@ -247,13 +285,13 @@ def template_bytes(db: Database, period_code: str, principal: Principal | None =
         require(principal, "upload")
     with db.session() as s:
         p, table, units = _period_table_units(s, period_code)
-        kind, code = p.kind, p.code
+        kind, code, dates = p.kind, p.code, (p.start_date, p.end_date)
     scope = unit_scope(principal) if principal is not None else None
     if scope is not None and len(units):
         units = units[units["unit"].isin(scope)]
     if units.empty:
         units = pd.DataFrame(columns=["unit", "name"])
-    return build_template(table, units[["unit", "name"]], code, kind)
+    return build_template(table, units[["unit", "name"]], code, kind, period_dates=dates)
 
 
 def preview_upload(db: Database, data: bytes, file_name: str, period_code: str, user,
@@ -270,7 +308,8 @@ def preview_upload(db: Database, data: bytes, file_name: str, period_code: str, 
         return Preview(report=refused, file_hash=refused.file_hash, period_code=period_code)
     ctx = _context(db, period_code)
     report = _parse(db, data, file_name, ctx, principal, limits)
-    changed = _changes(report.values, ctx.current)
+    _late_warning(db, report, period_code)
+    changed = _all_changes(report, ctx.current)
     with db.session() as s:
         # A duplicate only when committing again would change nothing (see _write).
         duplicate_of = _committed_batch(s, ctx.period_id, report.file_hash) if changed.empty else None
@@ -303,6 +342,7 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
         return CommitResult("rejected", None, 0, 0, 0, refused, period_code, file_name)
     ctx = _context(db, period_code, for_commit=True)
     report = _parse(db, data, file_name, ctx, principal, limits)
+    _late_warning(db, report, period_code)
     values = report.values
     n_units = int(values["unit"].nunique()) if len(values) else 0
     if not report.ok:
@@ -351,6 +391,16 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
         if old is not None and old[1] is not None and abs(old[1] - x) <= _EPS:
             continue  # unchanged: the current row and its provenance stay
         changed.append((uid, f, x, raw, sheet, row, col, header, old[0] if old is not None else None))
+    # Clears: a NULL row supersedes a current value (history and provenance kept); clearing a
+    # field that has no current value, or is already cleared, writes nothing.
+    clears = report.clears
+    for u, f, raw, sheet, row, col, header in zip(
+            clears["unit"].tolist(), clears["field"].tolist(), clears["raw"].tolist(), clears["sheet"].tolist(),
+            clears["row"].astype(int).tolist(), clears["column"].tolist(), clears["header"].tolist()):
+        old = current.get((unit_ids[u], f))
+        if old is None or old[1] is None:
+            continue
+        changed.append((unit_ids[u], f, None, raw, sheet, row, col, header, old[0]))
     # The same file again is a duplicate only when it would change nothing: re-uploading an earlier
     # file after a later one superseded it is how staff put the earlier values back.
     if dup is not None and not changed:
@@ -367,7 +417,7 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     services.audit(s, principal, "upload", entity="upload_batch", entity_id=batch.id, period_code=ctx.period_code,
                    after={"file_name": file_name, "file_hash": report.file_hash, "format": report.file_format,
                           "units": batch.n_units, "values": batch.n_values, "changed": batch.n_changed,
-                          "warnings": batch.n_warnings})
+                          "cleared": sum(t[2] is None for t in changed), "warnings": batch.n_warnings})
     return batch.id, len(changed)
 
 
@@ -422,10 +472,12 @@ def format_commit(result: CommitResult) -> str:
     name = result.file_name or result.report.file_name
     if result.status == "committed":
         warn = f"；另有 {len(result.report.warnings)} 个警告，请留意" if result.report.warnings else ""
-        unchanged = result.n_values - result.n_changed
+        n_cleared = len(result.report.clears)
+        unchanged = max(result.n_values + n_cleared - result.n_changed, 0)
+        cleared = f"、{n_cleared} 个「清除」" if n_cleared else ""
         return (f"文件「{name}」已提交（批次 #{result.batch_id}，考核期 {result.period_code}）："
-                f"{result.n_units} 个单位、{result.n_values} 个数值，其中 {result.n_changed} 个新增或更新，"
-                f"{unchanged} 个与原值相同未改动{warn}。")
+                f"{result.n_units} 个单位、{result.n_values} 个数值{cleared}，其中 {result.n_changed} 个新增、更新或清除，"
+                f"{unchanged} 个与原值相同未改动；空白单元格保持原值{warn}。")
     if result.status == "duplicate":
         return (f"文件「{name}」与已提交的批次 #{result.batch_id} 完全相同（同一文件），"
                 f"考核期 {result.period_code} 的数据未重复写入。")

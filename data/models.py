@@ -26,6 +26,7 @@ class Base(DeclarativeBase):
 
 
 PERIOD_STATUSES = ("填报中", "考核中", "已发布")
+LATE_POLICIES = {"warn": "逾期上传给出警告，仍可提交", "refuse": "逾期不再接收上传"}
 RECTIFICATION_STATUSES = ("整改中", "已销号", "回头看通过", "已重开")
 OPEN_RECTIFICATION = ("整改中", "已重开")
 ADJUSTMENT_KINDS = ("judgement", "deduction", "not_applicable")
@@ -91,6 +92,9 @@ class Period(Base):
     table_version_id: Mapped[int] = mapped_column(ForeignKey("table_versions.id"))
     # Bumped by every write that can move a score: the score cache key.
     data_version: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)  # 填报截止日期 (inclusive)
+    # Uploads after the deadline: "warn" (accepted with a warning) or "refuse" (LATE_POLICIES).
+    late_policy: Mapped[str] = mapped_column(String(8), default="warn", server_default="warn")
     table_version: Mapped[TableVersion] = relationship()
 
 

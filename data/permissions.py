@@ -26,6 +26,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),
     "what_if": (LEADER, INSPECTOR, ADMIN),
+    "view_progress": (INSPECTOR, STAFF, ADMIN),  # 填报进度 and the 催报 list (staff: own units)
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
 }
 
@@ -40,6 +41,7 @@ PAGES: dict[str, str] = {
     "audit": "view_audit",
     "admin": "manage_users",
     "rectifications": "view_scores",
+    "progress": "view_progress",
 }
 
 

@@ -33,11 +33,13 @@ class PeriodInfo:
     end_date: object
     table_version: str
     data_version: int
+    deadline: object = None      # 填报截止日期 (date) or None
+    late_policy: str = "warn"    # uploads after the deadline: warn / refuse
 
 
 def period_info(p: Period) -> PeriodInfo:
     return PeriodInfo(p.id, p.code, p.kind, p.year, p.status, p.start_date, p.end_date,
-                      p.table_version.version, p.data_version)
+                      p.table_version.version, p.data_version, p.deadline, p.late_policy or "warn")
 
 
 def get_period(s: Session, code: str) -> Period | None:
@@ -85,7 +87,9 @@ def units_frame(s: Session, p: Period, codes: set[str] | None = None) -> pd.Data
 def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None) -> pd.DataFrame:
     q = (select(OrgUnit.code, EvidenceValue.field, EvidenceValue.value)
          .join(OrgUnit, OrgUnit.id == EvidenceValue.unit_id)
-         .where(EvidenceValue.period_id == period_id, EvidenceValue.superseded_at.is_(None)))
+         .where(EvidenceValue.period_id == period_id, EvidenceValue.superseded_at.is_(None),
+                # A current NULL is an explicit clear (「清除」): the unit has no value for the field.
+                EvidenceValue.value.is_not(None)))
     if unit_ids is not None:
         q = q.where(EvidenceValue.unit_id.in_(unit_ids))
     df = _frame(s.execute(q).all(), columns=["unit", "field", "value"])

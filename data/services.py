@@ -641,32 +641,12 @@ def decide_candidate(principal: Principal, period_code: str, unit_code: str, dec
               period_code=period_code, unit_code=unit_code, after={"decision": decision, "note": note})
 
 
-def create_period(principal: Principal, code: str, table_version: str, db: Database | None = None) -> str:
-    """Open a new assessment period (``2027H1`` / ``2027``) on a stored indicator-table version."""
-    require(principal, "manage_tables")
-    from scoring.glossary import PERIOD_H1, period_kind
+def create_period(principal: Principal, code: str, table_version: str, db: Database | None = None,
+                  deadline=None, late_policy: str = "warn") -> str:
+    """Open a new assessment period; the use case lives in ``data.periods`` (kept here for callers)."""
+    from data import periods
 
-    code = (code or "").strip().upper()
-    kind = period_kind(code)
-    if kind is None:
-        raise InvalidInput("考核期编码应为年份（年度，如 2027）或年份加 H1（上半年，如 2027H1）")
-    year = int(code[:4])
-    start = dt.date(year, 1, 1)
-    end = dt.date(year, 6, 30) if kind == PERIOD_H1 else dt.date(year, 12, 31)
-    db = db or get_db()
-    with db.session() as s:
-        if repo.get_period(s, code) is not None:
-            raise InvalidInput(f"考核期 {code} 已存在")
-        tv = s.scalar(select(TableVersion).where(TableVersion.version == table_version))
-        if tv is None:
-            raise InvalidInput(f"指标体系版本 {table_version} 不存在")
-        p = Period(code=code, kind=kind, year=year, start_date=start, end_date=end, status=PERIOD_STATUSES[0],
-                   table_version_id=tv.id, data_version=1)
-        s.add(p)
-        s.flush()
-        audit(s, principal, "period_create", entity="period", entity_id=code, period_code=code,
-              after={"code": code, "table_version": table_version})
-    return code
+    return periods.create_period(principal, code, table_version, db=db, deadline=deadline, late_policy=late_policy)
 
 
 def set_period_status(principal: Principal, period_code: str, status: str, db: Database | None = None) -> None:

@@ -1,5 +1,6 @@
 """系统管理 (admin): accounts (create, enable/disable, reset password) and assessment periods
-(open a new period on a stored indicator-table version). Every change is audited by the service."""
+(open a new period on a stored indicator-table version; edit its dates, 填报截止日期, what happens to
+late uploads and — while nothing is committed — its table version). Every change is audited by the service."""
 from __future__ import annotations
 
 import dash
@@ -11,7 +12,8 @@ from components.cards import make_alert, make_section
 from components.formats import fmt_date, fmt_datetime
 from components.grids import make_grid, text_col
 from components.shell import make_page_header
-from data import accounts, services
+from data import accounts, periods, services
+from data.models import LATE_POLICIES
 from data.permissions import ALL_ROLES, ROLE_LABELS
 from pages._access import guard
 
@@ -32,10 +34,17 @@ def _users_grid(principal):
 
 def _periods_table():
     rows = [html.Tr([html.Td(p.code), html.Td("上半年" if p.kind == "H1" else "年度"),
-                     html.Td(f"{fmt_date(p.start_date)} — {fmt_date(p.end_date)}"), html.Td(p.table_version),
+                     html.Td(f"{fmt_date(p.start_date)} — {fmt_date(p.end_date)}"),
+                     html.Td(fmt_date(p.deadline) if p.deadline else "未设"),
+                     html.Td("拒绝" if p.late_policy == "refuse" else "警告"), html.Td(p.table_version),
                      html.Td(p.status)]) for p in services.periods()]
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("考核期", "类型", "起止", "指标体系版本", "状态")])),
-                      html.Tbody(rows)], size="sm", className="mb-0", id="admin-periods")
+    heads = ("考核期", "类型", "起止", "填报截止日期", "逾期上传", "指标体系版本", "状态")
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(rows)], size="sm",
+                     className="mb-0", id="admin-periods")
+
+
+_LATE_OPTIONS = [{"label": ("截止后拒绝上传" if k == "refuse" else "截止后警告，仍可提交"), "value": k}
+                 for k in LATE_POLICIES]
 
 
 def layout(**_):
@@ -72,13 +81,33 @@ def layout(**_):
         html.Div(_periods_table(), id="admin-periods-box"),
         html.H3("新建考核期", className="h6 mt-3"),
         dbc.Row([
-            dbc.Col(dbc.Input(id="admin-period-code", placeholder="如 2026（年度）或 2027H1（上半年）"), md=4),
+            dbc.Col(dbc.Input(id="admin-period-code", placeholder="如 2026（年度）或 2027H1（上半年）"), md=3),
             dbc.Col(dbc.Select(id="admin-period-version", options=[{"label": f"指标体系 {v} 版", "value": v}
                                                                    for v in versions],
-                               value=versions[-1] if versions else None), md=4),
+                               value=versions[-1] if versions else None), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("填报截止"),
+                                    dbc.Input(id="admin-period-deadline", type="date")]), md=4),
             dbc.Col(dbc.Button("新建", id="admin-period-save", color="danger", className="w-100"), md=2),
         ], className="g-2"),
         html.Div(id="admin-periods-msg", className="mt-2"),
+        html.H3("修改考核期", className="h6 mt-3"),
+        html.P("起止日期决定次数上限的折算（按考核期天数）；指标体系版本只能在该考核期还没有提交任何填报数据时更换。",
+               className="small-muted mb-2"),
+        dbc.Row([
+            dbc.Col(dbc.Select(id="admin-edit-period", placeholder="选择考核期",
+                               options=[{"label": p.code, "value": p.code} for p in services.periods()]), md=2),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("开始"), dbc.Input(id="admin-edit-start", type="date")]), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("结束"), dbc.Input(id="admin-edit-end", type="date")]), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("填报截止"),
+                                    dbc.Input(id="admin-edit-deadline", type="date")]), md=4),
+        ], className="g-2"),
+        dbc.Row([
+            dbc.Col(dbc.Select(id="admin-edit-version", options=[{"label": f"指标体系 {v} 版", "value": v}
+                                                                 for v in versions]), md=3),
+            dbc.Col(dbc.Select(id="admin-edit-late", options=_LATE_OPTIONS, value="warn"), md=3),
+            dbc.Col(dbc.Button("保存修改", id="admin-edit-save", color="danger", className="w-100"), md=2),
+        ], className="g-2 mt-1"),
+        html.Div(id="admin-edit-msg", className="mt-2"),
     ])
     return html.Div([make_page_header("系统管理", "用户、考核期；指标体系版本在「指标体系」页上传；所有变更记入审计日志"),
                      users, periods])
@@ -119,12 +148,62 @@ def _users(new_clicks, user_clicks, username, name, role, units, password, targe
 
 @secure_callback(Output("admin-periods-msg", "children"), Output("admin-periods-box", "children"),
                  Input("admin-period-save", "n_clicks"), State("admin-period-code", "value"),
-                 State("admin-period-version", "value"), prevent_initial_call=True, action="manage_tables")
-def _periods(n_clicks, code, version):
+                 State("admin-period-version", "value"), State("admin-period-deadline", "value"),
+                 prevent_initial_call=True, action="manage_tables")
+def _periods(n_clicks, code, version, deadline):
     if not n_clicks:
         return no_update, no_update
     try:
-        created = services.create_period(current_principal(), code or "", version or "")
+        created = periods.create_period(current_principal(), code if isinstance(code, str) else "",
+                                        version if isinstance(version, str) else "",
+                                        deadline=deadline if isinstance(deadline, str) else None)
     except services.InvalidInput as exc:
         return make_alert(str(exc), "warning"), no_update
-    return make_alert(f"已新建考核期 {created}（状态：填报中）", "success"), _periods_table()
+    due = f"，填报截止日期 {deadline}" if isinstance(deadline, str) and deadline else ""
+    return make_alert(f"已新建考核期 {created}（状态：填报中{due}）", "success"), _periods_table()
+
+
+@secure_callback(Output("admin-edit-start", "value"), Output("admin-edit-end", "value"),
+                 Output("admin-edit-deadline", "value"), Output("admin-edit-version", "value"),
+                 Output("admin-edit-late", "value"), Input("admin-edit-period", "value"), prevent_initial_call=True,
+                 action="manage_tables")
+def _load_period(code):
+    """Fill the edit form with the chosen period's current settings."""
+    if not isinstance(code, str) or not services.period_exists(code):
+        return (no_update,) * 5
+    p = services.get_period_info(code)
+    return (p.start_date.isoformat(), p.end_date.isoformat(), p.deadline.isoformat() if p.deadline else None,
+            p.table_version, p.late_policy)
+
+
+_FIELD_LABELS = {"start_date": "开始日期", "end_date": "结束日期", "deadline": "填报截止日期",
+                 "late_policy": "逾期上传", "table_version": "指标体系版本"}
+
+
+@secure_callback(Output("admin-edit-msg", "children"), Output("admin-periods-box", "children", allow_duplicate=True),
+                 Input("admin-edit-save", "n_clicks"), State("admin-edit-period", "value"),
+                 State("admin-edit-start", "value"), State("admin-edit-end", "value"),
+                 State("admin-edit-deadline", "value"), State("admin-edit-version", "value"),
+                 State("admin-edit-late", "value"), prevent_initial_call=True, action="manage_tables")
+def _edit_period(n_clicks, code, start, end, deadline, version, late):
+    if not n_clicks:
+        return no_update, no_update
+    if not isinstance(code, str) or not services.period_exists(code):
+        return make_alert("请选择考核期", "warning"), no_update
+    args = {"start_date": start, "end_date": end, "deadline": deadline}
+    args = {k: (v if isinstance(v, str) else None) for k, v in args.items()}
+    try:
+        changes = periods.update_period(current_principal(), code, table_version=version if isinstance(version, str)
+                                        else None, late_policy=late if late in LATE_POLICIES else "warn", **args)
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning"), no_update
+    if not changes:
+        return make_alert("没有需要保存的修改", "secondary"), no_update
+
+    def show(v):
+        if v is None:
+            return "未设"
+        return {"warn": "警告", "refuse": "拒绝"}.get(v, v.isoformat() if hasattr(v, "isoformat") else str(v))
+
+    text = "；".join(f"{_FIELD_LABELS[k]}：{show(a)} → {show(b)}" for k, (a, b) in changes.items())
+    return make_alert(f"已修改考核期 {code}：{text}（已记入审计日志）", "success"), _periods_table()

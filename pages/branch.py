@@ -369,6 +369,11 @@ def _save_adjustment(n_clicks, key, item, kind, points, reason):
         return make_alert(str(exc), "warning"), no_update
     except (TypeError, ValueError):
         return make_alert("分值应为数字", "warning"), no_update
+    from data.periods import not_due_warning
+
+    not_due = not_due_warning(key.get("period"), item)
+    if not_due:
+        return make_alert("已保存并记入审计日志。注意：" + not_due, "warning"), _refresh(key)
     return make_alert("已保存并记入审计日志", "success"), _refresh(key)
 
 

@@ -104,9 +104,9 @@ def _safe_name(name: str | None) -> str:
     return name[:200] or "上传文件"
 
 
-def _fmt(v) -> str:
+def _fmt(v, blank: str = "（空）") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "（空）"
+        return blank
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -118,9 +118,16 @@ def _preview_body(pv) -> html.Div:
         parts.append(make_alert(f"该文件与第 {pv.duplicate_of} 批次完全相同，已经提交过，无需重复提交。", "info",
                                 id_="upload-duplicate"))
     color = "success" if report.ok else "danger"
-    summary = (f"读取 {c['rows']} 行、{c['units']} 个单位、{c['values']} 个数值；{c['errors']} 个错误，"
+    cleared = f"、{c['cleared']} 个「清除」" if c["cleared"] else ""
+    summary = (f"读取 {c['rows']} 行、{c['units']} 个单位、{c['values']} 个数值{cleared}；{c['errors']} 个错误，"
                f"{c['warnings']} 个警告。" + ("可以提交。" if report.ok else "有错误，不能提交，请修改后重新上传。"))
     parts.append(make_alert(summary, color, id_="upload-summary"))
+    if report.ok and c["rows"]:
+        # Blank never means "delete": say so where the user decides to commit.
+        blank = (f"文件中有 {c['blank']} 个空白单元格：空白单元格保持系统中的现有数值，不会被清空。"
+                 if c["blank"] else "空白单元格保持系统中的现有数值，不会被清空。")
+        parts.append(make_alert(blank + "如需撤回已报送的数值，请在该单元格中填写「清除」或「/」后重新上传。", "info",
+                                id_="upload-blank-note"))
     if report.issues:
         rows = [{"severity": i.severity.label, "sheet": i.sheet or "—", "row": i.row or None,
                  "column": (f"{i.column} {i.header}".strip() or "—"), "value": i.value, "message": i.message}
@@ -135,7 +142,7 @@ def _preview_body(pv) -> html.Div:
                      cellStyle={"lineHeight": "1.5"})], height=300))
     if report.ok and len(pv.changes):
         rows = [{"unit": r.unit, "unit_name": r.unit_name, "field": r.field_label, "old": _fmt(r.old),
-                 "new": _fmt(r.new), "where": f"{r.sheet or ''} 第 {r.row} 行 {r.column}"}
+                 "new": _fmt(r.new, "（清除）"), "where": f"{r.sheet or ''} 第 {r.row} 行 {r.column}"}
                 for r in pv.changes.itertuples()]
         parts.append(html.H3(f"数值变化（{len(rows)} 项）", className="h6 mt-3"))
         parts.append(make_grid("upload-changes-grid", rows, [
@@ -188,7 +195,7 @@ def _preview(contents, filename, period_code):
     if not services.period_exists(period_code):
         return make_alert("考核期不存在", "danger"), True, False, name, None
     pv = evidence_service.preview_upload(get_db(), data, name, str(period_code), current_principal())
-    can_commit = pv.report.ok and not pv.duplicate_of and len(pv.report.values) > 0
+    can_commit = pv.report.ok and not pv.duplicate_of and (len(pv.report.values) > 0 or len(pv.report.clears) > 0)
     return _preview_body(pv), not can_commit, False, f"已选择：{name}", None
 
 

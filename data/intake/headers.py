@@ -15,10 +15,13 @@ META_SHEET = "_meta"
 # Column A of the template's second header row (unit of measure and allowed range).
 UNIT_ROW_MARK = "计量单位及范围"
 
-UNIT_CODE_HEADERS = ("单位编码", "编码", "单位代码", "组织编码", "党组织编码", "代码", "单位编号", "编号")
-UNIT_NAME_HEADERS = ("单位名称", "单位", "党组织名称", "支部名称", "党支部名称", "组织名称", "名称", "党组织")
-LONG_FIELD_HEADERS = ("数据项", "数据项名称", "指标", "指标项", "指标名称", "项目", "字段")
-LONG_VALUE_HEADERS = ("数值", "值", "数据", "填报值", "填报数", "数量")
+# The English names are the columns of the CLI's own exports (unit_code, field, value).
+UNIT_CODE_HEADERS = ("单位编码", "编码", "单位代码", "组织编码", "党组织编码", "代码", "单位编号", "编号", "unit_code",
+                     "unit code", "code")
+UNIT_NAME_HEADERS = ("单位名称", "单位", "党组织名称", "支部名称", "党支部名称", "组织名称", "名称", "党组织", "unit_name",
+                     "unit name", "name")
+LONG_FIELD_HEADERS = ("数据项", "数据项名称", "指标", "指标项", "指标名称", "项目", "字段", "field", "field_label")
+LONG_VALUE_HEADERS = ("数值", "值", "数据", "填报值", "填报数", "数量", "value")
 # Recognised and ignored without a warning.
 IGNORED_HEADERS = ("序号", "计量单位", "备注", "说明", "填报说明", "填写说明", "所属单位", "上级党组织", "类别")
 

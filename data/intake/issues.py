@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 VALUE_COLUMNS = ["unit", "field", "value", "raw", "sheet", "row", "column", "header"]
+# Explicit clears (「清除」 or 「/」): the same columns, value always NaN.
+CLEAR_COLUMNS = VALUE_COLUMNS
 
 
 class Severity(enum.Enum):
@@ -58,6 +60,12 @@ class IssueCode(enum.Enum):
     NEGATIVE = "negative"
     OUT_OF_RANGE = "out_of_range"              # percent > 100, count > max_per_year (halved in H1)
     FORMULA_NO_VALUE = "formula_no_value"      # a formula without a cached result
+    EXCEL_ERROR = "excel_error"                # #N/A, #DIV/0! …: an error value, typed or a formula's cached result
+    AMBIGUOUS_PERCENT = "ambiguous_percent"    # a plain 0.95 in a percentage column: 95 % or 0.95 %?
+    MERGED_CELLS = "merged_cells"              # a merge over unit rows (WARNING: read for every row) or fields
+    SHEET_EMPTY = "sheet_empty"                # 填报表 holds no values while another sheet does
+    AMBIGUOUS_SHEETS = "ambiguous_sheets"      # two sheets hold data: which one is meant?
+    LATE_UPLOAD = "late_upload"                # after the period's 填报截止日期 (WARNING or ERROR, per period)
     FAR_FROM_LAST = "far_from_last"            # WARNING: > 3× or < 1/3 of last period's value
 
 
@@ -109,6 +117,8 @@ class UploadReport:
     meta: dict = field(default_factory=dict)  # the template's _meta sheet, if any
     issues: list[UploadIssue] = field(default_factory=list)
     values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VALUE_COLUMNS))
+    # Cells that ask for the current value to be withdrawn (「清除」 / 「/」); blank cells keep it.
+    clears: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLEAR_COLUMNS))
     n_rows: int = 0                 # data rows read (blank, 合计 and footer rows excluded)
     n_blank: int = 0                # blank value cells of known units (not reported)
     n_skipped: int = 0              # 合计/总计 and signature rows skipped
@@ -131,6 +141,7 @@ class UploadReport:
             "rows": self.n_rows,
             "units": int(self.values["unit"].nunique()) if len(self.values) else 0,
             "values": len(self.values),
+            "cleared": len(self.clears),
             "blank": self.n_blank,
             "skipped": self.n_skipped,
             "errors": len(self.errors),
@@ -141,10 +152,11 @@ class UploadReport:
 def format_issues(report: UploadReport) -> str:
     """The issue list in Chinese, one per line, errors first: for the CLI and logs."""
     c = report.counts
-    head = (f"文件「{report.file_name}」：读取 {c['rows']} 行、{c['units']} 个单位、{c['values']} 个数值；"
+    cleared = f"、{c['cleared']} 个清除" if c["cleared"] else ""
+    head = (f"文件「{report.file_name}」：读取 {c['rows']} 行、{c['units']} 个单位、{c['values']} 个数值{cleared}；"
             f"{c['errors']} 个错误，{c['warnings']} 个警告。")
     if report.ok:
-        head += "可以提交。" if c["values"] else ""
+        head += "可以提交。" if c["values"] or c["cleared"] else ""
     else:
         head += "有错误，未入库，请修改后重新上传。"
     ordered = report.errors + report.warnings

@@ -33,6 +33,13 @@ UNIT_SYNONYMS: dict[str, set[str]] = {
     "%": {"%"},
 }
 
+# Written in a cell to withdraw the current value (a blank cell keeps it): documented in 填报说明.
+CLEAR_WORDS = ("清除", "/")
+CLEAR_KEYS = {"清除", "/", "清空"}
+# Excel's error values, as cached results or typed; also how they arrive in a CSV export.
+EXCEL_ERRORS = {"#n/a", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#getting_data", "#spill!",
+                "#calc!", "#field!", "#blocked!", "#unknown!", "#connect!", "#busy!", "#python!", "#n/a!"}
+
 TRUE_WORDS = {"是", "√", "✓", "✔", "有", "y", "yes", "true", "1", "对", "已开展", "已召开", "已完成"}
 FALSE_WORDS = {"否", "×", "✗", "✘", "无", "n", "no", "false", "0", "没有", "未开展", "未召开", "未完成"}
 
@@ -88,12 +95,26 @@ class Parsed:
     """One cell read for one field: the value, or why it could not be read."""
 
     value: float | None = None
-    problem: str | None = None    # "number" / "bool" / "unit:<suffix>" / "date"
+    problem: str | None = None    # "number" / "bool" / "unit:<suffix>" / "date" / "excel_error"
     explicit_percent: bool = False  # written with a % sign
+    clear: bool = False           # 「清除」 or 「/」: withdraw the current value
+
+
+def is_clear(value: object) -> bool:
+    return isinstance(value, str) and key(value) in CLEAR_KEYS
+
+
+def is_excel_error(value: object) -> bool:
+    return isinstance(value, str) and key(value) in EXCEL_ERRORS
 
 
 def parse_cell(value: object, f: FieldDef) -> Parsed:
     """Read one non-blank cell for field ``f`` (range checks are the caller's)."""
+    if isinstance(value, str):
+        if is_clear(value):
+            return Parsed(clear=True)
+        if is_excel_error(value):
+            return Parsed(problem="excel_error")
     if f.kind == "bool":
         return _parse_bool(value)
     if isinstance(value, bool):

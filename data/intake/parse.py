@@ -12,21 +12,33 @@ period's values (``data/evidence_service.py`` does).
 
 Decisions where the issue is silent (documented in tests/data/test_intake_*):
 
-* Percent fields are stored as 0–100. A value is multiplied by 100 when the
-  cell has a percent number format (Excel stores 95 % as 0.95), or when every
-  plain number reported for that field in the file lies in [0, 1] and at least
-  one of them is a fraction (a column written 0.95, 0.8, 1). A column of only
-  0 and 1 is read as written (0 % / 1 %): it is not evidence of fractions.
-  「95%」 written as text is 95.
+* Percent fields are stored as 0–100, and one cell means the same in any file
+  (wide or long, one unit or two thousand): a cell with a percent number format
+  is read as Excel shows it (0.95 → 95 %); 「95%」 written as text is 95; a
+  plain number above 1 is a percentage (88 → 88 %), 0 is 0; a plain number in
+  (0, 1] (0.95, 1) is ambiguous — 95 % or 0.95 %? — and is an ERROR at its cell
+  asking for 95 or 95%. Nothing is guessed from the other cells of the column.
+* 「清除」 or 「/」 in a value cell withdraws the unit's current value (stored as
+  a clear with provenance); a blank cell keeps the current value.
+* Excel error values (#N/A, #DIV/0! …, typed or a formula's cached result) are
+  errors at their cells, never read as blank.
+* A merged cell spanning several unit rows of one field column is read for
+  every row it covers (a WARNING names the range); a merge across several
+  field columns of a data row is an ERROR (which field is meant?).
+* The sheet 「填报表」 is read; when it holds no values while another sheet
+  does, or when two sheets hold data, the file is refused naming the sheets.
 * A unit is identified by its code when the code is known (names change between
   years; a different name under a known code is accepted). An unknown code is
   an error even when the name is known, and a name that is not an exact match
   (after NFKC and whitespace removal) is an error with a suggestion.
 * ``max_per_year`` applies to every field that declares it (counts, hours,
-  people); for a half-year period the cap is halved and rounded up.
+  people), prorated to the period's actual days and rounded up (2026H1 has 181
+  days: a 365-a-year cap becomes 181); without dates a half year halves it.
 * Far-from-last (WARNING) compares with the value passed in
-  ``previous_values``; a previous value of 0, blank or 是/否 fields are not
-  compared.
+  ``previous_values``; a previous value of 0, blank, 是/否 fields and pairs
+  where both values are below ``FAR_MIN`` (small counts, where 0 against 1 is
+  noise) are not compared. The units that differ are grouped into one warning
+  per field.
 * Missing field columns are reported once (one WARNING listing them); those
   fields keep their current values.
 """
@@ -37,11 +49,12 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pandas as pd
 
 from data.intake import headers as H
-from data.intake.issues import VALUE_COLUMNS, IssueCode, Limits, Severity, UploadIssue, UploadReport
+from data.intake.issues import CLEAR_COLUMNS, VALUE_COLUMNS, IssueCode, Limits, Severity, UploadIssue, UploadReport
 from data.intake.normalise import (Parsed, column_index, column_letter, format_number, is_blank, key, parse_cell,
                                    raw_text)
 from data.intake.readers import Grid, Source, open_source
@@ -53,20 +66,24 @@ _UNIT_ROW_KEYS = {key(H.UNIT_ROW_MARK), key("计量单位"), key("计量单位�
 _PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】")
 MAX_SUGGESTIONS = 50  # difflib over every unit name is O(units); suggest for this many unknown units only
 FAR_RATIO = 3.0
+FAR_MIN = 5.0  # compare only when the larger of the two values is at least this
+FAR_LISTED = 8  # units named in a grouped far-from-last warning
 
 
 # --------------------------------------------------------------------------- public entry
 
 def parse_upload(data: bytes, file_name: str, table: IndicatorTable, units: pd.DataFrame, period_code: str,
                  period_kind: str, table_version: str, allowed_units: set[str] | frozenset[str] | None = None,
-                 previous_values: pd.DataFrame | None = None, limits: Limits = Limits()) -> UploadReport:
+                 previous_values: pd.DataFrame | None = None, limits: Limits = Limits(),
+                 period_dates: tuple | None = None) -> UploadReport:
     """Read ``data`` and check it against the period; never raises on bad content.
 
     ``units``: the period's units (columns ``unit`` = code, ``name``). ``allowed_units``:
     codes the uploader may report for (None = all). ``previous_values``: (unit, field,
     value[, source]) of the period compared with for FAR_FROM_LAST (``source`` names it). Returns an ``UploadReport``
     whose ``values`` (unit, field, value, raw, sheet, row, column, header) holds every
-    accepted value; a report with any ERROR must not be committed.
+    accepted value, ``clears`` every 「清除」 cell; a report with any ERROR must not be committed.
+    ``period_dates``: (start, end) of the period, for caps prorated to its days.
     """
     report = UploadReport(file_name=file_name, file_hash=hashlib.sha256(data or b"").hexdigest())
     source, issues = open_source(data or b"", file_name, limits)
@@ -75,7 +92,7 @@ def parse_upload(data: bytes, file_name: str, table: IndicatorTable, units: pd.D
         return report
     try:
         _Parser(report, source, table, units, period_code, period_kind, table_version, allowed_units,
-                previous_values, limits).run()
+                previous_values, limits, period_dates).run()
     finally:
         source.close()
     report.issues.sort(key=_issue_order)
@@ -98,12 +115,35 @@ def field_for_header(k: str, fkeys: dict[str, str]) -> str | None:
     return None
 
 
-def row_limit(f: FieldDef, period_kind: str) -> float | None:
-    """The upper bound of a field in a period: max_per_year, halved and rounded up for H1."""
+def period_days(period_code: str, period_kind: str, period_dates: tuple | None = None) -> tuple[int, int] | None:
+    """(days in the period, days in its year), from its dates or, failing those, from its code."""
+    import calendar
+    import datetime as dt
+
+    if period_dates is None:
+        m = re.match(r"^(\d{4})", period_code or "")
+        if not m:
+            return None
+        y = int(m.group(1))
+        period_dates = (dt.date(y, 1, 1), dt.date(y, 6, 30) if period_kind == "H1" else dt.date(y, 12, 31))
+    start, end = period_dates
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).days + 1, 366 if calendar.isleap(start.year) else 365
+
+
+def row_limit(f: FieldDef, period_kind: str, days: tuple[int, int] | None = None) -> float | None:
+    """The upper bound of a field in a period: max_per_year prorated to the period's days
+    (``days`` = (days in the period, days in its year)), rounded up; without days a half year
+    halves it."""
     if f.kind == "percent":
         return 100.0
     if f.max_per_year is None:
         return None
+    if days is not None:
+        n, year = days
+        # Exact rational arithmetic: 365 × 181 / 365 must be 181, not 181.00000000000003 → 182.
+        return float(min(f.max_per_year, math.ceil(Fraction(f.max_per_year) * n / year)))
     return float(math.ceil(f.max_per_year / 2)) if period_kind == "H1" else float(f.max_per_year)
 
 
@@ -144,7 +184,7 @@ class _Row:
 class _Parser:
     def __init__(self, report: UploadReport, source: Source, table: IndicatorTable, units: pd.DataFrame,
                  period_code: str, period_kind: str, table_version: str, allowed_units, previous_values,
-                 limits: Limits):
+                 limits: Limits, period_dates: tuple | None = None):
         self.r = report
         self.src = source
         self.table = table
@@ -173,7 +213,11 @@ class _Parser:
             if "source" in pv.columns and len(pv):
                 self.prev_label = f"上期（{pv['source'].iloc[0]}）"
         self.n_suggested = 0
+        self.days = period_days(period_code, period_kind, period_dates)
         self.values: list[tuple] = []
+        self.clears: list[tuple] = []
+        # field → [(unit, row, value, last)] of far-from-last values, reported grouped per field
+        self.far: dict[str, list[tuple]] = {}
 
     # ---------------------------------------------------------------- issues
     def where(self, row: int, letter: str = "", header: str = "") -> str:
@@ -210,7 +254,8 @@ class _Parser:
         if found is None:
             self.issue(IssueCode.HEADER_NOT_FOUND,
                        f"{self.where(0)}：前 {self.limits.header_scan_rows} 行中没有找到表头（须有「单位编码」或"
-                       "「单位名称」列，以及数据项列或「数据项」「数值」列）；请使用系统导出的填报模板")
+                       "「单位名称」列，以及数据项列或「数据项」「数值」列；长表也可用英文表头 unit_code、field、value）；"
+                       "请使用系统导出的填报模板")
             return
         header_row, columns, start = found
         r.header_row = header_row + 1
@@ -219,14 +264,21 @@ class _Parser:
                        and any(c.kind == "long_value" for c in columns))
         r.layout = "long" if layout_long else "wide"
         self._column_issues(grid, columns, start, layout_long)
+        self._merged_data_cells(grid, columns, start, layout_long)
         if layout_long:
             self._long(grid, columns, start)
         else:
             self._wide(grid, columns, start)
+        self._far_warnings()
         if r.n_rows == 0 and not r.errors:
             self.issue(IssueCode.NO_DATA, f"{self.where(0)}：表头（第 {r.header_row} 行）下没有单位数据行，"
                                           "请在表头下方逐行填写各单位的数据")
+        elif not self.values and not self.clears and not r.errors:
+            # A template sent back unfilled must not pass as 「已提交：0 个数值」.
+            self.issue(IssueCode.NO_DATA, f"{self.where(0)}：{r.n_rows} 个单位行中没有填写任何数值（空白单元格保持"
+                                          "系统中的原值，本次不会有任何变化）；请填写数据后重新上传")
         r.values = pd.DataFrame(self.values, columns=VALUE_COLUMNS)
+        r.clears = pd.DataFrame(self.clears, columns=CLEAR_COLUMNS)
 
     # ---------------------------------------------------------------- meta & sheet
     def _check_meta(self) -> None:
@@ -252,23 +304,46 @@ class _Parser:
             grid, issues = self.src.grid(sheets[0].name)
             self.r.issues.extend(issues)
             return grid
+        skip = {key(H.GUIDE_SHEET), key(H.META_SHEET)}
         named = [s for s in sheets if key(s.name) == key(H.DATA_SHEET)]
+        others = [s for s in sheets if s.visible and key(s.name) not in skip and s not in named]
         if named:
             grid, issues = self.src.grid(named[0].name)
             self.r.issues.extend(issues)
+            if grid is None:
+                return None
+            filled = [s.name for s in others if self._sheet_has_values(s.name)]
+            if filled and not self._has_values(grid):
+                self.sheet = grid.name
+                self.issue(IssueCode.SHEET_EMPTY,
+                           f"{self.file}：工作表「{grid.name}」中没有填写任何数值，而工作表"
+                           f"{'、'.join(f'「{n}」' for n in filled)}中有数据；系统只读取「{H.DATA_SHEET}」，"
+                           f"请把数据填在「{H.DATA_SHEET}」中（或删除空白的「{H.DATA_SHEET}」并把填好的工作表改名为"
+                           f"「{H.DATA_SHEET}」）后重新上传", value="、".join(filled))
+                return None
+            if filled:
+                self._ambiguous([grid.name] + filled)
+                return None
             return grid
-        # No 「填报表」: the first visible sheet with a recognisable header (hidden sheets are skipped).
-        skip = {key(H.GUIDE_SHEET), key(H.META_SHEET)}
-        candidates = [s for s in sheets if s.visible and key(s.name) not in skip]
-        for s in candidates:
+        # No 「填报表」: the one visible sheet with a recognisable header (hidden sheets are skipped).
+        with_header: list[Grid] = []
+        filled_grids: list[Grid] = []
+        for s in others:
             grid, issues = self.src.grid(s.name)
             if issues:
                 self.r.issues.extend(issues)
                 return None
             if grid is not None and self._find_header(grid) is not None:
-                return grid
-        if len(candidates) == 1:  # one sheet: report on it (empty / no header) rather than "sheet missing"
-            grid, issues = self.src.grid(candidates[0].name)
+                with_header.append(grid)
+                if self._has_values(grid):
+                    filled_grids.append(grid)
+        if len(filled_grids) > 1:
+            self._ambiguous([g.name for g in filled_grids])
+            return None
+        if filled_grids or with_header:
+            return (filled_grids or with_header)[0]
+        if len(others) == 1:  # one sheet: report on it (empty / no header) rather than "sheet missing"
+            grid, issues = self.src.grid(others[0].name)
             self.r.issues.extend(issues)
             return grid
         names = "、".join(f"「{s.name}」" for s in sheets if s.visible) or "（无可见工作表）"
@@ -276,6 +351,37 @@ class _Parser:
                    f"{self.file}：没有名为「{H.DATA_SHEET}」的工作表，其他可见工作表 {names} 中也没有找到表头；"
                    "请使用系统导出的填报模板，数据填在「填报表」工作表中")
         return None
+
+    def _ambiguous(self, names: list[str]) -> None:
+        shown = "、".join(f"「{n}」" for n in names)
+        self.issue(IssueCode.AMBIGUOUS_SHEETS,
+                   f"{self.file}：{len(names)} 个工作表（{shown}）都填有数据，系统无法判断以哪个为准；"
+                   f"请只保留一个填好的「{H.DATA_SHEET}」工作表（删除或清空其他工作表）后重新上传",
+                   value="、".join(names))
+
+    def _sheet_has_values(self, name: str) -> bool:
+        grid, issues = self.src.grid(name)
+        return grid is not None and not issues and self._has_values(grid)
+
+    def _has_values(self, grid: Grid) -> bool:
+        """Does any data row under the sheet's header hold a value (or an error value) in a value column?"""
+        found = self._find_header(grid)
+        if found is None:
+            return False
+        _, columns, start = found
+        is_long = not any(c.kind == "field" for c in columns)
+        value_cols = [c for c in columns if c.kind == ("long_value" if is_long else "field")]
+        unit_cols = [c for c in columns if c.kind in ("code", "name")]
+        if grid.error_cells or grid.formula_blank:
+            idx = {c.index for c in value_cols}
+            if any(r >= start and c in idx for r, c in (*grid.error_cells, *grid.formula_blank)):
+                return True
+        for row in grid.rows[start:]:
+            if self._skip_row(row, unit_cols, value_cols) is not None:
+                continue
+            if any(c.index < len(row) and not is_blank(row[c.index]) for c in value_cols):
+                return True
+        return False
 
     # ---------------------------------------------------------------- header
     def _classify(self, value) -> tuple[str, str | None]:
@@ -395,7 +501,67 @@ class _Parser:
                 self.issue(IssueCode.MISSING_COLUMN,
                            f"{self.where(hr)}：表头中没有 {len(missing)} 个数据项的列（{names}）；"
                            "这些数据项本次不更新（保持系统中的原值），如需填报请使用本期模板",
-                           row=hr, value="、".join(missing), severity=Severity.WARNING)
+                           row=hr, value="、".join(self.fields[n].label for n in missing), severity=Severity.WARNING)
+
+    def _merged_data_cells(self, grid: Grid, columns: list[_Column], start: int, layout_long: bool) -> None:
+        """Merged cells below the header. Excel keeps a merge's value in its top-left cell only, so
+        a reader that looks at cells alone gives the other rows nothing and they silently keep
+        their old values. A merge down one field column (「是」 over two units) is read for every
+        row it covers, with a WARNING naming the range; a merge across field columns is an ERROR.
+        In the long layout a merge down the unit, 数据项 or 数值 column (one unit over its rows)
+        is read the same way."""
+        if not grid.merged:
+            return
+        kinds = {c.index: c for c in columns}
+        fill_kinds = {"field"} if not layout_long else {"code", "name", "long_field", "long_value"}
+        value_kind = "long_value" if layout_long else "field"
+        for (r0, c0), (r1, c1) in sorted(grid.merged):
+            if r0 < start or (r0 == r1 and c0 == c1):
+                continue  # header merges are read by _find_header
+            spanned = [kinds[c] for c in range(c0, c1 + 1) if c in kinds and kinds[c].kind != "ignored"]
+            values = [c for c in spanned if c.kind == value_kind]
+            ref = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
+            top = grid.rows[r0][c0] if r0 < len(grid.rows) and c0 < len(grid.rows[r0]) else None
+            shown = raw_text(top)
+            if c1 > c0 and len(values) > 1:
+                head = values[0]
+                self.issue(IssueCode.MERGED_CELLS,
+                           f"{self.where(r0 + 1, head.letter, head.header)}：单元格 {ref} 跨 {len(values)} 个数据项合并"
+                           f"（值「{shown}」），无法判断属于哪个数据项；请取消合并，在每个数据项的单元格中分别填写",
+                           row=r0 + 1, letter=head.letter, header=head.header, value=shown)
+                continue
+            if r1 == r0 or not any(c.kind in fill_kinds for c in spanned):
+                continue
+            for c in spanned:
+                if c.kind not in fill_kinds:
+                    continue
+                for rr in range(r0 + 1, min(r1, len(grid.rows) - 1) + 1):
+                    row = grid.rows[rr]
+                    while len(row) <= c.index:
+                        row.append("")
+                    if is_blank(row[c.index]):
+                        row[c.index] = top
+            if values and not is_blank(top):
+                head = values[0]
+                self.issue(IssueCode.MERGED_CELLS,
+                           f"{self.where(r0 + 1, head.letter, head.header)}：单元格 {ref} 是合并单元格，值「{shown}」"
+                           f"已分别记入第 {r0 + 1}–{r1 + 1} 行的每个单位；如只属于其中一个单位，请取消合并后重新上传",
+                           row=r0 + 1, letter=head.letter, header=head.header, value=shown,
+                           severity=Severity.WARNING)
+
+    def _far_warnings(self) -> None:
+        """One WARNING per field listing the units whose value is far from last period's."""
+        for name, hits in self.far.items():
+            f = self.fields[name]
+            letter, header = hits[0][4], hits[0][5]
+            listed = "、".join(f"{u}（第 {row} 行：{format_number(round(x, 4))}，上期 {format_number(round(last, 4))}）"
+                              for u, row, x, last, _l, _h in hits[:FAR_LISTED])
+            more = f" 等 {len(hits)} 个" if len(hits) > FAR_LISTED else ""
+            self.issue(IssueCode.FAR_FROM_LAST,
+                       f"{f.label}：{len(hits)} 个单位与{self.prev_label}差异较大（相差超过 {FAR_RATIO:g} 倍）："
+                       f"{listed}{more}；请核实是否填错（如无误可以提交）",
+                       row=hits[0][1], letter=letter, header=header, value=str(len(hits)),
+                       severity=Severity.WARNING)
 
     # ---------------------------------------------------------------- rows & units
     def _skip_row(self, row: list, unit_cols: list[_Column], value_cols: list[_Column]) -> str | None:
@@ -624,6 +790,7 @@ class _Parser:
         """
         pct_cells = grid.percent_cells
         blanks = grid.formula_blank
+        err_cells = grid.error_cells
         ci = col.index
         is_bool = f.kind == "bool"
         memo: dict[str, Parsed] = {}
@@ -637,6 +804,9 @@ class _Parser:
                            f"{self.where(res.index + 1, letter, header)}{note}是公式「{formula}」，但文件中没有保存"
                            "计算结果（系统不会计算公式）；请在 Excel 中打开并保存后重新上传，或直接填写数值",
                            row=res.index + 1, letter=letter, header=header, value=formula)
+                continue
+            if err_cells and (res.index, ci) in err_cells:
+                append((res, err_cells[(res.index, ci)], None, "excel_error", False, False))
                 continue
             pc = bool(pct_cells) and (res.index, ci) in pct_cells
             if v.__class__ is float and not is_bool:
@@ -655,12 +825,13 @@ class _Parser:
                     p = memo[v] = parse_cell(v, f)
             else:
                 p = parse_cell(v, f)
+            if p.clear:
+                if res.unit is not None:
+                    self.clears.append((res.unit, f.name, math.nan, " ".join(str(v).split())[:255], self.sheet,
+                                        res.index + 1, letter, header if not note else f"{header}{note}"))
+                continue
             append((res, v, p.value, p.problem, p.explicit_percent, pc))
-        scale_column = False
-        if f.kind == "percent":
-            plain = [x for _, _, x, prob, explicit, pc in parsed if prob is None and not explicit and not pc]
-            scale_column = bool(plain) and all(0 <= x <= 1 for x in plain) and any(0 < x < 1 for x in plain)
-        limit = row_limit(f, self.period_kind)
+        limit = row_limit(f, self.period_kind, self.days)
         whole = f.kind in ("count", "people")
         percent = f.kind == "percent"
         prev = self.prev if (self.prev and not is_bool) else None
@@ -679,8 +850,16 @@ class _Parser:
             if problem is not None:
                 self._cell_problem(res, letter, header, note, raw, problem, f)
                 continue
-            if percent and not explicit and (pc or scale_column):
-                x = round(x * 100, 10)
+            if percent and not explicit:
+                if pc:
+                    x = round(x * 100, 10)
+                elif 0 < x <= 1:
+                    # 0.95 is 95 % to one writer and 0.95 % to another: never guessed from the column.
+                    pct = format_number(round(x * 100, 10))
+                    self._cell_issue(IssueCode.AMBIGUOUS_PERCENT, res, letter, header, note, raw,
+                                     f"比率按百分数填写，无法判断是 {pct}% 还是 {raw}%；请填写 {pct} 或 {pct}%"
+                                     f"（如确为 {raw}%，请写「{raw}%」）")
+                    continue
             if x < 0:
                 self._cell_issue(IssueCode.NEGATIVE, res, letter, header, note, raw, "不能为负数；请填写 0 或正数")
                 continue
@@ -693,7 +872,10 @@ class _Parser:
                 if percent:
                     msg = "比率应在 0–100 之间；请填写百分数（如 95 或 95%）"
                 else:
-                    half = "（上半年考核期按全年上限减半）" if self.period_kind == "H1" else ""
+                    if self.days is not None and self.days[0] < self.days[1]:
+                        half = f"（全年上限 {format_number(f.max_per_year)}{f.unit}，按本考核期 {self.days[0]} 天折算）"
+                    else:
+                        half = ""
                     msg = f"超过本考核期的上限 {format_number(limit)}{f.unit}{half}；请核实后重新填写"
                 self._cell_issue(IssueCode.OUT_OF_RANGE, res, letter, header, note, raw, msg)
                 continue
@@ -702,10 +884,9 @@ class _Parser:
                 continue
             if prev is not None:
                 last = prev.get((unit, name))
-                if last is not None and last > 0 and (x > last * FAR_RATIO or x < last / FAR_RATIO):
-                    self._cell_issue(IssueCode.FAR_FROM_LAST, res, letter, header, note, raw,
-                                     f"与{self.prev_label}的 {format_number(round(last, 4))} 相差超过 "
-                                     f"{FAR_RATIO:g} 倍；请核实是否填错（如无误可以提交）", Severity.WARNING)
+                if (last is not None and last > 0 and max(x, last) >= FAR_MIN
+                        and (x > last * FAR_RATIO or x < last / FAR_RATIO)):
+                    self.far.setdefault(name, []).append((unit, res.index + 1, x, last, letter, value_header))
             out((unit, name, float(x), raw, sheet, res.index + 1, letter, value_header))
 
     def _cell_issue(self, code: IssueCode, res: _Row, letter: str, header: str, note: str, raw: str, msg: str,
@@ -718,6 +899,10 @@ class _Parser:
                       f: FieldDef) -> None:
         if problem == "bool":
             code, msg = IssueCode.NOT_A_BOOL, "请填写「是」或「否」（也可用 √/×、有/无）"
+        elif problem == "excel_error":
+            code, msg = (IssueCode.EXCEL_ERROR,
+                         "是 Excel 错误值（公式出错或引用的数据不存在），不能作为填报数据；请在 Excel 中修正公式，"
+                         "或直接填写数值")
         elif problem == "date":
             code, msg = IssueCode.NOT_A_NUMBER, "单元格是日期格式；请把单元格格式改为「常规」后填写阿拉伯数字"
         elif problem.startswith("unit:"):

@@ -42,6 +42,7 @@ _TYPE = re.compile(rb'\bt="(\w+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f[^>]*>(.*?)</(?:\w+:)?f>", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v>(.+?)</(?:\w+:)?v>", re.S)
+_ERROR_TYPE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"')
 _QUOTED = re.compile(r'"[^"]*"|\\.')
 
 
@@ -54,6 +55,9 @@ class Grid:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # 0-based (row, col)
     formula_blank: dict[tuple[int, int], str] = field(default_factory=dict)  # formula text
+    # Cells holding an Excel error value (#N/A, #DIV/0! …), typed or a formula's cached result;
+    # calamine reads them as blank, which would silently keep the old value.
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,7 +174,7 @@ class _XlsxSource(Source):
         grid, issues = _read_sheet(self._workbook(), name, self.file_name)
         if grid is None:
             return None, issues
-        if _FORMULA.search(xml) or (self._percent_xf and b' s="' in xml):
+        if _FORMULA.search(xml) or _ERROR_TYPE.search(xml) or (self._percent_xf and b' s="' in xml):
             _scan_cells(xml, self._percent_xf, grid)
         return grid, []
 
@@ -304,8 +308,12 @@ def _scan_cells(xml: bytes, percent_xf: set[int], grid: Grid) -> None:
             s = _STYLE.search(attrs)
             if s and int(s.group(1)) in percent_xf:
                 grid.percent_cells.add(pos)
+        t = _TYPE.search(attrs)
+        if t and t.group(1) == b"e":
+            cached = _VALUE.search(body)
+            grid.error_cells[pos] = unescape(cached.group(1).decode("utf-8", "replace")).strip() if cached else "#N/A"
+            continue
         if body and _FORMULA.search(body):
-            t = _TYPE.search(attrs)
             cached = _VALUE.search(body)
             if cached is None and not (t and t.group(1) == b"str" and b"<v" in body):
                 ft = _FORMULA_TEXT.search(body)
@@ -363,10 +371,27 @@ def _xls_extent(data: bytes) -> tuple[int, int]:
     return best
 
 
+def _is_encrypted(data: bytes) -> bool:
+    """A password-protected .xlsx is an OLE container holding ``EncryptedPackage`` (MS-OFFCRYPTO),
+    not a zip: without this check it would be mistaken for a damaged .xls."""
+    from xlrd.compdoc import CompDoc
+
+    try:
+        cd = CompDoc(data, logfile=io.StringIO())
+        return any(d.name in ("EncryptedPackage", "EncryptionInfo") for d in cd.dirlist)
+    except Exception:  # damaged container: reported as unreadable by the caller
+        return False
+
+
 def _open_xls(data: bytes, file_name: str, limits: Limits) -> tuple[Source | None, list[UploadIssue]]:
     unreadable = file_issue(IssueCode.UNREADABLE,
                             f"文件「{file_name}」无法作为 Excel 97-2003 (.xls) 工作簿读取（可能已损坏或设置了密码），"
                             "请用 Excel 打开后另存为 .xlsx 再上传")
+    if _is_encrypted(data):
+        return None, [file_issue(
+            IssueCode.UNREADABLE,
+            f"文件「{file_name}」设置了打开密码（已加密），系统无法读取；请在 Excel 中打开该文件，"
+            "依次点击「文件 → 信息 → 保护工作簿 → 用密码进行加密」，清空密码后保存，再重新上传")]
     try:
         n_rows, n_cols = _xls_extent(data)
     except Exception:  # xlrd's CompDoc raises assorted errors on damaged containers

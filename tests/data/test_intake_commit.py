@@ -174,7 +174,7 @@ def test_commit_writes_provenance_supersedes_bumps_and_audits(seeded):
     assert _current(seeded)[("C01", "committee_meetings")] == 7.0
     assert services.score_period("2026H1", seeded).units.set_index("unit").loc["C01", "total"] == pytest.approx(
         82.5 + 0)  # 7 ≥ the H1 target of 6: C1 was already full
-    assert "已提交" in es.format_commit(res) and "1 个新增或更新" in es.format_commit(res)
+    assert "已提交" in es.format_commit(res) and "1 个新增、更新或清除" in es.format_commit(res)
 
 
 def test_one_bad_row_among_500_commits_nothing_then_all_500_commit(db):

@@ -68,12 +68,18 @@ def test_template_layout_locked_units_validation_frozen_meta():
     assert ws.column_dimensions["C"].protection.locked is False  # value cells are unlocked
     c_comment = ws["C1"].comment.text
     assert "A1 支部集中学习" in c_comment and "少 1 次扣 1 分" in c_comment
-    assert ws["C2"].value == "次；0–183 的整数"  # H1: max_per_year 365 halved, rounded up
+    # 2026H1 runs 1 January – 30 June: 181 days, so a 365-a-year cap is 181 (not 365 halved, 183).
+    assert ws["C2"].value == "次；0–181 的整数"
     kinds = {str(dv.sqref): (dv.type, dv.formula1, dv.formula2) for dv in ws.data_validations.dataValidation}
-    assert kinds["C3:C8"] == ("whole", "0", "183")
-    reading = next(k for k, v in kinds.items() if v[0] == "decimal" and v[2] == "100")
+    # Custom formulas so that 「清除」 and 「/」 pass Excel's own check as well as numbers in range.
+    assert kinds["C3:C8"] == ("custom", 'IF(ISNUMBER(C3),AND(C3>=0,C3<=181,INT(C3)=C3),OR(C3="清除",C3="/"))',
+                              None)
+    reading = next(k for k, v in kinds.items() if v[0] == "custom" and "<=100" in v[1])
     assert reading.startswith("E3")
-    assert ("list", '"是,否"', None) in kinds.values()
+    assert ("list", '"是,否,清除,/"', None) in kinds.values()
+    guide_text = "\n".join(str(r[0]) for r in wb["填报说明"].iter_rows(values_only=True) if r and r[0])
+    assert "「清除」或「/」" in guide_text and "留空的单元格保持系统中的原值" in guide_text
+    assert "请写 95 或 95%" in guide_text
     meta = wb["_meta"]
     assert meta.sheet_state == "hidden"
     assert {r[0]: r[1] for r in meta.iter_rows(values_only=True)}["period"] == "2026H1"
@@ -242,14 +248,17 @@ def test_csv_over_the_cell_cap_is_refused(tmp_path):
     assert issues(report) == [("TOO_MANY_CELLS", 0, "")]
 
 
-def _set_cached(data: bytes, ref: str, cached: str) -> bytes:
-    """Give the formula in ``ref`` a cached result, as Excel does when it saves."""
+def _set_cached(data: bytes, ref: str, cached: str, error: bool = False) -> bytes:
+    """Give the formula in ``ref`` a cached result, as Excel does when it saves: ``<v>7</v>``, or
+    for an error result ``t="e"`` on the cell and ``<v>#N/A</v>``. (openpyxl writes an empty
+    ``<v></v>`` or ``<v/>`` for a formula.)"""
     def edit(name: str, body: bytes) -> bytes:
         if name == "xl/worksheets/sheet1.xml":
-            # openpyxl writes an empty value as <v/> with the stdlib writer and <v></v> with lxml.
-            body, n = re.subn(rb'(<c r="' + ref.encode() + rb'"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)',
-                              rb"\1<v>" + cached.encode() + rb"</v>", body)
-            assert n == 1, "the formula cell's empty cached value was not found"
+            pattern = rb'<c r="' + ref.encode() + rb'"([^>]*)>\s*(<f>[^<]*</f>)\s*<v\s*(?:/>|>\s*</v>)'
+            typed = b' t="e"' if error else b""
+            body, n = re.subn(pattern, lambda m: b'<c r="' + ref.encode() + b'"' + re.sub(rb'\s*t="\w+"', b"", m.group(1))
+                              + typed + b">" + m.group(2) + b"<v>" + cached.encode() + b"</v>", body)
+            assert n == 1, body[:500]
         return body
     return _rezip(data, edit)
 

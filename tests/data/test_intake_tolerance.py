@@ -76,7 +76,7 @@ def test_yes_no_words(tmp_path, written, expected):
     assert value_map(report) == {("C01", "ideology_review"): expected}
 
 
-# ---- percent: 0.95 read as 95 % only with a percent format or a whole column of fractions
+# ---- percent: one cell means the same in any file (issue 13 item 1)
 
 def test_percent_formatted_cell_is_scaled(tmp_path):
     rows = [["单位编码", "读书心得提交率（%）"], ["C01", 0.95], ["C02", 88]]
@@ -85,32 +85,28 @@ def test_percent_formatted_cell_is_scaled(tmp_path):
     assert report.values.iloc[0]["raw"] == "95%"
 
 
-def test_column_of_fractions_is_scaled(tmp_path):
+def test_a_column_of_fractions_is_not_guessed_each_fraction_is_an_error(tmp_path):
     rows = [["单位编码", "读书心得提交率（%）", "考学参考率（%）"], ["C01", 0.95, "0.9"], ["C02", 1, 0.875],
-            ["C03", 0, 0.5]]
+            ["C03", 0, 50]]
     report = parse(write(tmp_path / "p.xlsx", xlsx_bytes(rows)))
-    assert value_map(report) == {("C01", "reading_rate"): 95, ("C02", "reading_rate"): 100,
-                                 ("C03", "reading_rate"): 0, ("C01", "exam_rate"): 90,
-                                 ("C02", "exam_rate"): 87.5, ("C03", "exam_rate"): 50}
+    assert errors(report) == [("AMBIGUOUS_PERCENT", 2, "B"), ("AMBIGUOUS_PERCENT", 2, "C"),
+                              ("AMBIGUOUS_PERCENT", 3, "B"), ("AMBIGUOUS_PERCENT", 3, "C")]
+    assert value_map(report) == {("C03", "reading_rate"): 0, ("C03", "exam_rate"): 50}
 
 
-def test_column_of_only_zero_and_one_is_read_as_written(tmp_path):
-    rows = [["单位编码", "读书心得提交率（%）"], ["C01", 1], ["C02", 0]]
+def test_zero_and_numbers_above_one_are_percentages_as_written(tmp_path):
+    rows = [["单位编码", "读书心得提交率（%）"], ["C01", 1.5], ["C02", 0], ["C03", 100]]
     report = parse(write(tmp_path / "p.xlsx", xlsx_bytes(rows)))
-    assert value_map(report) == {("C01", "reading_rate"): 1, ("C02", "reading_rate"): 0}
+    assert report.errors == []
+    assert value_map(report) == {("C01", "reading_rate"): 1.5, ("C02", "reading_rate"): 0,
+                                 ("C03", "reading_rate"): 100}
 
 
-def test_a_fraction_among_percents_is_read_as_written(tmp_path):
-    rows = [["单位编码", "读书心得提交率（%）"], ["C01", 0.95], ["C02", 88], ["C03", "90%"]]
+def test_text_percent_is_read_as_written_even_below_one(tmp_path):
+    rows = [["单位编码", "读书心得提交率（%）"], ["C01", "0.5%"], ["C02", "90%"]]
     report = parse(write(tmp_path / "p.xlsx", xlsx_bytes(rows)))
-    assert value_map(report) == {("C01", "reading_rate"): 0.95, ("C02", "reading_rate"): 88,
-                                 ("C03", "reading_rate"): 90}
-
-
-def test_text_percent_does_not_count_towards_the_fraction_rule(tmp_path):
-    rows = [["单位编码", "读书心得提交率（%）"], ["C01", 0.95], ["C02", "90%"]]
-    report = parse(write(tmp_path / "p.xlsx", xlsx_bytes(rows)))
-    assert value_map(report) == {("C01", "reading_rate"): 95, ("C02", "reading_rate"): 90}
+    assert report.errors == []
+    assert value_map(report) == {("C01", "reading_rate"): 0.5, ("C02", "reading_rate"): 90}
 
 
 # ---- units and headers

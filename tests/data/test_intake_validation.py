@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.intake import Severity
+from data.intake import IssueCode, Severity
 from tests.fixtures.intake_files import HEAD, csv_bytes, errors, issues, parse, value_map, write, xlsx_bytes
 
 # A, B units; C 支委会次数 (count), D 读书心得提交率 (%), E 意识形态 (是/否), F 人均培训学时 (hours), G 主题党日次数
@@ -47,20 +47,24 @@ def test_every_cell_problem_is_collected_in_one_pass(tmp_path):
     ]
     by_cell = {(i.row, i.column): i.message for i in report.errors}
     assert "比率应在 0–100 之间" in by_cell[(2, "D")]
-    assert "超过本考核期的上限 183次（上半年考核期按全年上限减半）" in by_cell[(2, "G")]
-    assert "超过本考核期的上限 1000学时" in by_cell[(4, "F")]
+    assert "超过本考核期的上限 181次（全年上限 365次，按本考核期 181 天折算）" in by_cell[(2, "G")]
+    assert "超过本考核期的上限 992学时" in by_cell[(4, "F")]  # 2000 × 181 / 365 = 991.8, rounded up
     assert "须填写整数" in by_cell[(3, "C")]
     assert "「人」与该项的计量单位「次」不符" in by_cell[(4, "C")]
     # The good cells of those rows are still read (shown in the preview) — the errors block the commit.
     assert value_map(report)[("C02", "ideology_review")] == 1
 
 
-def test_counts_cap_is_halved_for_h1_and_full_for_the_year(tmp_path):
-    rows = [["单位编码", "主题党日次数（次）"], ["C01", 183], ["C02", 184], ["C03", 365], ["X0011", 366]]
+def test_counts_cap_follows_the_days_of_the_period(tmp_path):
+    # 2026H1 is 1 January – 30 June 2026: 31+28+31+30+31+30 = 181 days; 2028H1 (leap year) 182.
+    rows = [["单位编码", "主题党日次数（次）"], ["C01", 181], ["C02", 182], ["C03", 183], ["X0011", 365],
+            ["X0012", 366]]
     path = write(tmp_path / "cap.xlsx", xlsx_bytes(rows))
     assert errors(parse(path, period="2026H1", kind="H1", version="2026")) == [
-        ("OUT_OF_RANGE", 3, "B"), ("OUT_OF_RANGE", 4, "B"), ("OUT_OF_RANGE", 5, "B")]
-    assert errors(parse(path, period="2026", kind="year")) == [("OUT_OF_RANGE", 5, "B")]
+        ("OUT_OF_RANGE", 3, "B"), ("OUT_OF_RANGE", 4, "B"), ("OUT_OF_RANGE", 5, "B"), ("OUT_OF_RANGE", 6, "B")]
+    assert errors(parse(path, period="2028H1", kind="H1", version="2026")) == [
+        ("OUT_OF_RANGE", 4, "B"), ("OUT_OF_RANGE", 5, "B"), ("OUT_OF_RANGE", 6, "B")]
+    assert errors(parse(path, period="2026", kind="year")) == [("OUT_OF_RANGE", 6, "B")]
 
 
 def test_percent_cap_is_100_and_negative_is_refused(tmp_path):
@@ -185,19 +189,23 @@ def test_issues_never_raise_on_odd_cells(tmp_path):
 
 # ---- far from last period (WARNING)
 
-def test_far_from_last_period_warns_without_blocking(tmp_path):
-    previous = pd.DataFrame({"unit": ["C01", "C02", "C03", "X0011", "X0012"],
+def test_far_from_last_period_warns_once_per_field_without_blocking(tmp_path):
+    previous = pd.DataFrame({"unit": ["C01", "C02", "C03", "X0011", "X0012", "X0031"],
                              "field": ["committee_meetings", "committee_meetings", "committee_meetings",
-                                       "committee_meetings", "ideology_review"],
-                             "value": [6, 6, 6, 0, 1]})
-    rows = [["单位编码", "支委会次数（次）", "专题研究意识形态工作"],
-            ["C01", 19, None], ["C02", 1, None], ["C03", 18, None], ["X0011", 5, None], ["X0012", None, "否"],
-            ["X0031", 30, None]]
+                                       "committee_meetings", "ideology_review", "theme_days"],
+                             "value": [6, 6, 6, 0, 1, 1]})
+    rows = [["单位编码", "支委会次数（次）", "专题研究意识形态工作", "主题党日次数（次）"],
+            ["C01", 19, None, None], ["C02", 1, None, None], ["C03", 18, None, None], ["X0011", 5, None, None],
+            ["X0012", None, "否", None], ["X0031", 30, None, 4]]
     report = parse(write(tmp_path / "far.xlsx", xlsx_bytes(rows)), previous=previous)
-    assert cell_issues(report) == [("FAR_FROM_LAST", 2, "B"), ("FAR_FROM_LAST", 3, "B")]
+    # C01 (19 vs 6) and C02 (1 vs 6) in one warning; C03 (18 < 3 × 6) no; a previous 0 is not compared;
+    # 是/否 is not compared; 4 against 1 are both small counts: noise, not compared.
+    assert cell_issues(report) == [("FAR_FROM_LAST", 2, "B")]
     assert all(i.severity is Severity.WARNING for i in report.issues)
-    assert report.ok and len(report.values) == 6
-    assert "与上期的 6 相差超过 3 倍" in report.issues[1].message
+    assert report.ok and len(report.values) == 7
+    msg = next(i.message for i in report.issues if i.code is IssueCode.FAR_FROM_LAST)
+    assert msg.startswith("支委会次数：2 个单位与上期差异较大")
+    assert "C01（第 2 行：19，上期 6）" in msg and "C02（第 3 行：1，上期 6）" in msg and "C03" not in msg
 
 
 def test_far_from_last_names_the_period_compared_with(tmp_path):
@@ -205,7 +213,7 @@ def test_far_from_last_names_the_period_compared_with(tmp_path):
                              "source": ["2025 年度，次数和学时按半年折算"]})
     report = parse(write(tmp_path / "f.xlsx", xlsx_bytes([["单位编码", "支委会次数"], ["C01", 1]])),
                    previous=previous)
-    assert "与上期（2025 年度，次数和学时按半年折算）的 6 相差超过 3 倍" in report.issues[-1].message
+    assert "与上期（2025 年度，次数和学时按半年折算）差异较大" in report.issues[-1].message
 
 
 def test_issues_are_sorted_by_row_then_column(tmp_path):

@@ -1,0 +1,49 @@
+"""`flask --app app create-period CODE --table VERSION [--deadline YYYY-MM-DD]` as an operator runs it,
+on its own database (no test depends on another having created it)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from data.db import Database
+from data.models import AuditLog, Period
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flask(env, *args):
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_create_period_from_the_command_line(tmp_path):
+    path = tmp_path / "cli.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "t"}
+    assert _flask(env, "init-db", "--demo", "--units", "12").returncode == 0
+    res = _flask(env, "create-period", "2027H1", "--table", "2026", "--deadline", "2027-07-10", "--late", "refuse")
+    assert res.returncode == 0, res.stderr
+    assert "已新建考核期 2027H1（指标体系 2026 版，状态：填报中，填报截止日期 2027-07-10（截止后拒绝））" in res.stdout
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as s:
+            p = s.scalar(select(Period).where(Period.code == "2027H1"))
+            assert (p.deadline, p.late_policy, p.table_version.version) == (dt.date(2027, 7, 10), "refuse", "2026")
+            log = s.scalar(select(AuditLog).where(AuditLog.action == "period_create"))
+            assert (log.user_id, log.username) == (None, "命令行")
+    finally:
+        db.dispose()
+    again = _flask(env, "create-period", "2027H1", "--table", "2026")
+    assert again.returncode != 0 and "考核期 2027H1 已存在" in again.stderr
+    bad = _flask(env, "create-period", "2028", "--table", "1999")
+    assert bad.returncode != 0 and "指标体系版本 1999 不存在" in bad.stderr
+    bad_date = _flask(env, "create-period", "2028", "--table", "2026", "--deadline", "明天")
+    assert bad_date.returncode != 0 and "不是有效日期" in bad_date.stderr and "Traceback" not in bad_date.stderr
+    annual = _flask(env, "create-period", "2028", "--table", "2026", "--user", "admin")
+    assert annual.returncode == 0 and "已新建考核期 2028" in annual.stdout
+    refused = _flask(env, "create-period", "2029", "--table", "2026", "--user", "inspector")
+    assert refused.returncode != 0 and "不是系统管理员" in refused.stderr
