@@ -133,6 +133,10 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(f"已创建用户 {username}（{role}）")
 
+    from report_cli import register as register_report_cli
+
+    register_report_cli(app)
+
 
 def _principal(username: str):
     from data.accounts import principal_by_name
