@@ -40,6 +40,7 @@ PAGES: dict[str, str] = {
     "audit": "view_audit",
     "admin": "manage_users",
     "rectifications": "view_scores",
+    "summary": "view_scores",           # 工作量统计 (work-summary figures and document downloads)
 }
 
 

@@ -71,7 +71,7 @@ def bulletin_docx(b) -> bytes:
         d.para(doc, "各项指标均已达标。")
     if len(b.area_averages):
         d.picture(doc, charts.area_averages(b.area_averages["area_name"].tolist(),
-                                            [0.0 if math.isnan(p) else float(p) for p in b.area_averages["pct"]]), 14)
+                                            [0.0 if math.isnan(p) else float(p) * 100 for p in b.area_averages["pct"]]), 14)
         d.caption(doc, "图 2  各一级指标平均得分率")
     d.heading1(doc, f"{next(n)}、下一步工作")
     d.para(doc, NEXT_STEPS, placeholder=True)

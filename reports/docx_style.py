@@ -56,11 +56,9 @@ def _zh_cn(doc) -> None:
     """East Asian language zh-CN in the defaults and theme settings (python-docx's template says ja-JP)."""
     styles = doc.styles.element
     lang = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")).find(qn("w:lang"))
-    lang.set(qn("w:val"), "zh-CN")
-    lang.set(qn("w:eastAsia"), "zh-CN")
+    lang.set(qn("w:eastAsia"), "zh-CN")  # w:val stays en-US: digits and Latin words are not broken mid-word
     tfl = doc.settings.element.find(qn("w:themeFontLang"))
     if tfl is not None:
-        tfl.set(qn("w:val"), "zh-CN")
         tfl.set(qn("w:eastAsia"), "zh-CN")
 
 
@@ -88,7 +86,8 @@ def new_document(title: str, landscape: bool = False) -> Document:
     _style_font(cell, fonts.BODY, SIZE["五号"])
     cpf = cell.paragraph_format
     cpf.first_line_indent = Pt(0)
-    cpf.line_spacing_rule, cpf.line_spacing = WD_LINE_SPACING.SINGLE, None
+    cpf.line_spacing = 1.0
+    cpf.space_before, cpf.space_after = Pt(2), Pt(2)
     _page_numbers(sec)
     return doc
 
@@ -213,6 +212,9 @@ def table(doc, headers: list[str], rows: list[list], widths_cm: list[float] | No
             for c in cells:
                 _shade(c, fills[k])
     if widths_cm:
+        t.autofit = False
+        for i, w in enumerate(widths_cm):
+            t.columns[i].width = Cm(w)
         for row in t.rows:
             for i, w in enumerate(widths_cm):
                 row.cells[i].width = Cm(w)

@@ -59,8 +59,8 @@ def feedback_docx(f) -> bytes:
 
     d.heading1(doc, "一、各一级指标得分")
     rows = [[f"{r.area} {r.area_name}", _short(r.points), _short(r.max),
-             "—" if math.isnan(r.pct) else f"{r.pct:.1f}%",
-             "—" if math.isnan(r.category_pct) else f"{r.category_pct:.1f}%"] for r in f.areas.itertuples()]
+             "—" if math.isnan(r.pct) else f"{r.pct * 100:.1f}%",
+             "—" if math.isnan(r.category_pct) else f"{r.category_pct * 100:.1f}%"] for r in f.areas.itertuples()]
     d.table(doc, ["一级指标", "得分", "应得分", "得分率", "同类平均得分率"], rows, [6.0, 2.0, 2.0, 2.4, 3.2],
             ["l", "r", "r", "r", "r"])
 
@@ -168,8 +168,9 @@ def notice_docx(n) -> bytes:
     for row in t.rows[1:]:
         row.height = Cm(2.6)
     doc.add_paragraph()
-    d.para(doc, "单位负责人（签字）：　　　　　　　　填报人：　　　　　　　　联系电话：", indent=False)
-    d.para(doc, "报送日期：　　　　年　　月　　日　　　　　　　　　　　（单位盖章）", indent=False)
+    for line in ("单位负责人（签字）：", "填报人：　　　　　　　　联系电话：", "报送日期：　　　　年　　月　　日",
+                 "（单位盖章）"):
+        d.para(doc, line, indent=False)
     return d.to_bytes(doc)
 
 
