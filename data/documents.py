@@ -172,7 +172,7 @@ def _fail_reason(row, items: pd.DataFrame, pass_line: float | None, pass_label: 
     lost = items[(items["unit"] == row["unit"]) & (items["kind"] == "base")].copy()
     lost["lost"] = lost["max"] - lost["points"]
     worst = lost[lost["lost"] > 0].sort_values("lost", ascending=False).head(3)
-    where = "、".join(f"{r.name}（失 {r.lost:.2f} 分）" for r in worst.itertuples())
+    where = "、".join(f"{r.name}（失 {round(float(r.lost), 2):g} 分）" for r in worst.itertuples())
     head = (f"总分低于「{pass_label}」线 {pass_line:g} 分" if pass_line is not None else "总分未达合格线")
     return head + (f"；失分较多：{where}" if where else "")
 

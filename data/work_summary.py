@@ -96,7 +96,8 @@ class WorkSummary:
     scope_label: str           # 「全部单位」 or the bureau
     bureau: str | None
     n_units: int
-    figures: pd.DataFrame      # key, section, label, unit, value (float | None), text, how, contributors, note
+    figures: pd.DataFrame      # key, section, label, unit, known, value (NaN unless known), text ("**" unless
+    #                            known), how, contributors, note
     fields: pd.DataFrame       # field_totals of the same scope
 
 
@@ -195,11 +196,12 @@ def work_summary(principal: Principal, period_code: str, bureau: str | None = No
             contributors = list(dict.fromkeys(names.get(c, c) for c in codes))
             how = {"all": "本期登记的整改事项", "closed": "本期整改事项中已销号或回头看通过的",
                    "rechecked": "本期整改事项中已回头看复查的"}[src[1]]
-        rows.append({"key": f.key, "section": f.section, "label": f.label, "unit": f.unit, "value": value,
+        rows.append({"key": f.key, "section": f.section, "label": f.label, "unit": f.unit, "known": value is not None,
+                     "value": float("nan") if value is None else value,
                      "text": _fmt(value, f.unit), "how": how or "数据不能给出", "contributors": contributors,
                      "note": f.note})
-    figures = pd.DataFrame(rows, columns=["key", "section", "label", "unit", "value", "text", "how", "contributors",
-                                          "note"])
+    figures = pd.DataFrame(rows, columns=["key", "section", "label", "unit", "known", "value", "text", "how",
+                                          "contributors", "note"])
     scope = bureau or ("全部单位" if unit_scope(principal) is None else "本人负责的单位")
     from scoring.glossary import period_label
 

@@ -32,9 +32,9 @@ def _rows(figures) -> list[dict]:
     rows = []
     for k, r in enumerate(figures.itertuples()):
         rows.append({"id": k, "section": r.section[:3], "label": r.label,
-                     "value": MISSING if r.value is None else r.text, "unit": r.unit,
-                     "how": r.how if r.value is not None else (r.note or "数据不能给出"),
-                     "n": "—" if r.value is None else len(r.contributors),
+                     "value": r.text if r.known else MISSING, "unit": r.unit,
+                     "how": r.how if r.known else (r.note or "数据不能给出"),
+                     "n": len(r.contributors) if r.known else "—",
                      "contributors": "、".join(r.contributors)})
     return rows
 

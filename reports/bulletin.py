@@ -14,7 +14,7 @@ CHINESE_NUMS = "一二三四五六七八九十"
 
 
 def _pts(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+    return d.fixed2(x)
 
 
 def bulletin_title(header) -> str:

@@ -255,5 +255,21 @@ def signature(doc, org: str, date_text: str) -> None:
     para(doc, date_text, indent=False, align="right")
 
 
+def fixed2(x) -> str:
+    """Two decimals rounded half up (四舍五入), as every page shows them: 83.615 → 83.62."""
+    import math
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return str(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def short(x) -> str:
+    """Half-up to two decimals, trailing zeros dropped (item points: 3, 2.5, 1.88)."""
+    t = fixed2(x)
+    return t if t == "—" else (t.rstrip("0").rstrip(".") if "." in t else t)
+
+
 def cn_date(d) -> str:
     return f"{d.year}年{d.month}月{d.day}日"

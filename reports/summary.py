@@ -18,7 +18,7 @@ def _sentence(s, rows) -> list:
     parts: list = [f"{'上半年' if s.kind == 'H1' else '全年'}，"]
     for k, r in enumerate(rows):
         sep = "；" if k else ""
-        if r.value is None:
+        if not r.known:
             parts += [f"{sep}{r.label} ", ("**", {"highlight": True, "bold": True}), f" {r.unit}"]
         else:
             parts += [f"{sep}{r.label} {r.text} {r.unit}"]
@@ -43,8 +43,8 @@ def summary_docx(s) -> bytes:
     d.para(doc, NEXT[1], placeholder=True)
     d.page_break(doc)
     d.heading1(doc, "附表：工作量统计及口径")
-    rows = [[r.label, "**" if r.value is None else r.text, r.unit, r.how if r.value is not None else (r.note or "—"),
-             len(r.contributors) if r.value is not None else "—"] for r in s.figures.itertuples()]
+    rows = [[r.label, r.text, r.unit, r.how if r.known else (r.note or "—"), len(r.contributors) if r.known else "—"]
+            for r in s.figures.itertuples()]
     d.table(doc, ["事项", "数值", "单位", "统计口径 / 说明", "涉及单位数"], rows, [5.2, 1.8, 1.3, 6.0, 1.9],
             ["l", "r", "c", "l", "r"])
     return d.to_bytes(doc)

@@ -18,16 +18,12 @@ from reports.bulletin import ISSUER
 UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
 
-def _num(x, places: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.{places}f}"
+def _num(x) -> str:
+    return d.fixed2(x)
 
 
 def _short(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.2f}".rstrip("0").rstrip(".")
+    return d.short(x)
 
 
 def file_stem(unit: dict, kind: str, period_code: str) -> str:

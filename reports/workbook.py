@@ -239,10 +239,10 @@ def summary_workbook(summary) -> bytes:
     ws = wb.active
     ws.title = "工作量统计"
     fig = summary.figures.copy()
-    fig["cell"] = [v if v is not None else "**" for v in fig["value"]]
+    fig["cell"] = [v if k else "**" for k, v in zip(fig["known"], fig["value"])]
     fig["section_short"] = fig["section"].str.slice(0, 3)
     fig["contrib_text"] = fig["contributors"].map(lambda c: "、".join(c))
-    fig["n_contrib"] = fig["contributors"].map(len)
+    fig["n_contrib"] = [len(c) if k else None for k, c in zip(fig["known"], fig["contributors"])]
     title = f"{summary.period_label}党建工作量统计（{summary.scope_label}）"
     write_table(ws, title, f"{summary.n_units} 个单位的填报数据与整改记录 · 「**」表示数据不能给出，需人工填写",
                 [("section_short", "部分", None), ("label", "事项", None), ("cell", "数值", "#,##0.##"),
