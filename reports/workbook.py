@@ -177,7 +177,8 @@ def ranking_workbook(book) -> bytes:
     notes = wb.create_sheet(sheet_name("说明", used))
     rows = [("考核期", h.label + f"（{h.code}）"), ("指标体系", f"{h.table_title}（{h.table_version} 版）"),
             ("考核期状态", h.status),
-            ("发布日期", f"{h.published_at:%Y-%m-%d}" if h.published_at else "尚未发布"),
+            ("发布日期", f"{h.published_at:%Y-%m-%d}" if h.published_at
+             else "已发布（系统中没有发布日期记录）" if h.status == "已发布" else "尚未发布"),
             ("等次线", "；".join(f"{g} ≥ {m:g} 分" for g, m in h.grades if m > 0)
              + f"；其余为「{h.grades[-1][0]}」" if h.grades else ""),
             ("一票否决", f"发生一票否决事项的单位等次为「{h.veto_grade}」，不得参加评先评优，分数照算、照常排名"),

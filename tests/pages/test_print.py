@@ -70,3 +70,16 @@ def test_print002_rectification_page_prints_all_rows(page_for, app_db):
     assert page.locator(".print-table[data-grid=rect-grid] tbody tr").count() == n
     assert "整改台账" in text and "考核组李明" not in text and "导出整改台账" not in text
 
+
+
+def test_print003_branch_detail_prints_items_without_forms(page_for, app_db):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/branch/C01?period=2026H1")
+    page.wait_for_selector("#branch-total")
+    page.wait_for_selector("#branch-radar .main-svg")
+    text = _text(_print(page, "print_branch_C01")).replace(" ", "")
+    assert "市局机关第一党支部" in text and "2026年上半年" in text and "82.50" in text
+    for item in services.score_period("2026H1", app_db).items_for("C01")["name"]:
+        assert item.replace(" ", "") in text
+    for hidden in ("考核组李明", "退出", "登记整改事项", "反馈单Word", "理由（必填"):
+        assert hidden not in text, hidden
