@@ -213,6 +213,9 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"用户 {username} 不是系统管理员，不能新建考核期") from None
         info = f"，填报截止日期 {deadline}（截止后{'拒绝' if late_policy == 'refuse' else '警告'}）" if deadline else ""
         click.echo(f"已新建考核期 {created}（指标体系 {table_version} 版，状态：填报中{info}）")
+    from report_cli import register as register_report_cli
+
+    register_report_cli(app)
 
 
 def _principal(username: str):

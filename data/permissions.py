@@ -42,6 +42,7 @@ PAGES: dict[str, str] = {
     "admin": "manage_users",
     "rectifications": "view_scores",
     "progress": "view_progress",
+    "summary": "view_scores",           # 工作量统计 (work-summary figures and document downloads)
 }
 
 

@@ -265,29 +265,12 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     """The period's figures summed over the visible units, for a half-year or annual work summary
     (「共召开支委会 ** 次、党课 ** 次……」): counts and hours summed, rates averaged, 是/否 counted.
 
-    Reads the evidence the engine scored (its ``values``: current values, one per unit and field,
-    invalid ones blank), field by field in table order.
+    One computation for the ranking page's 工作量统计 panel and the work-summary documents:
+    ``data.work_summary.field_totals`` (which also names the contributing units).
     """
-    require(principal, "view_scores")
-    table = scoring_inputs(period_code, db).table
-    values = score_period(period_code, db).values
-    scope = unit_scope(principal)
-    if scope is not None:
-        values = values[values.index.isin(scope)]
-    n_units = len(values)
-    reported, sums, means, yes = values.notna().sum(), values.sum(), values.mean(), (values > 0).sum()
-    rows = []
-    for name in table.evidence_fields:
-        f = table.fields[name]
-        if name not in values.columns:
-            got, figure = 0, (float("nan") if f.kind == "percent" else 0.0)
-        else:
-            got = int(reported[name])
-            figure = float(yes[name] if f.kind == "bool" else means[name] if f.kind == "percent" else sums[name])
-        how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
-        rows.append({"field": name, "label": f.label, "unit": f.unit, "kind": f.kind, "how": how,
-                     "figure": figure, "reported": got, "units": n_units})
-    return pd.DataFrame(rows, columns=["field", "label", "unit", "kind", "how", "figure", "reported", "units"])
+    from data.work_summary import field_totals
+
+    return field_totals(principal, period_code, db=db)
 
 
 # --------------------------------------------------------------------------- branch detail

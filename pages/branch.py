@@ -18,12 +18,14 @@ from dash import Input, Output, State, dcc, html, no_update
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_grade_badge, make_section, make_status_badge, make_veto_mark
 from components.charts import GRAPH_CONFIG, make_radar, make_trend
+from components.documents import make_doc_buttons
 from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
 from data import services
 from data.permissions import AccessDenied, NotFound
 from pages._access import open_page, period_options, period_search
 from pages._grade_override import make_override_form
+from pages._documents import BRANCH as DOC_BUTTONS
 from scoring.glossary import period_label
 from scoring.rules import fmt_number
 
@@ -296,7 +298,8 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
         make_page_header(f"{u['name']}", subtitle,
                          right=[make_period_select("branch-period", period_options(), period_code),
                                 dcc.Link("返回排名", href=f"/?period={period_code}",
-                                         className="btn btn-sm btn-outline-secondary")]),
+                                         className="btn btn-sm btn-outline-secondary"),
+                                make_doc_buttons("branch", DOC_BUTTONS)]),
         _header(d, period_code),
         dbc.Row([
             dbc.Col(make_section("各一级指标得分率（与同类平均比较）",

@@ -14,12 +14,14 @@ from dash import Input, Output, State, dcc, html, no_update
 from auth import current_principal, secure_callback
 from components.cards import make_kpi_card
 from components.charts import GRAPH_CONFIG, make_grade_bar, make_score_spread
+from components.documents import make_doc_buttons
 from components.formats import round_half_up, GRADE_COLORS, fmt_points, grade_color
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import exports, services
 from data.models import PERIOD_STATUSES
 from pages._access import open_page, period_options, period_search
+from pages._documents import RANKINGS as DOC_BUTTONS
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/", name="排名总览", title="排名总览 · 党建工作考核系统",
@@ -121,7 +123,7 @@ def layout(period: str | None = None, category: str | None = None, **_):
         right=[make_period_select("rankings-period", period_options(), period_code),
                *publish,
                dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm"),
-               dcc.Download(id="rankings-download")])
+               dcc.Download(id="rankings-download"), make_doc_buttons("rankings", DOC_BUTTONS)])
     kpis = dbc.Row([
         dbc.Col(make_kpi_card("参加考核单位", f"{kpi['units']} 个", id_="rankings-kpi-units"), md=3, xs=6),
         dbc.Col(make_kpi_card("平均分", fmt_points(kpi["average"]), id_="rankings-kpi-average"), md=3, xs=6),

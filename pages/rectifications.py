@@ -6,11 +6,13 @@ import dash
 from dash import html
 
 from components.cards import make_kpi_card
+from components.documents import make_doc_buttons
 from components.formats import fmt_date
 from components.grids import make_grid, text_col
 from components.shell import make_empty, make_page_header
 from data import services
 from pages._access import guard
+from pages._documents import RECTIFICATIONS as DOC_BUTTONS
 
 dash.register_page(__name__, path="/rectifications", name="整改台账", title="整改台账 · 党建工作考核系统",
                    nav=True, nav_key="rectifications", nav_order=3.5)
@@ -37,7 +39,8 @@ def layout(**_):
                       make_kpi_card("已销号 / 回头看通过", f"{n_closed} 项", id_="rect-closed")],
                      className="d-grid gap-3 mb-3", style={"gridTemplateColumns": "repeat(3, 1fr)"})
     return html.Div([
-        make_page_header("整改台账", "检查发现的问题、整改期限、销号依据和回头看结果；点击单位在支部详情中办理销号、回头看"),
+        make_page_header("整改台账", "检查发现的问题、整改期限、销号依据和回头看结果；点击单位在支部详情中办理销号、回头看",
+                         right=make_doc_buttons("rect", DOC_BUTTONS)),
         cards,
         make_grid("rect-grid", rows, [
             text_col("status", "状态", 150, cellStyle={"styleConditions": [

@@ -1,0 +1,85 @@
+"""Printing from the browser: Chromium's own print-to-PDF of the pages, read back with pypdf.
+
+The print stylesheet must give clean A4 pages: every unit (not the ~14 rows a virtual-scrolling grid
+has on screen), no navigation bar or buttons, a title with the period, the header row on every page.
+"""
+from __future__ import annotations
+
+import io
+import unicodedata
+
+import pytest
+from pypdf import PdfReader
+
+from data import services
+from data.permissions import Principal
+from tests.pages.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def _print(page, name: str) -> PdfReader:
+    page.emulate_media(media="print")
+    data = page.pdf(format="A4", print_background=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{name}.pdf").write_bytes(data)
+    return PdfReader(io.BytesIO(data))
+
+
+# CJK Radicals Supplement glyphs that subset fonts map instead of the unified ideograph (NFKC leaves them).
+RADICALS = str.maketrans({"⻘": "青", "⻓": "长", "⻔": "门", "⻢": "马", "⻋": "车", "⻅": "见", "⻜": "飞", "⻝": "食"})
+
+
+def _text(reader: PdfReader) -> str:
+    # NFKC: Chromium's subset fonts map some glyphs to Kangxi radicals (⽀ U+2F40 for 支).
+    return unicodedata.normalize("NFKC", "\n".join(p.extract_text() or "" for p in reader.pages)).translate(RADICALS)
+
+
+def test_print001_ranking_page_prints_every_unit_without_nav(page_for, app_db):
+    page = page_for("leader", 1366, 768)
+    page.wait_for_selector("#rankings-grid .ag-row")
+    on_screen = page.locator("#rankings-grid .ag-center-cols-container .ag-row").count()
+    reader = _print(page, "print_rankings")
+    text = _text(reader).replace(" ", "")
+    names = services.score_period("2026H1", app_db).units["name"].tolist()
+    assert on_screen < len(names)  # the grid scrolls virtually: the printout is not a screenshot
+    missing = [n for n in names if n not in text]
+    assert missing == []
+    assert page.locator(".print-table[data-grid=rankings-grid] tbody tr").count() == len(names)
+    # No navigation bar (user name, logout, the other pages' links) and no buttons.
+    for nav_text in ("张局长", "退出", "差距分析", "数据上传", "导出Excel", "排名工作簿"):
+        assert nav_text not in text, nav_text
+    # A title with the period.
+    assert "排名总览·2026年上半年" in text
+    # Printed larger, the table runs over several pages and its header row repeats on each one.
+    big = PdfReader(io.BytesIO(page.pdf(format="A4", scale=1.8)))
+    pages_with_units = [unicodedata.normalize("NFKC", p.extract_text() or "").translate(RADICALS).replace(" ", "")
+                        for p in big.pages]
+    pages_with_units = [t for t in pages_with_units if any(n in t for n in names)]
+    assert len(pages_with_units) >= 2
+    assert all("单位名称" in t and "总排名" in t for t in pages_with_units)
+
+
+def test_print002_rectification_page_prints_all_rows(page_for, app_db):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/rectifications")
+    page.wait_for_selector("#rect-grid .ag-row")
+    n = len(services.rectification_list(Principal(0, "t", "t", "inspector"), app_db))
+    reader = _print(page, "print_rectifications")
+    text = _text(reader).replace(" ", "")
+    assert page.locator(".print-table[data-grid=rect-grid] tbody tr").count() == n
+    assert "整改台账" in text and "考核组李明" not in text and "导出整改台账" not in text
+
+
+
+def test_print003_branch_detail_prints_items_without_forms(page_for, app_db):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/branch/C01?period=2026H1")
+    page.wait_for_selector("#branch-total")
+    page.wait_for_selector("#branch-radar .main-svg")
+    text = _text(_print(page, "print_branch_C01")).replace(" ", "")
+    assert "市局机关第一党支部" in text and "2026年上半年" in text and "82.50" in text
+    for item in services.score_period("2026H1", app_db).items_for("C01")["name"]:
+        assert item.replace(" ", "") in text
+    for hidden in ("考核组李明", "退出", "登记整改事项", "反馈单Word", "理由（必填"):
+        assert hidden not in text, hidden
