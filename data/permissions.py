@@ -25,6 +25,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_tables": (ADMIN,),
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),
+    "manage_org": (ADMIN,),              # organisation tree: import, add, rename, move, merge, close
+    "view_bureaus": (LEADER, INSPECTOR, ADMIN),  # 各局对比
     "what_if": (LEADER, INSPECTOR, ADMIN),
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
 }
@@ -40,6 +42,8 @@ PAGES: dict[str, str] = {
     "audit": "view_audit",
     "admin": "manage_users",
     "rectifications": "view_scores",
+    "org": "manage_org",
+    "bureaus": "view_bureaus",
 }
 
 
