@@ -235,8 +235,9 @@ def commit_units(principal: Principal | None, data: bytes, file_name: str, close
             return pv
         _apply(s, existing, report.rows, pv.changes, eff)
         audit(s, principal, action, entity="org_units", entity_id=file_name[:64], **_who(principal),
-              after={"file": file_name, "effective": eff.isoformat(), **pv.counts,
-                     **{k: pv.changes.loc[pv.changes["change"] == k, "code"].tolist()[:200] for k in CHANGE_LABELS}})
+              after={"file": file_name, "effective": eff.isoformat(), "counts": pv.counts,
+                     "codes": {k: pv.changes.loc[pv.changes["change"] == k, "code"].tolist()[:200]
+                               for k in CHANGE_LABELS}})
     clear_cache()
     return pv
 

@@ -271,10 +271,13 @@ class _Parser:
 
     def read_row(self, n: int, cells: dict) -> dict | None:
         out: dict = {"row": n}
-        for name in ("code", "name", "parent", "bureau", "category", "secretary"):
-            out[name] = re.sub(r"\s+", " ", text(cells.get(name))) if name in cells else ""
-        out["code"] = out["code"].replace(" ", "").upper()
-        out["parent"] = out["parent"].replace(" ", "").upper()
+        # Names keep their own characters (「县（区）局」 stays full-width); codes are NFKC-normalised.
+        for name in ("name", "bureau", "category", "secretary"):
+            v = re.sub(r"\s+", " ", raw_text(cells.get(name))).strip() if name in cells else ""
+            # Our own exports write 「'=…」 so a spreadsheet never runs it: read it back as written.
+            out[name] = v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v
+        for name in ("code", "parent"):
+            out[name] = re.sub(r"\s+", "", text(cells.get(name))).upper() if name in cells else ""
         for name, label in (("code", "单位编码"), ("name", "单位名称"), ("bureau", "所属局")):
             if not out[name]:
                 self.issue(UnitIssueCode.MISSING_VALUE, n, name, "", f"{label}为空，请填写")
