@@ -20,7 +20,7 @@ from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/bureaus", name="各局对比", title="各局对比 · 党建工作考核系统",
-                   nav=True, nav_key="bureaus", nav_order=2)
+                   nav=True, nav_key="bureaus", nav_order=1.5)
 
 
 def _num(v):

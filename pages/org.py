@@ -23,7 +23,7 @@ from data.services import InvalidInput
 from pages._access import guard
 
 dash.register_page(__name__, path="/org", name="组织管理", title="组织管理 · 党建工作考核系统",
-                   nav=True, nav_key="org", nav_order=9)
+                   nav=True, nav_key="org", nav_order=10)
 
 YES_NO = [{"label": "是", "value": "是"}, {"label": "否", "value": "否"}]
 
