@@ -4,45 +4,52 @@ Plain dicts in (as ``data.org.unit_tree`` returns them), components out; no data
 """
 from __future__ import annotations
 
-import dash_bootstrap_components as dbc
+from html import escape
+
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 
-KIND_COLORS = {"党委": "danger", "党总支": "warning", "党支部": "secondary"}
+KIND_CLASSES = {"党委": "bg-danger", "党总支": "bg-warning text-dark", "党支部": "bg-secondary"}
 
 
-def _unit_line(u: dict) -> list:
+def _e(value) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _unit_html(u: dict) -> str:
     members = f"正式党员 {int(u.get('members_full') or 0)} 人"
     if int(u.get("members_probationary") or 0):
         members += f"、预备 {int(u['members_probationary'])} 人"
-    facts = [x for x in (u.get("category") or "", f"书记 {u['secretary']}" if u.get("secretary") else "", members) if x]
-    return [dbc.Badge(u["kind"], color=KIND_COLORS.get(u["kind"], "secondary"), className="me-2",
-                      text_color="dark" if u["kind"] == "党总支" else None),
-            html.Span(u["name"], className="fw-semibold org-unit-name"),
-            html.Span(u["code"], className="text-muted ms-2 small org-unit-code"),
-            html.Span(" · ".join(facts), className="small-muted ms-2"),
-            html.Span("不参加考核", className="badge bg-light text-dark ms-2") if not u.get("assessed", True) else None]
-
-
-def _unit_item(u: dict) -> html.Li:
+    facts = " · ".join(x for x in (u.get("category") or "", f"书记 {u['secretary']}" if u.get("secretary") else "",
+                                   members) if x)
+    line = (f'<span class="badge {KIND_CLASSES.get(u["kind"], "bg-secondary")} me-2">{_e(u["kind"])}</span>'
+            f'<span class="fw-semibold org-unit-name">{_e(u["name"])}</span>'
+            f'<span class="text-muted ms-2 small org-unit-code">{_e(u["code"])}</span>'
+            f'<span class="small-muted ms-2">{_e(facts)}</span>'
+            + ('<span class="badge bg-light text-dark ms-2">不参加考核</span>' if not u.get("assessed", True) else ""))
     kids = u.get("children") or []
-    return html.Li([html.Div(_unit_line(u), className="org-unit"),
-                    html.Ul([_unit_item(k) for k in kids], className="org-children") if kids else None],
-                   **{"data-code": u["code"]})
+    sub = f'<ul class="org-children">{"".join(_unit_html(k) for k in kids)}</ul>' if kids else ""
+    return f'<li data-code="{_e(u["code"])}"><div class="org-unit">{line}</div>{sub}</li>'
 
 
-def make_unit_tree(bureaus: list[dict], open_all: bool = False) -> html.Div:
-    """One collapsible block per 局, its units nested under their parents."""
+def make_unit_tree(bureaus: list[dict], open_all: bool = False):
+    """One collapsible block per 局, its units nested under their parents.
+
+    Written as one escaped HTML fragment in a single ``dcc.Markdown``: hundreds of units as Dash
+    components take the browser tens of seconds to re-render after a callback; one component
+    takes milliseconds. Every value is HTML-escaped (names come from uploaded files).
+    """
     if not bureaus:
         return html.Div("还没有单位：请先导入单位名单，或在下方逐个新增。", className="empty-state", id="org-tree-empty")
     blocks = []
     for i, b in enumerate(bureaus):
-        blocks.append(html.Details([
-            html.Summary([html.Span(b["bureau"], className="fw-semibold"),
-                          html.Span(f"{b['count']} 个单位", className="small-muted ms-2")], className="org-bureau"),
-            html.Ul([_unit_item(u) for u in b["units"]], className="org-children org-root"),
-        ], open=open_all or i == 0, className="org-bureau-block", **{"data-bureau": b["bureau"]}))
-    return html.Div(blocks, className="org-tree")
+        units = "".join(_unit_html(u) for u in b["units"])
+        blocks.append(f'<details class="org-bureau-block" data-bureau="{_e(b["bureau"])}"'
+                      f'{" open" if open_all or i == 0 else ""}><summary class="org-bureau">'
+                      f'<span class="fw-semibold">{_e(b["bureau"])}</span>'
+                      f'<span class="small-muted ms-2">{int(b["count"])} 个单位</span></summary>'
+                      f'<ul class="org-children org-root">{units}</ul></details>')
+    return dcc.Markdown("".join(blocks), dangerously_allow_html=True, className="org-tree")
 
 
 def make_bureau_bars(bureaus: list[str], averages: list[float], deltas: list[float | None]) -> go.Figure:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from data.db import Database, get_db
 from data.intake.issues import Limits
 from data.intake.units import COLUMNS, HEADERS, KIND_RANK, UnitsReport, parse_units
-from data.models import OrgUnit, UnitName, User, UserUnit
+from data.models import OrgUnit, UnitName, UserUnit
 from data.permissions import Principal, require
 from data.services import InvalidInput, audit, clear_cache
 

@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
-from auth import current_principal, secure_callback
+from auth import secure_callback
 from components.charts import GRAPH_CONFIG
 from components.formats import GRADE_COLORS, round_half_up
 from components.grids import make_grid, number_col, text_col

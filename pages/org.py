@@ -84,24 +84,26 @@ def layout(**_):
         html.Div(id="org-import-result", className="mt-2"),
     ])
     unit_form = make_section("新增或修改单位", [
-        html.Div("填写单位编码后点「载入」可带出现有信息；编码不存在则为新增。保存前按导入的同一套规则校验。",
+        html.Div("填写单位编码后点「载入」可带出现有信息；编码不存在则为新增。修改时留空的项保持原值。"
+                 "保存前按导入的同一套规则校验。",
                  className="small-muted mb-2"),
         dbc.Row([
             _form_row("单位编码", dbc.InputGroup([dbc.Input(id="org-f-code"),
                                                dbc.Button("载入", id="org-load", color="secondary", outline=True)]), 3),
             _form_row("单位名称", dbc.Input(id="org-f-name"), 3),
-            _form_row("组织类型", dbc.Select(id="org-f-kind", options=[{"label": k, "value": k} for k in KINDS],
-                                          value="党支部"), 2),
+            _form_row("组织类型", dbc.Select(id="org-f-kind", value="", options=[{"label": "请选择", "value": ""}]
+                                          + [{"label": k, "value": k} for k in KINDS]), 2),
             _form_row("上级单位编码", dbc.Input(id="org-f-parent"), 2),
-            _form_row("层级", dbc.Select(id="org-f-level", options=[{"label": v, "value": v} for v in LEVELS],
-                                       value="县"), 2),
+            _form_row("层级", dbc.Select(id="org-f-level", value="", options=[{"label": "请选择", "value": ""}]
+                                       + [{"label": v, "value": v} for v in LEVELS]), 2),
             _form_row("所属局", dbc.Input(id="org-f-bureau"), 3),
             _form_row("考核类别", dbc.Input(id="org-f-category", list="org-category-list"), 3),
             _form_row("书记", dbc.Input(id="org-f-secretary"), 2),
             _form_row("正式党员数", dbc.Input(id="org-f-full", type="number", min=0, step=1), 2),
             _form_row("预备党员数", dbc.Input(id="org-f-prob", type="number", min=0, step=1), 2),
             _form_row("上次换届日期", dbc.Input(id="org-f-election", type="date"), 3),
-            _form_row("是否参加考核", dbc.Select(id="org-f-assessed", options=YES_NO, value="是"), 2),
+            _form_row("是否参加考核", dbc.Select(id="org-f-assessed", value="",
+                                            options=[{"label": "未填（新单位为是）", "value": ""}] + YES_NO), 2),
             _form_row("支部委员会", dbc.Select(id="org-f-committee", options=[{"label": "未填", "value": ""}] + YES_NO,
                                           value=""), 2),
             dbc.Col(dbc.Button("保存", id="org-unit-save", color="danger", className="w-100 mt-3"), md=2),
@@ -248,8 +250,8 @@ def _save(n_clicks, *values):
     if not n_clicks:
         return no_update, no_update
     *form, effective = values
-    row = dict(zip(_FORM, form))
-    row["has_committee"] = row.get("has_committee") or None
+    # A blank field keeps what is stored (for a new unit: the import's default, or its error).
+    row = {k: (None if v is None or (isinstance(v, str) and not v.strip()) else v) for k, v in zip(_FORM, form)}
     try:
         pv = org.save_unit(current_principal(), row, effective=_date(effective))
     except InvalidInput as exc:

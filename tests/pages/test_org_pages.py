@@ -90,3 +90,40 @@ def test_rankings101_bureau_filter(page_for, app_db):
                           ".forEachNode(n => out.push(n.data.unit)); return out; })()")
     assert set(shown) == expected
     shot(page, "rankings_bureau")
+
+
+def test_org003_admin_edits_renames_and_merges_on_the_page(page_for, app_db):
+    page = page_for("admin")
+    page.goto(page.base_url + "/org")
+    page.wait_for_selector("#org-tree")
+    # Load a unit, change its secretary only: every other field stays as stored.
+    page.fill("#org-f-code", "C05")
+    page.click("#org-load")
+    page.wait_for_function("() => document.querySelector('#org-f-name').value === '人事教育科党支部'")
+    page.fill("#org-f-secretary", "钱七")
+    page.click("#org-unit-save")
+    page.wait_for_selector("#org-unit-saved")
+    with app_db.session() as s:
+        c05 = s.scalar(select(OrgUnit).where(OrgUnit.code == "C05"))
+        assert (c05.secretary, c05.kind, c05.category) == ("钱七", "党支部", "市局机关支部")
+    # Rename from 1 July 2026: the first half-year keeps the old name.
+    page.fill("#org-op-code", "C06")
+    page.select_option("#org-op", "rename")
+    page.fill("#org-op-value", "财务审计党支部")
+    page.fill("#org-op-date", "2026-07-01")
+    page.click("#org-op-save")
+    page.wait_for_selector("#org-op-done")
+    assert "财务审计党支部" in page.inner_text("#org-tree")
+    services.clear_cache()
+    assert services.score_period("2026H1", app_db).unit("C06")["name"] == "财务审计科党支部"
+    # Merge C07 into C06 from 2026-01-01: gone from 2026H1, still in 2025.
+    page.fill("#org-op-code", "C07")
+    page.select_option("#org-op", "merge")
+    page.fill("#org-op-value", "C06")
+    page.fill("#org-op-date", "2026-01-01")
+    page.click("#org-op-save")
+    page.wait_for_function("() => document.querySelector('#org-op-msg').innerText.includes('已将 C07 合并到 C06')")
+    services.clear_cache()
+    assert not services.score_period("2026H1", app_db).unit("C07")
+    assert services.score_period("2025", app_db).unit("C07")
+    shot(page, "org_edit")
