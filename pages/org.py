@@ -29,7 +29,18 @@ YES_NO = [{"label": "是", "value": "是"}, {"label": "否", "value": "否"}]
 
 
 def _tree():
-    return make_unit_tree(org.unit_tree(current_principal()))
+    p = current_principal()
+    closed = org.units_table(p, include_closed=True)
+    closed = closed[closed["closed"].astype(bool)].sort_values("valid_to", ascending=False)
+    rows = [{"code": r.code, "name": r.name, "bureau": r.bureau,
+             "how": f"并入 {r.merged_into}" if r.merged_into else "撤销",
+             "from": (r.valid_to + dt.timedelta(days=1)).isoformat()} for r in closed.itertuples()]
+    gone = html.Details([html.Summary(f"已撤销或合并的单位（{len(rows)} 个）", className="small-muted"),
+                         make_grid("org-closed-grid", rows, [
+                             text_col("code", "单位编码", 100), text_col("name", "单位名称", 200, flex=2),
+                             text_col("bureau", "所属局", 120), text_col("how", "变动", 120),
+                             text_col("from", "自", 110)], height=220)], className="mt-2") if rows else None
+    return html.Div([make_unit_tree(org.unit_tree(p)), gone])
 
 
 def _decode(contents: str | None) -> bytes | None:
@@ -231,6 +242,10 @@ def _load(n_clicks, code):
     if hit.empty:
         return [no_update] * (len(_FORM_IDS) - 1) + [make_alert(f"单位编码 {code} 不存在，保存时将新增该单位", "info")]
     r = hit.iloc[0]
+    names = org.name_history(current_principal(), r["code"])
+    history = "；历史名称：" + "、".join(f"{n['name']}（至 {n['valid_to'].isoformat()}）" for n in names
+                                   if n["valid_to"] is not None) if len(names) > 1 else ""
+
     def fmt(k):
         v = r[k]
         if k in ("assessed",):
@@ -240,7 +255,7 @@ def _load(n_clicks, code):
         if k == "last_election":
             return v.isoformat() if v is not None and v == v else None
         return None if v is None or (isinstance(v, float) and v != v) else (int(v) if k.startswith("members") else v)
-    return [fmt(k) for k in _FORM[1:]] + [make_alert(f"已载入 {r['code']} {r['name']}", "secondary")]
+    return [fmt(k) for k in _FORM[1:]] + [make_alert(f"已载入 {r['code']} {r['name']}{history}", "secondary")]
 
 
 @secure_callback(Output("org-unit-msg", "children"), Output("org-tree", "children", allow_duplicate=True),
