@@ -1,5 +1,5 @@
 """Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
-import-table, export-table, create-period.
+import-table, export-table, create-period, import-units, export-units.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -18,23 +18,70 @@ from data.db import get_db
 
 
 def register_cli(app: Flask) -> None:
+    register_org_cli(app)
     @app.cli.command("init-db")
     @click.option("--demo", is_flag=True, help="同时写入演示数据（仅当数据库为空时）")
     @click.option("--units", default=40, show_default=True, help="演示数据的单位数")
     @click.option("--star-period", is_flag=True, help="演示数据另含 2026 年度评星定级考核期（五星级…一星级，带名额比例）")
     def init_db(demo: bool, units: int, star_period: bool):
-        """创建或升级数据库结构（Alembic），可选写入演示数据。可重复执行。"""
+        """创建或升级数据库结构（Alembic）；首次运行时写入默认指标体系并创建管理员。可重复执行。
+
+        管理员密码取自环境变量 DANGJIAN_ADMIN_PASSWORD，否则在终端中交互输入（不接受命令行参数）。
+        """
+        from data import setup
+
         db = get_db()
         db.upgrade()
         click.echo(f"数据库已是最新结构：{_safe_url(db.url)}")
         if demo:
             from data.demo import seed_database
 
+            if setup.state(db)["units"] == 0 and setup.state(db)["table_versions"] > 0:
+                raise click.ClickException("该数据库已按正式环境初始化（已有指标体系版本），不能再写入演示数据；"
+                                           "演示请使用一个新的空数据库")
             counts = seed_database(db, n_units=units, star_period=star_period)
             if counts.get("skipped"):
                 click.echo("数据库中已有数据，未重复写入演示数据。")
             else:
                 click.echo(f"已写入演示数据：{counts['units']} 个单位，{counts['evidence']} 条填报数据。")
+            return
+        version = setup.ensure_default_table(db)
+        if version:
+            click.echo(f"已写入默认指标体系（{version} 版，scoring/tables/{version}.yaml）。")
+        else:
+            click.echo("已有指标体系版本，未重复写入。")
+        if setup.admin_exists(db):
+            click.echo("已有管理员账号，未重复创建。")
+        else:
+            password = os.environ.get("DANGJIAN_ADMIN_PASSWORD")
+            if not password:
+                if not sys.stdin or not sys.stdin.isatty():
+                    raise click.ClickException(
+                        "系统中还没有管理员账号：请设置环境变量 DANGJIAN_ADMIN_PASSWORD（至少 8 位）后重新运行 "
+                        "init-db，或在终端中直接运行以交互输入密码")
+                password = click.prompt("请设置管理员 admin 的密码（至少 8 位，输入时不显示）", hide_input=True,
+                                        confirmation_prompt="再次输入密码")
+            from data.services import InvalidInput
+
+            try:
+                name = setup.create_admin(password, db=db)
+            except InvalidInput as exc:
+                raise click.ClickException(f"未能创建管理员：{exc}") from None
+            click.echo(f"已创建管理员账号 {name}（密码为您设置的密码，请妥善保管）。")
+        st = setup.state(db)
+        version = st["versions"][-1] if st["versions"] else "2026"
+        click.echo("\n".join([
+            "", "下一步：",
+            f"  1. 导入组织机构{'（已有 %d 个单位）' % st['units'] if st['units'] else ''}："
+            "flask --app app export-units --template 单位名单模板.xlsx 下载模板，填好后 "
+            "flask --app app import-units 单位名单.xlsx --dry-run 预览，确认无误后去掉 --dry-run 导入",
+            "  2. 批量创建账号：flask --app app import-users 用户名单.xlsx",
+            f"  3. 新建考核期：flask --app app create-period 2026 --table {version} --deadline 2027-01-15",
+            "  4. 导出填报模板：flask --app app export-template --period 2026 填报模板.xlsx",
+            "  5. 导入填报数据：flask --app app import-evidence 填报表.xlsx --period 2026（或在「数据上传」页上传）",
+            "  6. 计分与发布：flask --app app score --period 2026；flask --app app publish-period 2026",
+            "  启动服务：make serve（或 gunicorn app:server），用 admin 登录后在「组织管理」「系统管理」页继续设置。",
+        ]))
 
     @app.cli.command("score")
     @click.option("--period", "period_code", required=True, help="考核期，如 2026H1 或 2026")
@@ -231,3 +278,61 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _date_option(value: str | None):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"日期「{value}」格式不对，应为 YYYY-MM-DD") from None
+
+
+def register_org_cli(app: Flask) -> None:
+    """import-units / export-units (data/org.py)."""
+
+    @app.cli.command("import-units")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="只校验并列出将要发生的变化，不写入")
+    @click.option("--close-missing", is_flag=True, help="文件是完整名单：系统中有、文件中没有的单位将被撤销")
+    @click.option("--effective", default=None, help="生效日期 YYYY-MM-DD（更名、撤销、不参加考核自该日起），默认当年 1 月 1 日")
+    def import_units(file: str, dry_run: bool, close_missing: bool, effective: str | None):
+        """导入单位名单（xlsx / xls / csv）：校验、预览变化，并一次性写入（有错误则全部不写入）。"""
+        from data import org
+        from data.intake.units import format_unit_issues
+
+        eff = _date_option(effective)
+        data, name = Path(file).read_bytes(), Path(file).name
+        run = org.preview_units if dry_run else org.commit_units
+        pv = run(None, data, name, close_missing=close_missing, effective=eff)
+        if pv.report.issues:
+            click.echo(format_unit_issues(pv.report))
+        if not pv.ok:
+            click.echo(f"文件「{name}」未通过校验，未写入任何数据。", err=True)
+            sys.exit(2)
+        for r in pv.changes.head(60).itertuples():
+            click.echo(f"  [{r.label}] {r.code} {r.name}：{r.detail}")
+        if len(pv.changes) > 60:
+            click.echo(f"  ……共 {len(pv.changes)} 项变化")
+        verb = "校验通过（试运行，未写入）" if dry_run else ("已导入" if len(pv.changes) else "无变化，未写入")
+        click.echo(f"{verb}：{len(pv.report.rows)} 个单位；{org.summary(pv)}。")
+
+    @app.cli.command("export-units")
+    @click.argument("out", type=click.Path(dir_okay=False))
+    @click.option("--template", is_flag=True, help="导出空白模板（含示例行和填写说明），而不是现有单位")
+    def export_units(out: str, template: bool):
+        """导出现有单位名单（.xlsx 或 .csv，列与 import-units 相同），或导出模板。"""
+        from data import org
+
+        path = Path(out)
+        if path.suffix.lower() not in (".xlsx", ".csv"):
+            raise click.ClickException("输出文件须为 .xlsx 或 .csv")
+        if template:
+            path.write_bytes(org.template_bytes())
+            click.echo(f"已导出单位名单模板：{path}")
+            return
+        path.write_bytes(org.export_bytes(None, "csv" if path.suffix.lower() == ".csv" else "xlsx"))
+        click.echo(f"已导出 {len(org.units_table(None))} 个单位：{path}")

@@ -39,7 +39,7 @@ class OrgUnit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))  # current name; history in unit_names
-    kind: Mapped[str] = mapped_column(String(16), default="党支部")  # 党支部 / 党总支
+    kind: Mapped[str] = mapped_column(String(16), default="党支部")  # 党委 / 党总支 / 党支部
     level: Mapped[str] = mapped_column(String(4))  # 市 / 县
     category: Mapped[str] = mapped_column(String(32))  # 分类排名 group
     bureau: Mapped[str] = mapped_column(String(64))  # 市局机关 / XX县局
@@ -51,6 +51,10 @@ class OrgUnit(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)  # closed or merged
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # 支部委员会 set up (True), not set up (False), not stated (None): ≥7 full members need one.
+    has_committee: Mapped[bool | None] = mapped_column(Boolean)
+    # 是否参加考核 = 否 from this date: left out of every period ending on or after it.
+    excluded_from: Mapped[dt.date | None] = mapped_column(Date)
 
     names: Mapped[list["UnitName"]] = relationship(back_populates="unit", order_by="UnitName.valid_from")
 

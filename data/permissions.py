@@ -25,6 +25,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_tables": (ADMIN,),
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),
+    "manage_org": (ADMIN,),              # organisation tree: import, add, rename, move, merge, close
+    "view_bureaus": (LEADER, INSPECTOR, ADMIN),  # 各局对比
     "what_if": (LEADER, INSPECTOR, ADMIN),
     "view_progress": (INSPECTOR, STAFF, ADMIN),  # 填报进度 and the 催报 list (staff: own units)
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
@@ -43,6 +45,8 @@ PAGES: dict[str, str] = {
     "rectifications": "view_scores",
     "progress": "view_progress",
     "summary": "view_scores",           # 工作量统计 (work-summary figures and document downloads)
+    "org": "manage_org",
+    "bureaus": "view_bureaus",
 }
 
 

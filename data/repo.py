@@ -59,29 +59,42 @@ def table_for(p: Period) -> IndicatorTable:
 
 
 def units_frame(s: Session, p: Period, codes: set[str] | None = None) -> pd.DataFrame:
-    """Units that existed during the period, with the name they had at its end."""
+    """Units assessed in the period, with the name they had then.
+
+    A unit is in when it existed during the period (opened by its end, not closed before its
+    start) and was not marked 不参加考核 (``excluded_from``) on or before the period's end. Its
+    name is the one valid on the period's last day, or on its own last day when it closed
+    (merged) during the period: old periods keep showing old names.
+    """
     q = (select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.category, OrgUnit.bureau, OrgUnit.level,
-                OrgUnit.kind, OrgUnit.members_full, OrgUnit.members_probationary, OrgUnit.secretary)
+                OrgUnit.kind, OrgUnit.members_full, OrgUnit.members_probationary, OrgUnit.secretary,
+                OrgUnit.valid_to)
          .where(OrgUnit.valid_from <= p.end_date,
-                or_(OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= p.start_date)))
+                or_(OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= p.start_date),
+                or_(OrgUnit.excluded_from.is_(None), OrgUnit.excluded_from > p.end_date)))
     if codes is not None:
         q = q.where(OrgUnit.code.in_(codes))
     df = _frame(s.execute(q.order_by(OrgUnit.code)).all(),
                 columns=["unit_id", "unit", "name", "category", "bureau", "level", "kind",
-                         "members_full", "members_probationary", "secretary"])
+                         "members_full", "members_probationary", "secretary", "valid_to"])
     if df.empty:
-        return df
-    hist = pd.DataFrame(s.execute(
-        select(UnitName.unit_id, UnitName.name).where(
-            UnitName.valid_from <= p.end_date,
-            or_(UnitName.valid_to.is_(None), UnitName.valid_to >= p.end_date))).all(),
-        columns=["unit_id", "period_name"])
+        return df.drop(columns="valid_to")
+    hist = _frame(s.execute(
+        select(UnitName.unit_id, UnitName.name, UnitName.valid_from, UnitName.valid_to)
+        .where(UnitName.valid_from <= p.end_date)
+        .order_by(UnitName.unit_id, UnitName.valid_from, UnitName.id)).all(),
+        columns=["unit_id", "period_name", "name_from", "name_to"])
     if not hist.empty:
-        hist = hist.drop_duplicates("unit_id", keep="last")
+        as_of = df.set_index("unit_id")["valid_to"].map(
+            lambda d: p.end_date if d is None or pd.isna(d) or d > p.end_date else d)
+        hist = hist[hist["unit_id"].isin(as_of.index)]
+        day = hist["unit_id"].map(as_of)
+        valid = (hist["name_from"] <= day) & (hist["name_to"].isna() | (hist["name_to"] >= day))
+        hist = hist[valid.astype(bool)].drop_duplicates("unit_id", keep="last")[["unit_id", "period_name"]]
         df = df.merge(hist, on="unit_id", how="left")
         df["name"] = df["period_name"].fillna(df["name"])
         df = df.drop(columns="period_name")
-    return df
+    return df.drop(columns="valid_to")
 
 
 def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None) -> pd.DataFrame:

@@ -219,8 +219,10 @@ def _scoped(df: pd.DataFrame, principal: Principal) -> pd.DataFrame:
 # --------------------------------------------------------------------------- rankings
 
 def rankings(principal: Principal, period_code: str, category: str | None = None,
-             db: Database | None = None) -> pd.DataFrame:
-    """One row per visible unit: ranks, total, grade, ★ met, change vs the previous same-kind period."""
+             db: Database | None = None, bureau: str | None = None) -> pd.DataFrame:
+    """One row per visible unit: ranks, total, grade, ★ met, change vs the previous same-kind period.
+
+    ``bureau`` keeps the units of one 局 (ranks stay those of the whole period)."""
     require(principal, "view_scores")
     db = db or get_db()
     res = score_period(period_code, db)
@@ -238,7 +240,16 @@ def rankings(principal: Principal, period_code: str, category: str | None = None
         df["delta"] = float("nan")
     if category:
         df = df[df["category"] == category]
+    if bureau:
+        units = scoring_inputs(period_code, db).units
+        df = df[df["unit"].isin(units.loc[units["bureau"] == bureau, "unit"])]
     return _scoped(df, principal).sort_values("display_order").reset_index(drop=True)
+
+
+def bureaus_of(period_code: str, db: Database | None = None) -> list[str]:
+    """The 局 with units assessed in the period, 市局 first."""
+    units = scoring_inputs(period_code, db).units
+    return sorted(units["bureau"].dropna().unique().tolist(), key=lambda b: (not str(b).startswith("市"), b))
 
 
 def categories(period_code: str, db: Database | None = None) -> list[str]:

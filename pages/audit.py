@@ -23,6 +23,9 @@ ACTION_LABELS = {"login": "登录", "login_failed": "登录失败", "logout": "�
                  "candidate_decision": "评先意见", "period_status": "考核期状态", "table_version": "指标体系版本",
                  "user_create": "创建用户", "user_update": "修改用户", "period_create": "新建考核期", "self_assessment": "自评分", "upload_rejected": "上传未通过",
                  "withdraw_not_applicable": "撤回不适用"}
+ACTION_LABELS.update({"units_import": "导入单位名单", "unit_save": "新增/修改单位", "unit_rename": "单位更名",
+                      "unit_move": "调整上级", "unit_merge": "单位合并", "unit_close": "撤销单位",
+                      "category_rename": "类别改名"})
 
 
 def _brief(d) -> str:

@@ -90,11 +90,13 @@ def _columns() -> list[dict]:
     ]
 
 
-def layout(period: str | None = None, category: str | None = None, **_):
+def layout(period: str | None = None, category: str | None = None, bureau: str | None = None, **_):
     principal, period_code, error = open_page("rankings", period)
     if error:
         return error
-    all_df = services.rankings(principal, period_code)
+    bureaus = services.bureaus_of(period_code)
+    bureau = bureau if bureau in bureaus else None
+    all_df = services.rankings(principal, period_code, bureau=bureau)
     # Tabs only for categories the user can see units in (staff see their own units only).
     cats = [c for c in services.categories(period_code) if (all_df["category"] == c).any()]
     if category and category not in cats:
@@ -121,6 +123,8 @@ def layout(period: str | None = None, category: str | None = None, **_):
         "排名总览", f"{period_label(period_code)} · 指标体系 {table.version} 版 · "
                     + (f"较上期对比 {period_label(prev)}" if prev else "无上期数据"),
         right=[make_period_select("rankings-period", period_options(), period_code),
+               dbc.Select(id="rankings-bureau", value=bureau or ALL, size="sm", className="period-select",
+                          options=[{"label": "全部局", "value": ALL}] + [{"label": b, "value": b} for b in bureaus]),
                *publish,
                dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm"),
                dcc.Download(id="rankings-download"), make_doc_buttons("rankings", DOC_BUTTONS)])
@@ -175,9 +179,11 @@ def layout(period: str | None = None, category: str | None = None, **_):
 
 
 @secure_callback(Output("rankings-url", "search"), Input("rankings-period", "value"),
-                 Input("rankings-tabs", "active_tab"), prevent_initial_call=True, action="view_scores")
-def _navigate(period_code, tab):
-    return period_search(period_code, category=tab if tab != ALL else None)
+                 Input("rankings-tabs", "active_tab"), Input("rankings-bureau", "value"), prevent_initial_call=True,
+                 action="view_scores")
+def _navigate(period_code, tab, bureau=None):
+    return period_search(period_code, category=tab if tab != ALL else None,
+                         bureau=bureau if isinstance(bureau, str) and bureau != ALL else None)
 
 
 @secure_callback(Output("rankings-download", "data"), Input("rankings-export", "n_clicks"),
