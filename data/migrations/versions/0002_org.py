@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0002_org"
-down_revision = "0001"
+down_revision = '0005_periods'
 branch_labels = None
 depends_on = None
 
