@@ -46,11 +46,11 @@ WORKED_EXAMPLE = {
 WORKED_EXAMPLE_JUDGEMENTS = {"F2": 2.5}
 
 DEMO_USERS = [  # username, password, role, display name, unit scope (None = all / not applicable)
-    ("admin", "Admin@2026", "admin", "系统管理员", None),
-    ("leader", "Leader@2026", "leader", "张局长", None),
-    ("inspector", "Inspect@2026", "inspector", "考核组李明", None),
-    ("staff", "Staff@2026", "staff", "临河县局党务干事", "临河县局"),
-    ("staff_sj", "Staff@2026", "staff", "市局机关一支部组织委员", "C01"),
+    ("admin", "Xitong-Guanli-2026", "admin", "系统管理员", None),
+    ("leader", "Juzhang-Kaohe-2026", "leader", "张局长", None),
+    ("inspector", "Kaohezu-Jiancha-2026", "inspector", "考核组李明", None),
+    ("staff", "Linhe-Dangwu-2026", "staff", "临河县局党务干事", "临河县局"),
+    ("staff_sj", "Shiju-Yizhibu-2026", "staff", "市局机关一支部组织委员", "C01"),
 ]
 
 PERIODS = [  # code, kind, year, start, end, status, table version
