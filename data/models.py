@@ -270,3 +270,6 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[dt.datetime] = mapped_column(DateTime)
     last_failure: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+from data import textlimits  # noqa: E402,F401  (registers the text-length check on every flush)
