@@ -5,7 +5,6 @@ this module's function arguments (never stored, never logged, never audited).
 """
 from __future__ import annotations
 
-import hashlib
 import re
 
 from argon2 import PasswordHasher

@@ -15,6 +15,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from data.xlsx_safe import restore, workbook_bytes
+
 from scoring.glossary import RULE_LABELS
 from scoring.indicators import IndicatorTable, TableProblem, table_to_dict
 
@@ -70,9 +72,7 @@ def table_to_xlsx(table: IndicatorTable) -> bytes:
     ms.append(["grades", _j(d["grades"])])
     ms.append(["tie_break", _j(d["tie_break"])])
     ms.append(["candidates", _j(d["candidates"])])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)
 
 
 def _json(text, where: str, problems: list[TableProblem]):
@@ -83,6 +83,12 @@ def _json(text, where: str, problems: list[TableProblem]):
     except ValueError:
         problems.append(TableProblem(where, f"「{text}」不是有效的 JSON"))
         return None
+
+
+def _rows(ws):
+    """Cell values row by row, with our writer's formula neutralisation undone."""
+    for r in ws.iter_rows(values_only=True):
+        yield tuple(restore(v) for v in r)
 
 
 def xlsx_to_dict(data: bytes) -> tuple[dict | None, list[TableProblem]]:
@@ -96,7 +102,7 @@ def xlsx_to_dict(data: bytes) -> tuple[dict | None, list[TableProblem]]:
             problems.append(TableProblem("文件", f"缺少工作表「{sheet}」（请在下载的指标体系文件上修改）"))
     if problems:
         return None, problems
-    meta = {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(values_only=True) if r and r[0]}
+    meta = {str(r[0]): r[1] for r in _rows(wb[META_SHEET]) if r and r[0]}
     d: dict = {k: meta.get(k) for k in ("version", "title", "total", "bonus_cap", "veto_grade")}
     d["version"] = str(d["version"] or "")
     for k in ("grades", "tie_break", "candidates"):
@@ -104,14 +110,14 @@ def xlsx_to_dict(data: bytes) -> tuple[dict | None, list[TableProblem]]:
         if v is not None:
             d[k] = v
     d["fields"] = {}
-    for r in list(wb[FIELD_SHEET].iter_rows(values_only=True))[1:]:
+    for r in list(_rows(wb[FIELD_SHEET]))[1:]:
         if not r or not r[0]:
             continue
         spec = {"label": r[1] or r[0], "unit": r[2] or "", "kind": r[3] or "number"}
         if len(r) > 4 and r[4] not in (None, ""):
             spec["max_per_year"] = r[4]
         d["fields"][str(r[0]).strip()] = spec
-    rows = list(wb[ITEM_SHEET].iter_rows(values_only=True))
+    rows = list(_rows(wb[ITEM_SHEET]))
     header_at = next((k for k, r in enumerate(rows[:10]) if r and "编码" in [str(c or "").strip() for c in r]), None)
     if header_at is None:
         return None, [TableProblem(ITEM_SHEET, "找不到表头行（应含「编码」「二级指标」「分值」等列）")]
