@@ -64,6 +64,14 @@ def current_principal() -> Principal | None:
 
 # ----------------------------------------------------------------------------- Dash callbacks
 
+class BadCallbackInput(Exception):
+    """A callback received inputs of the wrong shape (HTTP 400)."""
+
+
+# What wrong-typed inputs raise inside a callback and the services it calls.
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
 def secure_callback(*args, action: str = "view_scores", **kwargs):
     """``dash.callback`` that first checks the signed-in user may perform ``action``.
 
@@ -81,7 +89,13 @@ def secure_callback(*args, action: str = "view_scores", **kwargs):
                 abort(401)
             if p.role not in roles:
                 abort(403)
-            return fn(*a, **k)
+            try:
+                return fn(*a, **k)
+            except MALFORMED as exc:
+                # A forged or corrupted payload (a list where text belongs, a dict for a number...):
+                # the caller gets a 400 with a Chinese message, never a traceback or a 500.
+                current_app.logger.warning("malformed callback input for %s: %r", fn.__name__, exc)
+                raise BadCallbackInput() from exc
 
         wrapped.allowed_roles = roles  # read by the callback × role matrix test
         return dash.callback(*args, **kwargs)(wrapped)
@@ -341,6 +355,10 @@ def init_app(app: Flask) -> None:
     def _not_found(_e):
         return _error_page(404)
 
+    @app.errorhandler(BadCallbackInput)
+    def _bad_input(_e):
+        return _error_page(400)
+
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return _error_page(400)
@@ -351,6 +369,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _any(e: Exception):
+        if request.path.startswith("/_dash-update-component") and isinstance(e, MALFORMED):
+            # Dash's own dispatch choking on a malformed payload (missing keys, wrong shapes).
+            app.logger.warning("malformed callback payload: %r", e)
+            return _error_page(400)
         app.logger.exception("unhandled error", exc_info=e)
         return _error_page(500)
 
