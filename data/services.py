@@ -405,8 +405,8 @@ def gap_overview(principal: Principal, period_code: str, db: Database | None = N
     areas = _scoped(res.areas, principal)
     heat = areas.pivot(index="unit", columns="area", values="pct")
     lost = _scoped(area_gaps(res), principal)
-    names = res.units.set_index("unit")["name"]
-    totals = res.units.set_index("unit")["total"]
+    visible = _scoped(res.units, principal).set_index("unit")
+    names, totals = visible["name"], visible["total"]
     items = _scoped(res.items, principal)
     base = items[items["area"].isin([a.code for a in inp.table.areas])]
     failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
