@@ -155,8 +155,8 @@ class SignInThrottle:
         now = time.time()
         wait = 0.0
         pair = self.store.get(pair_key)
-        if pair and pair.last_failure > now - self.per_pair.seconds and pair.failures >= self.per_pair.count:
-            lock = min(MAX_LOCK, BASE_LOCK * 2 ** (pair.failures - self.per_pair.count))
+        if pair and pair.failures >= self.per_pair.count:
+            lock = min(MAX_LOCK, BASE_LOCK * 2 ** min(pair.failures - self.per_pair.count, 12))
             wait = max(wait, pair.last_failure + lock - now)
         ipc = self.store.get(ip_key)
         if ipc and ipc.window_start > now - self.per_ip.seconds and ipc.failures >= self.per_ip.count:
