@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8050
 WORKERS ?= 4
-APT_PKGS := chromium chromium-driver fonts-noto-cjk postgresql libreoffice-writer-nogui poppler-utils
+APT_PKGS := chromium chromium-driver fonts-noto-cjk postgresql libreoffice-writer-nogui poppler-utils redis-server
 
 .PHONY: run test bench serve install install-dev system-deps clean-db
 
@@ -28,11 +28,11 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "  党建工作考核系统: http://127.0.0.1:$(PORT)"
 	@echo "  演示账号 (用户名 / 密码):"
-	@echo "    admin     / Admin@2026    系统管理员"
-	@echo "    leader    / Leader@2026   局领导"
-	@echo "    inspector / Inspect@2026  考核组"
-	@echo "    staff     / Staff@2026    党务干事（临河县局）"
-	@echo "    staff_sj  / Staff@2026    党务干事（市局机关第一党支部）"
+	@echo "    admin     / Xitong-Guanli-2026    系统管理员"
+	@echo "    leader    / Juzhang-Kaohe-2026    局领导"
+	@echo "    inspector / Kaohezu-Jiancha-2026  考核组"
+	@echo "    staff     / Linhe-Dangwu-2026     党务干事（临河县局）"
+	@echo "    staff_sj  / Shiju-Yizhibu-2026    党务干事（市局机关第一党支部）"
 	@echo ""
 	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT) --with-threads
 

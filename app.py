@@ -3,7 +3,7 @@
 ``create_app(config=None)`` builds everything and returns the Flask server (the Dash
 app is ``server.extensions["dash_app"]``); ``server`` is the module-level Flask app for ``gunicorn app:server`` and ``flask --app app ...``. Configuration comes from
 the ``config`` mapping, then environment variables (``DATABASE_URL``, ``SECRET_KEY``,
-``SESSION_COOKIE_SECURE``, ``RATELIMIT_STORAGE_URI``...), then safe defaults.
+``SESSION_COOKIE_SECURE``/``HTTPS``, ``RATELIMIT_STORAGE_URI``, ``TRUSTED_PROXY_HOPS``...), then safe defaults.
 
 Dash keeps its page registry and ``dash.callback`` list in module globals, so one
 process holds one Dash app: tests share a single app and point it at their own
@@ -57,9 +57,13 @@ def default_config() -> dict:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "REMEMBER_COOKIE_DURATION": dt.timedelta(seconds=0),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_LIMIT_USER": os.environ.get("LOGIN_LIMIT_USER", "5 per 15 minutes"),
+        "HTTPS": _env_bool("HTTPS", False),
+        # Sign-in counters: the app database unless a Redis URL is given (shared by every worker/host).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL"),
+        "SESSION_REDIS_URL": os.environ.get("SESSION_REDIS_URL") or os.environ.get("REDIS_URL"),
+        "TRUSTED_PROXY_HOPS": int(os.environ.get("TRUSTED_PROXY_HOPS", "0")),
+        "LOGIN_LIMIT_USER": os.environ.get("LOGIN_LIMIT_USER", "5 per 15 minutes"),  # per (account, IP)
+        "LOGIN_LIMIT_ACCOUNT": os.environ.get("LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
         "LOGIN_LIMIT_IP": os.environ.get("LOGIN_LIMIT_IP", "30 per 15 minutes"),
         "WTF_CSRF_TIME_LIMIT": None,
     }
@@ -121,13 +125,19 @@ def _layout():
     links.sort(key=lambda x: x[2])
     return html.Div([
         dcc.Location(id="app-location", refresh="callback-nav"),
-        make_navbar(links, p.display_name if p else "", p.role_label if p else ""),
+        make_navbar(links, p.display_name if p else "", p.role_label if p else "", _csrf_token() if p else ""),
         # A spinner only while a page itself is being built (not for every callback inside it).
         dbc.Container(dcc.Loading(dash.page_container, target_components={"_pages_content": "children"},
                                   delay_show=400, color="#c0392b", type="circle", overlay_style={
                                       "visibility": "visible", "opacity": 0.6}),
                       fluid=True, className="app-main"),
     ])
+
+
+def _csrf_token() -> str:
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
 
 
 _default: Flask | None = None

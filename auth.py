@@ -1,7 +1,8 @@
 """Sign-in, the request guard, security headers, and the role-checked Dash callback decorator.
 
-Owns everything between an HTTP request and the services: Flask-Login session,
-login rate limits, CSRF on the login form, the ``before_request`` guard over every
+Owns everything between an HTTP request and the services: server-side sessions
+(``session_store``), shared sign-in throttling (``data/throttle.py``), password change,
+CSRF on the login and logout forms, the ``before_request`` guard over every
 route, Chinese error pages, and ``secure_callback`` (``dash.callback`` plus a
 server-side role check that a direct POST cannot skip). What a role may do is
 decided in ``data/permissions.py``, not here.
@@ -15,22 +16,23 @@ import dash
 from flask import (
     Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template_string, request, session, url_for,
 )
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+import session_store
 from data import accounts
 from data.permissions import ACTIONS, AccessDenied, NotFound, Principal
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 bp = Blueprint("auth", __name__)
 
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.ico", "/favicon.ico", "/healthz")
 API_PREFIXES = ("/_dash-", "/download/", "/_reload-hash")
+# Open to a signed-in user who must first choose a new password.
+PASSWORD_PREFIXES = ("/password", "/logout")
 
 
 class WebUser(UserMixin):
@@ -41,9 +43,12 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    p, stamp = accounts.get_principal_and_stamp(int(user_id))
-    if p is None or session.get("cred") != stamp:
-        return None  # disabled, or the password changed since this session signed in
+    p, epoch = accounts.get_principal_and_epoch(int(user_id))
+    if p is None or session.get("epoch") != epoch:
+        # Disabled, or its sessions were ended (password change/reset, disable): this session is
+        # dead for good, so drop it on the server too.
+        session.clear()
+        return None
     return WebUser(p)
 
 
@@ -58,6 +63,14 @@ def current_principal() -> Principal | None:
 
 
 # ----------------------------------------------------------------------------- Dash callbacks
+
+class BadCallbackInput(Exception):
+    """A callback received inputs of the wrong shape (HTTP 400)."""
+
+
+# What wrong-typed inputs raise inside a callback and the services it calls.
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
 
 def secure_callback(*args, action: str = "view_scores", **kwargs):
     """``dash.callback`` that first checks the signed-in user may perform ``action``.
@@ -76,7 +89,13 @@ def secure_callback(*args, action: str = "view_scores", **kwargs):
                 abort(401)
             if p.role not in roles:
                 abort(403)
-            return fn(*a, **k)
+            try:
+                return fn(*a, **k)
+            except MALFORMED as exc:
+                # A forged or corrupted payload (a list where text belongs, a dict for a number...):
+                # the caller gets a 400 with a Chinese message, never a traceback or a 500.
+                current_app.logger.warning("malformed callback input for %s: %r", fn.__name__, exc)
+                raise BadCallbackInput() from exc
 
         wrapped.allowed_roles = roles  # read by the callback × role matrix test
         return dash.callback(*args, **kwargs)(wrapped)
@@ -117,6 +136,36 @@ ERROR_HTML = """<!doctype html>
 <div class="display-6 text-danger mb-2">{{ code }}</div><h1 class="h5">{{ title }}</h1>
 <p class="text-muted">{{ message }}</p><a class="btn btn-outline-secondary" href="/">返回首页</a></div></main></body></html>"""
 
+PASSWORD_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>修改密码 · 党建工作考核系统</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"><link rel="stylesheet" href="/assets/app.css"></head>
+<body class="login-body">
+<main class="login-card card shadow-sm">
+  <div class="card-body p-4">
+    <div class="login-emblem">党</div>
+    <h1 class="h4 text-center mb-3">修改密码</h1>
+    {% if forced %}<div class="alert alert-warning py-2" id="password-forced">首次登录或密码已被管理员重置，请先设置新密码。</div>{% endif %}
+    {% if error %}<div class="alert alert-danger py-2" role="alert" id="password-error">{{ error }}</div>{% endif %}
+    {% if done %}<div class="alert alert-success py-2" id="password-done">{{ done }}</div>
+    <a class="btn btn-danger w-100" href="/" id="password-home">进入系统</a>{% else %}
+    <form method="post" action="/password" autocomplete="off">
+      <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+      <div class="mb-3"><label class="form-label" for="current">当前密码</label>
+        <input class="form-control" id="current" name="current" type="password" required autocomplete="current-password"></div>
+      <div class="mb-3"><label class="form-label" for="new">新密码</label>
+        <input class="form-control" id="new" name="new" type="password" required autocomplete="new-password"></div>
+      <div class="mb-3"><label class="form-label" for="confirm">再次输入新密码</label>
+        <input class="form-control" id="confirm" name="confirm" type="password" required autocomplete="new-password"></div>
+      <p class="text-muted small">{{ policy }}</p>
+      <button class="btn btn-danger w-100" id="password-submit" type="submit">修改密码</button>
+    </form>
+    {% if not forced %}<p class="text-center mt-3 mb-0"><a href="/" class="small">返回</a></p>{% endif %}{% endif %}
+    <form method="post" action="/logout" class="text-center mt-2"><input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+      <button class="btn btn-link btn-sm text-muted" type="submit" id="password-logout">退出登录</button></form>
+  </div>
+</main></body></html>"""
+
 ERRORS = {
     400: ("请求无效", "请求内容不完整或已过期，请刷新页面后重试。"),
     401: ("请先登录", "登录已过期或尚未登录。"),
@@ -137,38 +186,52 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _username_key() -> str:
-    return "user:" + (request.form.get("username") or "").strip().lower()
+def _throttle():
+    from data.db import get_db
+    from data.throttle import make_throttle
+
+    cfg = current_app.config
+    return make_throttle(get_db(), cfg.get("RATELIMIT_STORAGE_URI"), cfg["LOGIN_LIMIT_USER"],
+                         cfg["LOGIN_LIMIT_ACCOUNT"], cfg["LOGIN_LIMIT_IP"])
 
 
-def _failed(response) -> bool:
-    # Only failed attempts count towards the limit (a successful login redirects).
-    return response.status_code != 302
+def _start_session(p: Principal) -> None:
+    """Sign in: a new session id (the pre-login id is worthless), then the user and its session epoch."""
+    session.clear()
+    login_user(WebUser(p))
+    session["epoch"] = accounts.get_principal_and_epoch(p.id)[1]
+    session.permanent = True
+    session_store.rotate(current_app, session)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_USER"], methods=["POST"], key_func=_username_key,
-               deduct_when=_failed)
 def login():
-    error, username = None, ""
+    error, username, code = None, "", 200
     nxt = _safe_next(request.values.get("next"))
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        p = accounts.authenticate(username, request.form.get("password") or "", ip=request.remote_addr)
-        if p is not None:
-            session.clear()
-            login_user(WebUser(p))
-            session["cred"] = accounts.get_principal_and_stamp(p.id)[1]
-            session.permanent = True
-            return redirect(nxt)
-        error = "用户名或密码错误"  # uniform: never says which one
-    return render_template_string(LOGIN_HTML, error=error, username=username, next=nxt,
-                                  csrf_token=generate_csrf()), (401 if error else 200)
+        ip = request.remote_addr or "-"
+        throttle = _throttle()
+        wait = throttle.retry_after(username, ip)
+        if wait:
+            accounts.audit_throttled(username, ip)
+            minutes = max(1, (wait + 59) // 60)
+            error, code = f"登录失败次数过多，请 {minutes} 分钟后再试", 429
+        else:
+            p = accounts.authenticate(username, request.form.get("password") or "", ip=ip)
+            if p is not None:
+                throttle.succeed(username, ip)
+                _start_session(p)
+                return redirect("/password" if p.must_change_password else nxt)
+            throttle.fail(username, ip)
+            error, code = "用户名或密码错误", 401  # uniform: never says which one
+    return render_template_string(LOGIN_HTML, error=error, username=username[:64], next=nxt,
+                                  csrf_token=generate_csrf()), code
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 def logout():
+    """POST with the CSRF token only (a GET or a cross-site <img> signs nobody out); the stored session is deleted."""
     p = current_principal()
     if p is not None:
         from data.db import get_db
@@ -179,6 +242,28 @@ def logout():
     logout_user()
     session.clear()
     return redirect("/login")
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    """Self-service password change (current password required); forced at first sign-in and after a reset."""
+    p = current_principal()
+    if p is None:
+        return redirect(url_for("auth.login", next="/password"))
+    error = done = None
+    if request.method == "POST":
+        try:
+            accounts.change_own_password(p, request.form.get("current") or "", request.form.get("new") or "",
+                                         request.form.get("confirm") or "", ip=request.remote_addr)
+        except accounts.InvalidInput as exc:
+            error = str(exc)
+        else:
+            # Every session of the user ended with the old password; this one continues under a new id.
+            fresh = accounts.get_principal(p.id)
+            _start_session(fresh)
+            done = "密码已修改，其他设备上的登录已全部退出。"
+    return render_template_string(PASSWORD_HTML, error=error, done=done, forced=p.must_change_password and not done,
+                                  csrf_token=generate_csrf(), policy=accounts.POLICY_TEXT), (400 if error else 200)
 
 
 @bp.route("/healthz")
@@ -198,6 +283,10 @@ def _guard():
             return jsonify(error="请先登录"), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     g.principal = p
+    if p.must_change_password and not path.startswith(PASSWORD_PREFIXES):
+        if path.startswith(API_PREFIXES) or request.method != "GET":
+            return jsonify(error="请先修改密码"), 403
+        return redirect("/password")
     if path.startswith("/_dash-update-component"):
         # Dash posts JSON; insisting on it (plus SameSite=Lax) keeps cross-site forms out.
         if not request.is_json:
@@ -212,7 +301,7 @@ def _csp(app: Flask) -> str:
     dash_app = app.extensions.get("dash_app")
     hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
     return ("default-src 'self'; "
-            f"script-src 'self' 'unsafe-eval' {hashes}; "
+            f"script-src 'self' {hashes}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
@@ -225,7 +314,15 @@ def _headers(response):
     h.setdefault("Referrer-Policy", "same-origin")
     if not request.path.startswith(("/assets/", "/_dash-component-suites/")):
         h.setdefault("Cache-Control", "no-store")
+    if https_mode(current_app):
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    h["Server"] = "dangjian"  # never the framework and its version
     return response
+
+
+def https_mode(app: Flask) -> bool:
+    """Served over HTTPS (``HTTPS=1`` or ``SESSION_COOKIE_SECURE``): Secure cookies and HSTS."""
+    return bool(app.config.get("HTTPS") or app.config.get("SESSION_COOKIE_SECURE"))
 
 
 def _error_page(code: int):
@@ -236,10 +333,16 @@ def _error_page(code: int):
 
 
 def init_app(app: Flask) -> None:
+    if https_mode(app):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        # Client IPs (sign-in limits, audit) from X-Forwarded-For, trusting exactly this many proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    session_store.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    limiter.init_app(app)
     app.register_blueprint(bp)
     app.before_request(_guard)
     app.after_request(_headers)
@@ -252,6 +355,10 @@ def init_app(app: Flask) -> None:
     def _not_found(_e):
         return _error_page(404)
 
+    @app.errorhandler(BadCallbackInput)
+    def _bad_input(_e):
+        return _error_page(400)
+
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return _error_page(400)
@@ -262,6 +369,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _any(e: Exception):
+        if request.path.startswith("/_dash-update-component") and isinstance(e, MALFORMED):
+            # Dash's own dispatch choking on a malformed payload (missing keys, wrong shapes).
+            app.logger.warning("malformed callback payload: %r", e)
+            return _error_page(400)
         app.logger.exception("unhandled error", exc_info=e)
         return _error_page(500)
 

@@ -1,5 +1,5 @@
 """Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
-import-table, export-table, create-period, import-units, export-units.
+import-table, export-table, create-period, import-units, export-units, import-users, report.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -263,6 +263,39 @@ def register_cli(app: Flask) -> None:
     from report_cli import register as register_report_cli
 
     register_report_cli(app)
+    @app.cli.command("import-users")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--passwords-out", type=click.Path(dir_okay=False),
+                  help="把生成的初始密码写入该文件（CSV，仅本人可读）；省略则只在终端显示一次")
+    @click.option("--dry-run", is_flag=True, help="只校验和预览，不写入")
+    def import_users(file: str, passwords_out: str | None, dry_run: bool):
+        """批量导入账号：列为 用户名、姓名、角色、负责单位编码；生成初始密码，首次登录须修改。"""
+        from data import user_import
+
+        data, name = Path(file).read_bytes(), Path(file).name
+        report = user_import.parse_users(data, name)
+        if report.issues:
+            click.echo(report.format_issues())
+        if not report.ok:
+            click.echo(f"文件「{name}」未通过校验，未创建任何账号。", err=True)
+            sys.exit(2)
+        if dry_run:
+            click.echo(f"校验通过（试运行）：将创建 {len(report.users)} 个账号。未写入。")
+            return
+        report, created = user_import.commit_users(None, data, name)
+        if not created:
+            click.echo(report.format_issues(), err=True)
+            sys.exit(2)
+        if passwords_out:
+            out = Path(passwords_out)
+            out.touch(mode=0o600)
+            out.chmod(0o600)
+            out.write_text("用户名,初始密码\n" + "".join(f"{u},{pw}\n" for u, pw in created), encoding="utf-8-sig")
+            click.echo(f"已创建 {len(created)} 个账号；初始密码已写入 {out}（首次登录须修改密码）")
+        else:
+            click.echo(f"已创建 {len(created)} 个账号（首次登录须修改密码）。初始密码只显示这一次：")
+            for u, pw in created:
+                click.echo(f"  {u}\t{pw}")
 
 
 def _principal(username: str):

@@ -75,12 +75,14 @@ def main() -> int:
 
     db = _database()
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://", "LOGIN_LIMIT_USER": "1000 per minute"})
+    from data.demo import DEMO_USERS
+
     use_database(app, db)
     client = app.test_client()
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"username": "leader", "password": "Leader@2026",
+    assert client.post("/login", data={"username": "leader", "password": {u[0]: u[1] for u in DEMO_USERS}["leader"],
                                        "csrf_token": token}).status_code == 302
     period = "2026H1"
     unit = services.score_period(period, db).units.sort_values("display_order")["unit"].iloc[len(

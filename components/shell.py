@@ -5,15 +5,22 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 
-def make_navbar(links: list[tuple[str, str, int]], user_name: str, role_label: str) -> dbc.Navbar:
+def make_navbar(links: list[tuple[str, str, int]], user_name: str, role_label: str,
+                csrf_token: str = "") -> dbc.Navbar:
     nav = [dbc.NavItem(dbc.NavLink(name, href=href, active="exact", id=f"nav-{href.strip('/') or 'home'}"))
            for name, href, _ in links]
     user = []
     if user_name:
+        # Sign-out is a POST carrying the CSRF token: a link or <img> elsewhere cannot sign anyone out.
+        logout = html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token, id="nav-logout-token"),
+                            html.Button("退出", type="submit", className="btn btn-sm btn-outline-light",
+                                        id="nav-logout")], method="POST", action="/logout", className="d-inline m-0")
         user = [html.Span([html.Span(user_name, id="nav-user-name", className="fw-semibold"),
                            html.Span(role_label, id="nav-user-role", className="badge bg-light text-danger ms-2")],
                           className="text-white me-3"),
-                html.A("退出", href="/logout", className="btn btn-sm btn-outline-light", id="nav-logout")]
+                html.A("修改密码", href="/password", className="btn btn-sm btn-link text-white me-2",
+                       id="nav-password"),
+                logout]
     return dbc.Navbar(
         dbc.Container([
             html.A([html.Span("党", className="brand-emblem"), html.Span("党建工作考核系统", className="brand-text")],

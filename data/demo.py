@@ -46,11 +46,11 @@ WORKED_EXAMPLE = {
 WORKED_EXAMPLE_JUDGEMENTS = {"F2": 2.5}
 
 DEMO_USERS = [  # username, password, role, display name, unit scope (None = all / not applicable)
-    ("admin", "Admin@2026", "admin", "系统管理员", None),
-    ("leader", "Leader@2026", "leader", "张局长", None),
-    ("inspector", "Inspect@2026", "inspector", "考核组李明", None),
-    ("staff", "Staff@2026", "staff", "临河县局党务干事", "临河县局"),
-    ("staff_sj", "Staff@2026", "staff", "市局机关一支部组织委员", "C01"),
+    ("admin", "Xitong-Guanli-2026", "admin", "系统管理员", None),
+    ("leader", "Juzhang-Kaohe-2026", "leader", "张局长", None),
+    ("inspector", "Kaohezu-Jiancha-2026", "inspector", "考核组李明", None),
+    ("staff", "Linhe-Dangwu-2026", "staff", "临河县局党务干事", "临河县局"),
+    ("staff_sj", "Shiju-Yizhibu-2026", "staff", "市局机关一支部组织委员", "C01"),
 ]
 
 PERIODS = [  # code, kind, year, start, end, status, table version
@@ -377,6 +377,16 @@ def _seed_rectifications(s, data: DemoData, ids, periods, inspector_id, rng) -> 
             r.status, r.closed_at, r.closed_evidence = "已销号", today - dt.timedelta(days=5), "已补齐会议记录并报备"
         if k % 6 == 0:
             r.status, r.recheck_at, r.recheck_result = "回头看通过", today - dt.timedelta(days=2), "回头看复查已整改到位"
+        s.add(r)
+    # The demo staff user (临河县局) always has items of their own: one open, one closed. Neither is
+    # overdue, so no candidate's eligibility depends on them.
+    linhe = data.units.loc[data.units["bureau"] == "临河县局", "code"].tolist()
+    for k, unit in enumerate(linhe[:2]):
+        r = Rectification(period_id=periods["2026H1"].id, unit_id=ids[unit], item_code="E3",
+                          problem="党务公开栏内容未按季度更新", source="2026 年上半年台账资料检查",
+                          responsible="支部书记", deadline=today + dt.timedelta(days=30), created_by=inspector_id)
+        if k == 1:
+            r.status, r.closed_at, r.closed_evidence = "已销号", today - dt.timedelta(days=3), "已更新公开栏并拍照存档"
         s.add(r)
 
 

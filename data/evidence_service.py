@@ -414,10 +414,16 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     s.flush()
     if changed:
         _insert_and_supersede(s, ctx.period_id, batch.id, principal.id, file_name, now, changed)
+    code_of = {v: k for k, v in unit_ids.items()}
+    # Before → after of every value this batch changed (the audit trail itself, not a pointer into
+    # evidence_values, which later batches supersede).
+    diff = [{"unit": code_of[c[0]], "field": c[1], "old": current[(c[0], c[1])][1] if (c[0], c[1]) in current else None,
+             "new": c[2]} for c in changed]
     services.audit(s, principal, "upload", entity="upload_batch", entity_id=batch.id, period_code=ctx.period_code,
                    after={"file_name": file_name, "file_hash": report.file_hash, "format": report.file_format,
                           "units": batch.n_units, "values": batch.n_values, "changed": batch.n_changed,
-                          "cleared": sum(t[2] is None for t in changed), "warnings": batch.n_warnings})
+                          "cleared": sum(t[2] is None for t in changed), "warnings": batch.n_warnings,
+                          "changes": diff})
     return batch.id, len(changed)
 
 

@@ -1,7 +1,8 @@
 """Exports to Excel/CSV: the score table of a period and any frame a page shows.
 
-Every exported cell passes ``neutralise``: text starting with = + - @ tab or CR is
-prefixed with an apostrophe so a spreadsheet never runs it as a formula.
+Every exported cell passes ``neutralise`` (``data/xlsx_safe.py``, the writer every workbook
+uses): text starting with = + - @ tab or CR is prefixed with an apostrophe so a spreadsheet
+never runs it as a formula.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from data import services
 
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+from data.xlsx_safe import DANGEROUS, neutralise, neutralise_workbook  # noqa: F401  (neutralise: public here too)
 
 
 def round2(values: pd.Series) -> pd.Series:
@@ -22,12 +23,6 @@ def round2(values: pd.Series) -> pd.Series:
             return None
         return float(Decimal(repr(float(v))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     return values.map(one)
-
-
-def neutralise(value):
-    if isinstance(value, str) and value.startswith(DANGEROUS):
-        return "'" + value
-    return value
 
 
 def _safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -54,6 +49,7 @@ def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
             for col in ws.columns:
                 width = max(len(str(c.value or "")) for c in col[:200])
                 ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6))
+        neutralise_workbook(xw.book)  # the one writer's pass (data/xlsx_safe.py), as for every workbook
     return buf.getvalue()
 
 

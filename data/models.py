@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -112,6 +112,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set for new accounts and after an admin reset: the next sign-in must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Bumped to end every session of the user (disable, password change/reset); sessions carry the value.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     units: Mapped[list[OrgUnit]] = relationship(secondary="user_units")
 
 
@@ -269,3 +273,30 @@ class AuditLog(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ServerSession(Base):
+    """A server-side sign-in session (Flask-Session's store, see ``data/sessions.py``).
+
+    The browser holds only a signed random id; deleting the row ends the session.
+    """
+
+    __tablename__ = "server_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(255), unique=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expiry: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-in counters shared by every worker and host (``data/throttle.py``)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_failure: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+from data import textlimits  # noqa: E402,F401  (registers the text-length check on every flush)

@@ -65,6 +65,7 @@ class Principal:
     display_name: str
     role: str
     unit_codes: frozenset[str] = field(default_factory=frozenset)
+    must_change_password: bool = False  # first sign-in / after an admin reset: only the password page opens
 
     @property
     def role_label(self) -> str:

@@ -295,9 +295,11 @@ def _unit_or_404(s: Session, code: str) -> OrgUnit:
 
 def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Database | None = None) -> dict:
     db = db or get_db()
-    with db.session() as s:  # 404 before 403, so an unknown code never looks like a real one
-        _unit_or_404(s, unit_code)
+    # Scope before existence: a staff user gets the same 403 for an absent code and for another
+    # unit's code, so codes cannot be enumerated. Others get 404 for an absent code.
     require_unit(principal, "view_scores", unit_code)
+    with db.session() as s:
+        _unit_or_404(s, unit_code)
     res = score_period(period_code, db)
     inp = scoring_inputs(period_code, db)
     unit_row = res.unit(unit_code)
@@ -401,8 +403,8 @@ def gap_overview(principal: Principal, period_code: str, db: Database | None = N
     areas = _scoped(res.areas, principal)
     heat = areas.pivot(index="unit", columns="area", values="pct")
     lost = _scoped(area_gaps(res), principal)
-    names = res.units.set_index("unit")["name"]
-    totals = res.units.set_index("unit")["total"]
+    visible = _scoped(res.units, principal).set_index("unit")
+    names, totals = visible["name"], visible["total"]
     items = _scoped(res.items, principal)
     base = items[items["area"].isin([a.code for a in inp.table.areas])]
     failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
@@ -548,13 +550,14 @@ def set_self_assessment(principal: Principal, period_code: str, unit_code: str, 
         unit = _unit_or_404(s, unit_code)
         row = s.scalar(select(SelfAssessment).where(SelfAssessment.period_id == p.id, SelfAssessment.unit_id == unit.id,
                                                     SelfAssessment.item_code == item_code))
-        before = {"points": row.points} if row else None
+        before = {"item": item_code, "points": row.points, "note": row.note} if row else \
+            {"item": item_code, "points": None, "note": None}
         if row is None:
             row = SelfAssessment(period_id=p.id, unit_id=unit.id, item_code=item_code, points=pts)
             s.add(row)
         row.points, row.note, row.created_by, row.created_at = pts, (note or "").strip(), principal.id, utcnow()
         audit(s, principal, "self_assessment", entity="self_assessment", entity_id=item_code, period_code=period_code,
-              unit_code=unit_code, before=before, after={"item": item_code, "points": pts})
+              unit_code=unit_code, before=before, after={"item": item_code, "points": pts, "note": row.note})
 
 
 def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database | None = None) -> None:
@@ -629,10 +632,15 @@ def decide_candidate(principal: Principal, period_code: str, unit_code: str, dec
     with db.session() as s:
         p = _period_or_404(s, period_code)
         unit = _unit_or_404(s, unit_code)
+        last = s.scalars(select(CandidateDecision).where(CandidateDecision.period_id == p.id,
+                                                         CandidateDecision.unit_id == unit.id)
+                         .order_by(CandidateDecision.created_at.desc(), CandidateDecision.id.desc()).limit(1)).first()
         s.add(CandidateDecision(period_id=p.id, unit_id=unit.id, decision=decision, note=(note or "").strip(),
                                 created_by=principal.id))
         audit(s, principal, "candidate_decision", entity="candidate", entity_id=unit_code,
-              period_code=period_code, unit_code=unit_code, after={"decision": decision, "note": note})
+              period_code=period_code, unit_code=unit_code,
+              before={"decision": last.decision, "note": last.note} if last else {"decision": None, "note": None},
+              after={"decision": decision, "note": (note or "").strip()})
 
 
 def create_period(principal: Principal, code: str, table_version: str, db: Database | None = None,

@@ -22,6 +22,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from data.xlsx_safe import restore, workbook_bytes
+
 from scoring.glossary import RULE_LABELS
 from scoring.indicators import (AREA_BONUS, AREA_PENALTY, AREA_VETO, IndicatorTable, TableProblem,
                                 table_to_dict)
@@ -252,12 +254,16 @@ def table_to_xlsx(table: IndicatorTable) -> bytes:
         sheet.column_dimensions["B"].width = 40
         for c in sheet[1]:
             c.font, c.fill = Font(bold=True), head_fill
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)
 
 
 # ---------------------------------------------------------------- reading
+def _rows(ws):
+    """Cell values row by row, with our writer's formula neutralisation undone."""
+    for r in ws.iter_rows(values_only=True):
+        yield tuple(restore(v) for v in r)
+
+
 _AREA_POINTS = re.compile(r"（\s*[\d.]+\s*分\s*）\s*$")
 _RANGE = re.compile(r"^\s*([\d.]+)?\s*[–—\-~～至]\s*([\d.]+)?\s*$")
 
@@ -488,9 +494,9 @@ def read_table_xlsx(data: bytes) -> XlsxRead:
             problems.append(TableProblem("文件", f"缺少工作表「{sheet}」（请在下载的指标体系文件上修改）"))
     if problems:
         return XlsxRead(None, problems)
-    d = _read_meta(list(wb[META_SHEET].iter_rows(values_only=True)), problems)
+    d = _read_meta(list(_rows(wb[META_SHEET])), problems)
     d["fields"] = {}
-    field_rows = list(wb[FIELD_SHEET].iter_rows(values_only=True))
+    field_rows = list(_rows(wb[FIELD_SHEET]))
     for r in field_rows[1:]:
         if not r or not r[0]:
             continue
@@ -500,7 +506,7 @@ def read_table_xlsx(data: bytes) -> XlsxRead:
         if len(r) > 5 and r[5] not in (None, ""):
             spec["missing"] = {v: k for k, v in MISSING_LABELS.items()}.get(str(r[5]).strip(), str(r[5]).strip())
         d["fields"][str(r[0]).strip()] = spec
-    rows = list(wb[ITEM_SHEET].iter_rows(values_only=True))
+    rows = list(_rows(wb[ITEM_SHEET]))
     header_at = next((k for k, r in enumerate(rows[:10]) if r and "编码" in [str(c or "").strip() for c in r]), None)
     if header_at is None:
         return XlsxRead(None, [TableProblem(ITEM_SHEET, "找不到表头行（应含「编码」「二级指标」「分值」等列）")])

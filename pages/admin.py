@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_section
@@ -76,6 +76,15 @@ def layout(**_):
             dbc.Col(dbc.Button("执行", id="admin-user-save", color="secondary", outline=True, className="w-100"), md=2),
         ], className="g-2"),
         html.Div(id="admin-users-msg", className="mt-2"),
+        html.H3("批量导入用户", className="h6 mt-3"),
+        html.P("上传 Excel 或 CSV：列为 用户名、姓名、角色（局领导/考核组/党务干事/系统管理员）、负责单位编码"
+               "（可填多个，用顿号分隔）。先预览，确认后一次性创建；初始密码由系统生成，只显示一次，"
+               "首次登录须修改。", className="text-muted small mb-2"),
+        dcc.Upload(html.Div(["拖拽或", html.A("选择用户表"), "（.xlsx / .xls / .csv）"]), id="admin-users-upload",
+                   className="upload-drop", max_size=2 * 1024 * 1024),
+        html.Div(id="admin-users-import-preview", className="mt-2"),
+        dbc.Button("确认导入", id="admin-users-import-commit", color="danger", className="mt-2", disabled=True),
+        html.Div(id="admin-users-import-result", className="mt-2"),
     ])
     periods = make_section("考核期", [
         html.Div(_periods_table(), id="admin-periods-box"),
@@ -207,3 +216,67 @@ def _edit_period(n_clicks, code, start, end, deadline, version, late):
 
     text = "；".join(f"{_FIELD_LABELS[k]}：{show(a)} → {show(b)}" for k, (a, b) in changes.items())
     return make_alert(f"已修改考核期 {code}：{text}（已记入审计日志）", "success"), _periods_table()
+
+
+def _decode_upload(contents) -> bytes | None:
+    import base64
+    import binascii
+
+    if not isinstance(contents, str) or "," not in contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _import_report(report):
+    from data.permissions import ROLE_LABELS as LABELS
+
+    issues = [html.Li(("错误：" if i.error else "提示：") + i.message,
+                      className="text-danger" if i.error else "text-muted") for i in report.issues]
+    rows = [html.Tr([html.Td(u["row"]), html.Td(u["username"]), html.Td(u["name"]), html.Td(LABELS[u["role"]]),
+                     html.Td("、".join(u["units"]) or "—")]) for u in report.users]
+    table = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("行", "用户名", "姓名", "角色", "负责单位")])),
+                       html.Tbody(rows)], size="sm", id="admin-users-import-table") if rows else None
+    head = (make_alert(f"校验通过：将创建 {len(report.users)} 个账号，确认后一次性写入。", "info") if report.ok
+            else make_alert("文件未通过校验，不会创建任何账号；请按下列提示修改后重新上传。", "warning"))
+    return html.Div([head, html.Ul(issues, className="small") if issues else None, table])
+
+
+@secure_callback(Output("admin-users-import-preview", "children"), Output("admin-users-import-commit", "disabled"),
+                 Input("admin-users-upload", "contents"), State("admin-users-upload", "filename"),
+                 prevent_initial_call=True, action="manage_users")
+def _users_import_preview(contents, filename):
+    from data import user_import
+
+    data = _decode_upload(contents)
+    if data is None:
+        return make_alert("请上传用户表文件", "warning"), True
+    report = user_import.parse_users(data, str(filename or "用户表")[:120])
+    return _import_report(report), not report.ok
+
+
+@secure_callback(Output("admin-users-import-result", "children"), Output("admin-users", "children", allow_duplicate=True),
+                 Output("admin-users-import-commit", "disabled", allow_duplicate=True),
+                 Input("admin-users-import-commit", "n_clicks"), State("admin-users-upload", "contents"),
+                 State("admin-users-upload", "filename"), prevent_initial_call=True, action="manage_users")
+def _users_import_commit(n_clicks, contents, filename):
+    from data import user_import
+
+    if not n_clicks:
+        return no_update, no_update, no_update
+    data = _decode_upload(contents)
+    if data is None:
+        return make_alert("请上传用户表文件", "warning"), no_update, True
+    p = current_principal()
+    report, created = user_import.commit_users(p, data, str(filename or "用户表")[:120])
+    if not created:
+        return _import_report(report), no_update, True
+    rows = [html.Tr([html.Td(u), html.Td(html.Code(pw))]) for u, pw in created]
+    return html.Div([
+        make_alert(f"已创建 {len(created)} 个账号（已记入审计日志）。初始密码只显示这一次，请立即转交本人；"
+                   "首次登录须修改密码。", "success"),
+        dbc.Table([html.Thead(html.Tr([html.Th("用户名"), html.Th("初始密码")])), html.Tbody(rows)], size="sm",
+                  id="admin-users-import-passwords"),
+    ]), _users_grid(p), True

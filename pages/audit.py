@@ -22,16 +22,27 @@ ACTION_LABELS = {"login": "登录", "login_failed": "登录失败", "logout": "�
                  "rectification_recheck_pass": "回头看通过", "rectification_reopen": "回头看重开",
                  "candidate_decision": "评先意见", "period_status": "考核期状态", "table_version": "指标体系版本",
                  "user_create": "创建用户", "user_update": "修改用户", "period_create": "新建考核期", "self_assessment": "自评分", "upload_rejected": "上传未通过",
-                 "withdraw_not_applicable": "撤回不适用"}
+                 "withdraw_not_applicable": "撤回不适用", "login_throttled": "登录被限制",
+                 "password_change": "修改密码", "users_import": "批量导入用户"}
 ACTION_LABELS.update({"units_import": "导入单位名单", "unit_save": "新增/修改单位", "unit_rename": "单位更名",
                       "unit_move": "调整上级", "unit_merge": "单位合并", "unit_close": "撤销单位",
                       "category_rename": "类别改名"})
 
 
+def _num(v) -> str:
+    return "空" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
 def _brief(d) -> str:
     if not d:
         return ""
-    return json.dumps(d, ensure_ascii=False, default=str)[:300]
+    d = dict(d)
+    changes = d.pop("changes", None)
+    text = json.dumps(d, ensure_ascii=False, default=str)
+    if changes:
+        # Upload rows: each changed value, unit and field, old → new.
+        text += "；" + "；".join(f"{c['unit']} {c['field']}：{_num(c['old'])} → {_num(c['new'])}" for c in changes)
+    return text[:4000]
 
 
 def layout(**_):

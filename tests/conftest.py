@@ -121,8 +121,8 @@ def demo_db(tmp_path_factory):
     database.dispose()
 
 
-PASSWORDS = {"admin": "Admin@2026", "leader": "Leader@2026", "inspector": "Inspect@2026", "staff": "Staff@2026",
-             "staff_sj": "Staff@2026"}
+PASSWORDS = {"admin": "Xitong-Guanli-2026", "leader": "Juzhang-Kaohe-2026", "inspector": "Kaohezu-Jiancha-2026",
+             "staff": "Linhe-Dangwu-2026", "staff_sj": "Shiju-Yizhibu-2026"}
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +135,8 @@ def flask_app():
     from app import create_app
 
     return create_app({"SECRET_KEY": "test-secret", "LOGIN_LIMIT_USER": "1000 per minute",
-                       "LOGIN_LIMIT_IP": "1000 per minute", "DATABASE_URL": "sqlite://"})
+                       "LOGIN_LIMIT_ACCOUNT": "1000 per minute", "LOGIN_LIMIT_IP": "1000 per minute",
+                       "DATABASE_URL": "sqlite://", "RATELIMIT_STORAGE_URI": None, "SESSION_REDIS_URL": None})
 
 
 @pytest.fixture

@@ -46,23 +46,25 @@ def test_login_without_csrf_token_is_rejected(client):
     assert client.get("/", follow_redirects=False).status_code == 302  # still signed out
 
 
-def test_rate_limit_kicks_in_after_n_failures(client, flask_app):
-    from auth import limiter
-
-    limiter.reset()
+def test_rate_limit_kicks_in_after_n_failures_from_that_address_only(client, flask_app):
     old = flask_app.config["LOGIN_LIMIT_USER"]
     flask_app.config["LOGIN_LIMIT_USER"] = "3 per 15 minutes"
     try:
         codes = [client.post("/login", data={"username": "inspector", "password": "bad",
                                              "csrf_token": _token(client)}).status_code for _ in range(5)]
         assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
-        # Even the right password is refused while the account is locked.
+        # Even the right password is refused from the attacker's address while it is locked...
         ok = client.post("/login", data={"username": "inspector", "password": PASSWORDS["inspector"],
                                          "csrf_token": _token(client)})
-        assert ok.status_code == 429
+        assert ok.status_code == 429 and "分钟后再试" in ok.get_data(as_text=True)
+        # ...but the owner at another address signs in.
+        owner = flask_app.test_client()
+        tok = re.search(r'name="csrf_token" value="([^"]+)"', owner.get("/login").get_data(as_text=True)).group(1)
+        resp = owner.post("/login", data={"username": "inspector", "password": PASSWORDS["inspector"],
+                                          "csrf_token": tok}, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+        assert resp.status_code == 302
     finally:
         flask_app.config["LOGIN_LIMIT_USER"] = old
-        limiter.reset()
 
 
 def test_security_headers_and_cookie_flags(client):
@@ -95,7 +97,8 @@ def test_sign_ins_and_failures_are_audited(client, app_db):
 def test_logout_ends_the_session(client):
     login(client, "leader")
     assert client.get("/").status_code == 200
-    client.get("/logout")
+    token = re.search(r'"value":"([^"]+)"[^{}]*"id":"nav-logout-token"', client.get("/_dash-layout").get_data(as_text=True)).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
 
 

@@ -16,12 +16,27 @@ from data.db import Database
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def cli_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "cli.sqlite3"
+def _env(path: Path) -> dict:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "t"}
     env.pop("DANGJIAN_PASSWORD", None)
-    return path, env
+    return env
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    """A path where no database exists yet."""
+    path = tmp_path / "cli.sqlite3"
+    return path, _env(path)
+
+
+@pytest.fixture
+def cli_db(tmp_path, demo_file):
+    """Each test's own copy of the demo database (no test depends on another having run)."""
+    import shutil
+
+    path = tmp_path / "cli.sqlite3"
+    shutil.copy(demo_file, path)
+    return path, _env(path)
 
 
 def _flask(env, *args, input_text=None):
@@ -29,8 +44,8 @@ def _flask(env, *args, input_text=None):
                           capture_output=True, text=True, timeout=300, input=input_text)
 
 
-def test_init_db_demo_is_safe_to_run_twice(cli_db):
-    _, env = cli_db
+def test_init_db_demo_is_safe_to_run_twice(empty_db):
+    _, env = empty_db
     first = _flask(env, "init-db", "--demo")
     assert first.returncode == 0, first.stderr
     assert "已写入演示数据：40 个单位" in first.stdout

@@ -116,9 +116,10 @@ def test_every_export_neutralises_formula_text(app_db):
         assert _assert_no_formula(exports.to_xlsx({"结果": exports.score_table("2026H1")})) >= 1
         csv = exports.to_csv(exports.score_table("2026H1")).decode("utf-8-sig")
         assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv and ",=HYPERLINK" not in csv
+        # C03 is not a 2025 candidate, so that workbook may carry no hostile text; every workbook is
+        # checked with hostile table texts too in tests/test_workbooks.py, where each must count hits.
         _assert_no_formula(exports.candidates_xlsx(inspector, "2025"))
         assert _assert_no_formula(evidence_service.template_bytes(app_db, "2026H1", admin)) >= 1
-        _assert_no_formula(table_xlsx.table_to_xlsx(services.table_for_period("2026H1", app_db)))
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])

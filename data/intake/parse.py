@@ -199,6 +199,11 @@ class _Parser:
         self.fields = {n: table.fields[n] for n in table.evidence_fields}
         codes = units["unit"].astype(str).tolist() if len(units) else []
         names = units["name"].astype(str).tolist() if len(units) else []
+        if self.allowed is not None:
+            # A scoped uploader (staff) sees only their own units: another unit's code or name reads
+            # exactly like an absent one, and no message or suggestion names a unit outside the scope.
+            kept = [(c, n) for c, n in zip(codes, names) if c in self.allowed]
+            codes, names = [c for c, _ in kept], [n for _, n in kept]
         self.unit_name = dict(zip(codes, names))
         self.code_map = {key(c): c for c in codes}
         self.name_map: dict[str, list[str]] = {}
@@ -603,6 +608,12 @@ class _Parser:
             return _Row(i, None)
         unit = None
         if code_txt:
+            if by_code is None and self.allowed is not None:
+                self.issue(IssueCode.UNIT_NOT_ALLOWED,
+                           f"{self.where(excel_row, code_col.letter, code_col.header)}为「{code_txt}」，"
+                           "不是您负责的单位编码；请删除该行，或由负责该单位的党务干事上传",
+                           row=excel_row, letter=code_col.letter, header=code_col.header, value=code_txt)
+                return _Row(i, None)
             if by_code is None:
                 hint, sugg = self._suggest_code(code_txt, name_txt, by_name)
                 self.issue(IssueCode.UNKNOWN_UNIT,
@@ -625,6 +636,12 @@ class _Parser:
                 self.issue(IssueCode.UNKNOWN_UNIT,
                            f"{self.where(excel_row, name_col.letter, name_col.header)}为「{name_txt}」，"
                            f"系统中有 {len(by_name)} 个同名单位（编码 {'、'.join(by_name)}）；请增加「单位编码」列并填写编码",
+                           row=excel_row, letter=name_col.letter, header=name_col.header, value=name_txt)
+                return _Row(i, None)
+            if not by_name and self.allowed is not None:
+                self.issue(IssueCode.UNIT_NOT_ALLOWED,
+                           f"{self.where(excel_row, name_col.letter, name_col.header)}为「{name_txt}」，"
+                           "不是您负责的单位；请删除该行，或由负责该单位的党务干事上传",
                            row=excel_row, letter=name_col.letter, header=name_col.header, value=name_txt)
                 return _Row(i, None)
             if not by_name:

@@ -14,13 +14,14 @@ It must not read uploads, touch a database or decide which units a user sees
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from data.xlsx_safe import workbook_bytes
 
 from data.intake import headers as H
 from data.intake.normalise import column_letter, format_number
@@ -145,9 +146,7 @@ def build_template(table: IndicatorTable, units: pd.DataFrame, period_code: str,
     meta.sheet_state = "hidden"
     meta.protection.sheet = True
     wb.active = 0
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)
 
 
 def _validation(ws, f: FieldDef, period_kind: str, days, letter: str, first: int, last: int) -> None:

@@ -8,15 +8,16 @@ from data import accounts, services
 from data.accounts import principal_by_name
 from data.models import AuditLog, User
 from data.permissions import AccessDenied
+from tests.conftest import PASSWORDS
 
 
 def test_disabled_user_cannot_sign_in_and_is_audited(seeded):
     admin = principal_by_name("admin", db=seeded)
-    assert accounts.authenticate("leader", "Leader@2026", db=seeded) is not None
+    assert accounts.authenticate("leader", PASSWORDS["leader"], db=seeded) is not None
     accounts.set_user_active(admin, "leader", False, db=seeded)
-    assert accounts.authenticate("leader", "Leader@2026", db=seeded) is None
+    assert accounts.authenticate("leader", PASSWORDS["leader"], db=seeded) is None
     accounts.set_user_active(admin, "leader", True, db=seeded)
-    assert accounts.authenticate("leader", "Leader@2026", db=seeded) is not None
+    assert accounts.authenticate("leader", PASSWORDS["leader"], db=seeded) is not None
     with seeded.session() as s:
         rows = s.scalars(select(AuditLog).where(AuditLog.action == "user_update")).all()
     assert [r.after["active"] for r in rows] == [False, True]
@@ -27,7 +28,7 @@ def test_disabled_user_cannot_sign_in_and_is_audited(seeded):
 def test_password_reset_stores_a_new_hash_and_never_the_value(seeded):
     admin = principal_by_name("admin", db=seeded)
     accounts.set_user_password(admin, "staff", "New-Secret-2026", db=seeded)
-    assert accounts.authenticate("staff", "Staff@2026", db=seeded) is None
+    assert accounts.authenticate("staff", PASSWORDS["staff"], db=seeded) is None
     assert accounts.authenticate("staff", "New-Secret-2026", db=seeded) is not None
     with seeded.session() as s:
         assert s.scalar(select(User.password_hash).where(User.username == "staff")).startswith("$argon2")

@@ -104,8 +104,19 @@ def test_units_outside_the_uploaders_scope(tmp_path):
             _row("", "市局机关第二党支部", 5)]
     report = parse(write(tmp_path / "s.xlsx", xlsx_bytes(rows)), allowed={"X0031"})
     assert errors(report) == [("UNIT_NOT_ALLOWED", 3, "A"), ("UNIT_NOT_ALLOWED", 4, "B")]
-    assert "您不负责该单位" in report.errors[0].message
+    assert "不是您负责的单位" in report.errors[0].message
     assert value_map(report) == {("X0031", "committee_meetings"): 4}
+
+
+def test_a_scoped_uploader_gets_the_same_answer_for_an_absent_and_another_units_code(tmp_path):
+    rows = [HEAD[:3], _row("C01", "", 6), _row("ZZ99", "", 6), _row("", "市局机关第一", 5)]
+    report = parse(write(tmp_path / "s.xlsx", xlsx_bytes(rows)), allowed={"X0031"})
+    other, absent, partial = report.errors
+    assert other.code == absent.code
+    assert other.message.replace("C01", "ZZ99").replace("第 2 行", "第 3 行") == absent.message
+    # Nothing names a unit outside the scope beyond what was typed (no suggestion of 市局机关第一党支部).
+    assert "党支部" not in " ".join(e.message + e.suggestion for e in report.errors)
+    assert partial.suggestion == ""
 
 
 def test_duplicate_unit_field_in_long_layout(tmp_path):
