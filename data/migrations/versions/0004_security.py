@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0004_security"
-down_revision = "0001"
+down_revision = '0002_org'
 branch_labels = None
 depends_on = None
 
