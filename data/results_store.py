@@ -29,7 +29,6 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -242,13 +241,28 @@ def _compute_lock(db: Database, v: Version, kind: str) -> Iterator[None]:
         return
     import fcntl
 
-    lock_path = Path(path + ".results.lock")
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    # One byte of a lock file beside the database per key (POSIX record locks: per process, so a
+    # computation that needs another key's result — gaps need the score — never waits on itself).
+    fd = _lock_fd(path + ".results.lock")
+    offset = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % (1 << 30)
+    fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset, os.SEEK_SET)
+    try:
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
+
+
+_lock_fds: dict[str, int] = {}
+_lock_fds_lock = threading.Lock()
+
+
+def _lock_fd(path: str) -> int:
+    # Opened once per process and never closed: closing any descriptor of a file drops every
+    # record lock the process holds on it.
+    with _lock_fds_lock:
+        if path not in _lock_fds:
+            _lock_fds[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return _lock_fds[path]
 
 
 def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],

@@ -91,7 +91,9 @@ def test_reopen_is_admin_only_with_a_reason_and_republishing_shows_what_changed(
     assert denied.returncode != 0 and "不是系统管理员" in denied.stderr.decode()
     reopened = _ok(env, "reopen-period", P, "--reason", "C02 扣分有误")
     assert "第 2 次发布" in reopened
-    services.set_adjustment(principal_by_name("inspector", db=db), P, "C02", "C1", "deduction", 2, "记录缺页", db=db)
+    items = services.score_period(P, db).items_for("C02")
+    item = str(items[(items["kind"] == "base") & (items["points"] >= 1)]["item"].iloc[0])
+    services.set_adjustment(principal_by_name("inspector", db=db), P, "C02", item, "deduction", 1, "记录缺页", db=db)
     again = _ok(env, "publish-period", P, "--user", "inspector")
     assert "第 2 次发布" in again and "与第 1 次发布相比" in again and "C02" in again
     assert _ok(env, "score", "--period", P, "--publication", "1") == first

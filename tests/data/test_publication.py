@@ -191,7 +191,9 @@ def test_reopen_is_admin_only_needs_a_reason_and_is_audited(published):
 def test_publishing_again_is_labelled_and_says_what_changed(published):
     first = publication.snapshot(P, db=published)
     publication.reopen(_who(published, "admin"), P, "更正", db=published)
-    services.set_adjustment(_who(published, "inspector"), P, "C02", "C1", "deduction", 2, "记录缺页",
+    items = first.result.items_for("C02")
+    item = items[(items["kind"] == "base") & (items["points"] >= 1)]["item"].iloc[0]
+    services.set_adjustment(_who(published, "inspector"), P, "C02", str(item), "deduction", 1, "记录缺页",
                             db=published)
     second = publication.publish(_who(published, "inspector"), P, db=published)
     assert second.number == 2 and second.label == "第 2 次发布"
