@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8050
 WORKERS ?= 4
-APT_PKGS := chromium chromium-driver fonts-noto-cjk postgresql
+APT_PKGS := chromium chromium-driver fonts-noto-cjk postgresql redis-server
 
 .PHONY: run test bench serve install install-dev system-deps clean-db
 

@@ -156,7 +156,8 @@ class EvidenceValue(Base):
 
     __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),
                       # Covers the scoring read (a period's current values) without touching the table rows.
-                      Index("ix_evidence_period_values", "period_id", "superseded_at", "unit_id", "field", "value"))
+                      Index("ix_evidence_period_values", "period_id", "superseded_at", "unit_id", "field", "id",
+                            "value"))
 
 
 class Adjustment(Base):

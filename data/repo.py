@@ -143,21 +143,21 @@ def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None
     """The period's current values (unit, field, value), in a fixed order: by unit, field, then row id,
     so that if a unit × field ever had two current rows the newest would come last every time
     (the engine keeps the last one). Read through the covering index ix_evidence_period_values."""
-    q = (select(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value)
-         .where(EvidenceValue.period_id == int(period_id), EvidenceValue.superseded_at.is_(None))
-         .order_by(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.id))
+    current = and_(EvidenceValue.period_id == int(period_id), EvidenceValue.superseded_at.is_(None))
     if unit_ids is not None:
-        q = q.where(EvidenceValue.unit_id.in_([int(u) for u in unit_ids]))
-    cols = ["unit_id", "field", "value"]
+        current = and_(current, EvidenceValue.unit_id.in_([int(u) for u in unit_ids]))
+    order = (EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.id)
+    q = select(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value).where(current).order_by(*order)
     if s.get_bind().dialect.name == "postgresql":
-        raw = _copy_frame(s, q, cols, {"unit_id": np.int64, "field": str, "value": float})
+        raw = _copy_frame(s, q, ["unit_id", "field", "value"], {"unit_id": np.int64, "field": str, "value": float})
     else:
-        raw = read_frame(s, q, cols)
-    codes = unit_codes(s)
+        raw = read_frame(s, q, ["unit_id", "field", "value"])
+    fields = raw["field"].to_numpy(object)
+    codes_by_id = unit_codes(s)
     ids = raw["unit_id"].to_numpy(np.int64)
-    return pd.DataFrame({"unit": pd.array(codes[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
-                         "field": raw["field"].astype("str"),
-                         "value": raw["value"].astype(float)}, columns=["unit", "field", "value"])
+    return pd.DataFrame({"unit": pd.array(codes_by_id[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
+                         "field": pd.array(fields, dtype="str"),
+                         "value": raw["value"].to_numpy(float)}, columns=["unit", "field", "value"])
 
 
 def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:

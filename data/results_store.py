@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from data.db import Database
 from data.models import Period, Publication, StoredResult, utcnow
 
-CACHE_SIZE = 24  # entries per worker: a few periods × (score, gaps, inputs)
+CACHE_SIZE = 12  # entries per worker: a few periods × (score, gaps, inputs, snapshot)
 REDIS_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -101,6 +101,7 @@ class _Memory:
     def __init__(self):
         self.lock = threading.Lock()
         self.items: OrderedDict[tuple, object] = OrderedDict()
+        self.families: dict[tuple, tuple] = {}
         self.building: dict[tuple, threading.Lock] = {}
 
     def get(self, key: tuple):
@@ -110,12 +111,20 @@ class _Memory:
                 return True, self.items[key]
         return False, None
 
-    def put(self, key: tuple, value) -> None:
+    def put(self, key: tuple, value, family: tuple | None = None) -> None:
+        """``family``: entries of the same family (a period's score of other versions) are dropped,
+        so an old version never waits in memory for the LRU to push it out."""
         with self.lock:
+            if family is not None:
+                for k in [k for k, f in self.families.items() if f == family and k != key]:
+                    self.items.pop(k, None)
+                    self.families.pop(k, None)
+                self.families[key] = family
             self.items[key] = value
             self.items.move_to_end(key)
             while len(self.items) > CACHE_SIZE:
-                self.items.popitem(last=False)
+                gone, _ = self.items.popitem(last=False)
+                self.families.pop(gone, None)
 
     def key_lock(self, key: tuple) -> threading.Lock:
         with self.lock:
@@ -142,9 +151,10 @@ def clear_memory(db: Database | None = None) -> None:
         if m is not None:
             with m.lock:
                 m.items.clear()
+                m.families.clear()
 
 
-def memoised(db: Database, key: tuple, build: Callable[[], object]):
+def memoised(db: Database, key: tuple, build: Callable[[], object], family: tuple | None = None):
     """In-process only (for cheap-to-rebuild things such as the units frame and table of a version)."""
     mem = _memory(db)
     hit, value = mem.get(key)
@@ -155,7 +165,7 @@ def memoised(db: Database, key: tuple, build: Callable[[], object]):
         if hit:
             return value
         value = build()
-        mem.put(key, value)
+        mem.put(key, value, family)
         return value
 
 
@@ -292,7 +302,7 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
         if value is None:
             value = decode(payload)
             STATS.add("loaded")
-        mem.put(key, value)
+        mem.put(key, value, (kind, v.period_id))
         return value
 
 

@@ -119,7 +119,7 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
         return ScoringInputs(info, table, units, _load_frame(db, repo.evidence_frame, v.period_id),
                              _load_frame(db, repo.adjustments_frame, v.period_id))
 
-    return results_store.memoised(db, ("inputs", v), build)
+    return results_store.memoised(db, ("inputs", v), build, family=("inputs", v.period_id))
 
 
 def compute_score(inp: ScoringInputs) -> ScoreResult:

@@ -49,7 +49,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_publications_period_id"), ["period_id"], unique=False)
     with op.batch_alter_table("evidence_values", schema=None) as batch_op:
         batch_op.create_index("ix_evidence_period_values",
-                              ["period_id", "superseded_at", "unit_id", "field", "value"], unique=False)
+                              ["period_id", "superseded_at", "unit_id", "field", "id", "value"], unique=False)
 
 
 def downgrade() -> None:
