@@ -127,3 +127,35 @@ def test_publishing_from_the_ranking_page_freezes_a_snapshot_and_labels_it(clien
         "rankings-status-save.n_clicks": 1, "rankings-period.value": P, "rankings-status.value": "已发布"})
     assert "第 1 次发布" in body
     assert publication.snapshot(P, db=app_db).number == 1
+
+
+def test_the_admin_page_reopens_with_a_reason_only_and_audits_it(client, published):
+    from data import services
+    from data.models import AuditLog
+
+    login(client, "admin")
+    values = {"admin-reopen-save.n_clicks": 1, "admin-reopen-period.value": P, "admin-reopen-reason.value": " "}
+    body = _post(client, "admin-reopen-msg.children", "admin-reopen-save.n_clicks", values)
+    assert "理由" in body and services.get_period_info(P, published).status == "已发布"
+    values["admin-reopen-reason.value"] = "C02 评定有误"
+    body = _post(client, "admin-reopen-msg.children", "admin-reopen-save.n_clicks", values)
+    assert "已重新开放" in body and "第 2 次发布" in body
+    assert services.get_period_info(P, published).status == "考核中"
+    with published.session() as s:
+        row = s.scalar(select(AuditLog).where(AuditLog.action == "period_reopen"))
+    assert row.username == "admin" and row.after["reason"] == "C02 评定有误"
+
+
+def test_the_reopen_callback_is_forbidden_to_inspectors(client, published):
+    login(client, "inspector")
+    key, cb = _callback(client, "admin-reopen-msg.children", "admin-reopen-save.n_clicks")
+    before = state(published)
+    payload = {"output": key, "outputs": [{"id": "admin-reopen-msg", "property": "children"},
+                                          {"id": "admin-periods-box", "property": "children"}],
+               "inputs": [{"id": "admin-reopen-save", "property": "n_clicks", "value": 1}],
+               "state": [{"id": "admin-reopen-period", "property": "value", "value": P},
+                         {"id": "admin-reopen-reason", "property": "value", "value": "想改"}],
+               "changedPropIds": ["admin-reopen-save.n_clicks"]}
+    resp = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+    assert resp.status_code == 403
+    assert state(published) == before
