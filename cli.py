@@ -1,5 +1,6 @@
 """Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
-import-table, export-table, create-period, import-units, export-units, import-users, report.
+import-table, export-table, create-period, import-units, export-units, import-users, report,
+publish-period, reopen-period, publications.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -86,13 +87,22 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("score")
     @click.option("--period", "period_code", required=True, help="考核期，如 2026H1 或 2026")
     @click.option("--out", type=click.Path(dir_okay=False), help="输出 .csv 或 .xlsx 文件；省略则打印")
-    def score_cmd(period_code: str, out: str | None):
-        """按指标体系计算并输出一个考核期的全部结果。"""
-        from data import exports, services
+    @click.option("--publication", "publication_no", type=int, default=None,
+                  help="输出该考核期第 N 次发布时冻结的结果（已发布的考核期默认输出最新一次发布）")
+    def score_cmd(period_code: str, out: str | None, publication_no: int | None):
+        """按指标体系计算并输出一个考核期的全部结果（已发布的考核期输出发布时的快照）。"""
+        from data import exports, publication, services
+        from data.permissions import NotFound
 
         if not services.period_exists(period_code):
             raise click.ClickException(f"考核期 {period_code} 不存在")
-        df = exports.score_table(period_code)
+        res = None
+        if publication_no is not None:
+            try:
+                res = publication.snapshot(period_code, publication_no).result
+            except NotFound as exc:
+                raise click.ClickException(str(exc)) from None
+        df = exports.score_table(period_code, res)
         if out:
             path = Path(out)
             if path.suffix.lower() == ".xlsx":
@@ -296,6 +306,64 @@ def register_cli(app: Flask) -> None:
             click.echo(f"已创建 {len(created)} 个账号（首次登录须修改密码）。初始密码只显示这一次：")
             for u, pw in created:
                 click.echo(f"  {u}\t{pw}")
+
+
+    @app.cli.command("publish-period")
+    @click.argument("period_code")
+    @click.option("--user", "username", default=None,
+                  help="以该用户（考核组）身份发布；省略则记为命令行操作员")
+    def publish_period(period_code: str, username: str | None):
+        """发布考核结果：冻结为不可更改的快照（单位、指标、得分说明、排名、等次、先进候选与意见）。"""
+        from data import publication, services
+        from data.permissions import AccessDenied, NotFound
+
+        principal = _principal(username) if username else None
+        try:
+            snap = publication.publish(principal, period_code)
+        except (services.InvalidInput, NotFound) as exc:
+            raise click.ClickException(str(exc)) from None
+        except AccessDenied:
+            raise click.ClickException(f"用户 {username} 没有发布考核结果的权限（须为考核组）") from None
+        click.echo(f"已发布 {period_code}（{publication.describe(snap)}）："
+                   f"{snap.summary.get('units', 0)} 个单位，先进候选 {snap.summary.get('candidates', 0)} 个。")
+        for line in publication.describe_changes(snap.summary):
+            click.echo(line)
+
+    @app.cli.command("reopen-period")
+    @click.argument("period_code")
+    @click.option("--reason", required=True, help="重新开放的理由（必填，记入审计日志）")
+    @click.option("--user", "username", default="admin", show_default=True, help="执行的系统管理员账号")
+    def reopen_period(period_code: str, reason: str, username: str):
+        """重新开放已发布的考核期（仅系统管理员，须填写理由）；已发布的快照保留可查。"""
+        from data import publication, services
+        from data.permissions import AccessDenied, NotFound
+
+        principal = _principal(username)
+        try:
+            n = publication.reopen(principal, period_code, reason)
+        except (services.InvalidInput, NotFound) as exc:
+            raise click.ClickException(str(exc)) from None
+        except AccessDenied:
+            raise click.ClickException(f"用户 {username} 不是系统管理员，不能重新开放已发布的考核期") from None
+        click.echo(f"已重新开放 {period_code}（状态：考核中）；{publication.label(n)}的结果仍可用 "
+                   f"score --period {period_code} --publication {n} 查看。再次发布将记为"
+                   f"{publication.label(n + 1)}。")
+
+    @app.cli.command("publications")
+    @click.argument("period_code")
+    def publications_cmd(period_code: str):
+        """列出考核期的历次发布及与上一次发布相比的变化。"""
+        from data import publication
+
+        rows = publication.publications(period_code)
+        if not rows:
+            click.echo(f"考核期 {period_code} 没有发布记录。")
+        for r in rows:
+            at = r["published_at"].strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{r['label']}：{at}，{r['published_by']}；数据版本 {r['data_version']}，"
+                       f"指标体系 {r['table_version']} 版，{r['summary'].get('units', 0)} 个单位")
+            for line in publication.describe_changes(r["summary"], limit=5):
+                click.echo("  " + line)
 
 
 def _principal(username: str):

@@ -3,7 +3,7 @@ import importlib
 import sys
 import time
 
-MODULES = ["benchmarks.bench_scoring", "benchmarks.bench_intake", "benchmarks.bench_pages"]
+MODULES = ["benchmarks.bench_scoring", "benchmarks.bench_intake", "benchmarks.bench_pages", "benchmarks.bench_results"]
 
 
 def main() -> int:

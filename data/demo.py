@@ -335,6 +335,9 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
             _seed_rectifications(s, data, ids, periods, inspector_id, rng)
             _seed_self_assessment(s, data, ids, periods["2026H1"], rng)
             _seed_audit(s, j, periods, inspector_id, seeded_at)
+    from data.publication import freeze_published
+
+    freeze_published(db)  # the demo's published year gets its frozen snapshot, as if published here
     return {"units": len(data.units), "evidence": len(data.evidence), "judgements": len(data.judgements)}
 
 

@@ -119,9 +119,7 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
         if p.status == PUBLISHED:
             # Published results must not move under the leaders' feet; an inspector reopens the
             # period (status back to 考核中, audited) when a correction is really needed.
-            return _refused(data, file_name, IssueCode.PERIOD_PUBLISHED,
-                            f"{file_name}：{period_label(period_code)}的考核结果已发布，不再接收填报数据；"
-                            "如需更正，请联系考核组将考核期状态改回「考核中」")
+            return _refused(data, file_name, IssueCode.PERIOD_PUBLISHED, _published_message(file_name, period_code))
     late = periods.late_upload(db, period_code)
     if late is not None and late.refuse:
         return _refused(data, file_name, IssueCode.LATE_UPLOAD, f"{file_name}：{late.message}")
@@ -135,6 +133,11 @@ def _late_warning(db: Database, report: UploadReport, period_code: str) -> None:
         report.issues.insert(0, UploadIssue(code=IssueCode.LATE_UPLOAD, sheet="", row=0, column="", value="",
                                             message=f"{report.file_name}：{late.message}",
                                             severity=Severity.WARNING))
+
+
+def _published_message(file_name: str, period_code: str) -> str:
+    return (f"{file_name}：{period_label(period_code)}的考核结果已发布，不再接收填报数据；"
+            "如需更正，请联系系统管理员重新开放该考核期")
 
 
 def _previous_values(s, p: Period, table) -> pd.DataFrame:
@@ -324,6 +327,10 @@ class _Duplicate(Exception):
         self.batch_id = batch_id
 
 
+class _Published(Exception):
+    pass
+
+
 def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, user,
                   limits: Limits | None = None) -> CommitResult:
     """Re-parse the bytes and, when there is no error, write them in one transaction.
@@ -364,6 +371,9 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
             batch_id, n_changed = _write(s, ctx, principal, file_name, report)
     except _Duplicate as dup:
         return CommitResult("duplicate", dup.batch_id, len(values), 0, n_units, report, period_code, file_name)
+    except _Published:
+        refused = _refused(data, file_name, IssueCode.PERIOD_PUBLISHED, _published_message(file_name, period_code))
+        return CommitResult("rejected", None, 0, 0, 0, refused, period_code, file_name)
     return CommitResult("committed", batch_id, len(values), n_changed, n_units, report, period_code, file_name)
 
 
@@ -373,6 +383,8 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     services.bump(s, ctx.period_id)
     if s.get_bind().dialect.name == "postgresql":
         s.execute(select(Period.id).where(Period.id == ctx.period_id).with_for_update())
+    if s.scalar(select(Period.status).where(Period.id == ctx.period_id)) == PUBLISHED:
+        raise _Published()  # published after the access check: refused under the lock, nothing written
     dup = _committed_batch(s, ctx.period_id, report.file_hash)
     values = report.values
     now = utcnow()

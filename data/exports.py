@@ -53,9 +53,10 @@ def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def score_table(period_code: str) -> pd.DataFrame:
-    """One row per unit: code, name, category, total, grade, veto, ranks, then one column per item."""
-    res = services.score_period(period_code)
+def score_table(period_code: str, res=None) -> pd.DataFrame:
+    """One row per unit: code, name, category, total, grade, veto, ranks, then one column per item
+    (of ``res``, default the period's score: for a published period its current snapshot)."""
+    res = res if res is not None else services.score_period(period_code)
     u = res.units.sort_values("display_order")
     out = pd.DataFrame({
         "单位编码": u["unit"], "单位名称": u["name"], "类别": u["category"],

@@ -166,7 +166,10 @@ class EvidenceValue(Base):
     superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_values.id"))
 
-    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),)
+    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),
+                      # Covers the scoring read (a period's current values) without touching the table rows.
+                      Index("ix_evidence_period_values", "period_id", "superseded_at", "unit_id", "field", "id",
+                            "value"))
 
 
 class Adjustment(Base):
@@ -297,6 +300,46 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[dt.datetime] = mapped_column(DateTime)
     last_failure: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+
+class StoredResult(Base):
+    """A period's computed results (ScoreResult frames, gap lists) for one data and table version,
+    shared by every worker: computed once per data change (see ``data/results_store.py``)."""
+
+    __tablename__ = "stored_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # score / gaps
+    data_version: Mapped[int] = mapped_column(Integer)
+    table_version_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # data/frames.py container
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("period_id", "kind", "data_version", "table_version_id",
+                                       name="uq_stored_result"),)
+
+
+class Publication(Base):
+    """One publication of a period: the complete results frozen as they were published.
+
+    Written once, never updated: re-opening is an audit entry and the period's status;
+    publishing again adds the next ``number`` (「第 2 次发布」)."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    data_version: Mapped[int] = mapped_column(Integer)
+    table_version: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_by_name: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.date] = mapped_column(Date)  # date time-dependent conditions were evaluated at
+    summary: Mapped[dict] = mapped_column(JSON)  # counts, and what changed since the previous publication
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # data/frames.py container
+
+    __table_args__ = (UniqueConstraint("period_id", "number", name="uq_publication_number"),)
 
 
 from data import textlimits  # noqa: E402,F401  (registers the text-length check on every flush)

@@ -22,6 +22,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "rectify": (INSPECTOR,),             # open / close / recheck 整改 items
     "decide_candidate": (INSPECTOR,),
     "publish": (INSPECTOR,),
+    "reopen_period": (ADMIN,),           # a published period back to 考核中 (reason required, audited)
     "manage_tables": (ADMIN,),
     "manage_users": (ADMIN,),
     "view_audit": (ADMIN,),

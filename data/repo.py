@@ -2,13 +2,21 @@
 
 Owns every SELECT the scoring inputs need (units valid in a period with the name
 they had then, current evidence, current adjustments). Pure reads: no writes here.
+
+The large reads are set-based: a Core ``select`` runs on the driver's own cursor
+(``read_frame``) and the rows go straight into columns, never through ORM objects
+or SQLAlchemy ``Row``s; on PostgreSQL the evidence comes through ``COPY ... TO
+STDOUT`` and pandas' C parser (``evidence_frame``).
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from data.models import (OPEN_RECTIFICATION, Adjustment, EvidenceValue, GradeOverride, OrgUnit, Period, Rectification,
@@ -20,6 +28,57 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
     """Rows → DataFrame. Plain tuples first: pandas probes every SQLAlchemy Row object, which
     costs seconds on half a million evidence rows."""
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+
+
+def _compiled(s: Session, stmt, literal: bool = False):
+    conn = s.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True,
+                                                                  "literal_binds": literal})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup)
+    return conn, str(compiled), params
+
+
+def read_frame(s: Session, stmt, columns: list[str]) -> pd.DataFrame:
+    """A Core select run on the DB-API cursor of the session's connection (same transaction):
+    plain tuples into a frame. For plain columns (numbers, text); dates come back as the driver
+    gives them."""
+    conn, sql, params = _compiled(s, stmt)
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    return pd.DataFrame.from_records(rows, columns=columns, nrows=len(rows))
+
+
+def _copy_frame(s: Session, stmt, columns: list[str], dtypes: dict) -> pd.DataFrame:
+    """PostgreSQL: the select's rows through COPY (CSV) and pandas' C parser: no Python object per row.
+    Only for selects whose text columns can never be empty (NULL and '' both read as missing)."""
+    conn, sql, _ = _compiled(s, stmt, literal=True)
+    buf = io.BytesIO()
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                buf.write(chunk)
+    finally:
+        cur.close()
+    if not buf.tell():
+        return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, object)) for c in columns}, columns=columns)
+    buf.seek(0)
+    return pd.read_csv(buf, header=None, names=columns, dtype=dtypes, quoting=csv.QUOTE_MINIMAL,
+                       keep_default_na=False, na_values=[""])
+
+
+def unit_codes(s: Session) -> np.ndarray:
+    """Unit code by unit id (an array indexed by id; ids without a unit hold None)."""
+    ids = read_frame(s, select(OrgUnit.id, OrgUnit.code), ["id", "code"])
+    lookup = np.full(int(ids["id"].max()) + 1 if len(ids) else 1, None, dtype=object)
+    lookup[ids["id"].to_numpy(np.int64)] = ids["code"].to_numpy(object)
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -98,16 +157,26 @@ def units_frame(s: Session, p: Period, codes: set[str] | None = None) -> pd.Data
 
 
 def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None) -> pd.DataFrame:
-    q = (select(OrgUnit.code, EvidenceValue.field, EvidenceValue.value)
-         .join(OrgUnit, OrgUnit.id == EvidenceValue.unit_id)
-         .where(EvidenceValue.period_id == period_id, EvidenceValue.superseded_at.is_(None),
-                # A current NULL is an explicit clear (「清除」): the unit has no value for the field.
-                EvidenceValue.value.is_not(None)))
+    """The period's current values (unit, field, value), in a fixed order: by unit, field, then row id,
+    so that if a unit × field ever had two current rows the newest would come last every time
+    (the engine keeps the last one). Read through the covering index ix_evidence_period_values."""
+    # A current NULL is an explicit clear (「清除」): the unit has no value for the field.
+    current = and_(EvidenceValue.period_id == int(period_id), EvidenceValue.superseded_at.is_(None),
+                   EvidenceValue.value.is_not(None))
     if unit_ids is not None:
-        q = q.where(EvidenceValue.unit_id.in_(unit_ids))
-    df = _frame(s.execute(q).all(), columns=["unit", "field", "value"])
-    df["value"] = df["value"].astype(float)
-    return df
+        current = and_(current, EvidenceValue.unit_id.in_([int(u) for u in unit_ids]))
+    order = (EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.id)
+    q = select(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value).where(current).order_by(*order)
+    if s.get_bind().dialect.name == "postgresql":
+        raw = _copy_frame(s, q, ["unit_id", "field", "value"], {"unit_id": np.int64, "field": str, "value": float})
+    else:
+        raw = read_frame(s, q, ["unit_id", "field", "value"])
+    fields = raw["field"].to_numpy(object)
+    codes_by_id = unit_codes(s)
+    ids = raw["unit_id"].to_numpy(np.int64)
+    return pd.DataFrame({"unit": pd.array(codes_by_id[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
+                         "field": pd.array(fields, dtype="str"),
+                         "value": raw["value"].to_numpy(float)}, columns=["unit", "field", "value"])
 
 
 def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:
@@ -116,7 +185,7 @@ def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:
          .join(OrgUnit, OrgUnit.id == Adjustment.unit_id)
          .outerjoin(User, User.id == Adjustment.created_by)
          .where(Adjustment.period_id == period_id, Adjustment.superseded_at.is_(None)))
-    df = _frame(s.execute(q).all(), columns=["unit", "item", "kind", "points", "reason", "by"])
+    df = read_frame(s, q.order_by(Adjustment.id), columns=["unit", "item", "kind", "points", "reason", "by"])
     df["points"] = df["points"].astype(float)
     return df
 
@@ -131,12 +200,18 @@ def overrides_frame(s: Session, period_id: int) -> pd.DataFrame:
     return _frame(s.execute(q).all(), columns=["unit", "grade", "reason", "by", "at"])
 
 
-def overdue_counts(s: Session, today) -> dict[str, int]:
-    """Open 整改 items past their deadline as of ``today``, per unit code."""
+def overdue_counts(s: Session, as_of) -> dict[str, int]:
+    """整改 items that were open and past their deadline on the date ``as_of``, per unit code.
+
+    Open on that date: not closed (销号) by then — closed later counts as open then — or
+    reopened (回头看重开) by then. With ``as_of`` = today this is the items open now and overdue.
+    """
+    open_then = or_(Rectification.closed_at.is_(None), Rectification.closed_at > as_of,
+                    and_(Rectification.status == OPEN_RECTIFICATION[-1], Rectification.recheck_at <= as_of))
     rows = s.execute(
         select(OrgUnit.code, func.count(Rectification.id))
         .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.status.in_(OPEN_RECTIFICATION), Rectification.deadline < today)
+        .where(Rectification.deadline < as_of, open_then)
         .group_by(OrgUnit.code)).all()
     return {code: n for code, n in rows}
 

@@ -1,7 +1,8 @@
 """Use cases: what pages and the CLI ask of the system.
 
 Every number shown, exported or printed comes from ``score_period`` (one call of
-``scoring.engine.score`` per period and data version, cached). Every function that
+``scoring.engine.score`` per period and data version, shared by every worker through
+``data/results_store.py``; a published period's frozen snapshot, ``data/publication.py``). Every function that
 reads or writes checks the caller's ``Principal`` first; every write that can move
 a score is one transaction that bumps the period's ``data_version`` and appends an
 audit row. Pages never build queries; they call these functions.
@@ -10,18 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from data import repo
+from data import frames, repo, results_store
 from data.db import Database, get_db
 from data.models import (
     OPEN_RECTIFICATION, PERIOD_STATUSES, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
-    Rectification, SelfAssessment, TableVersion, UploadBatch, User, utcnow,
+    Rectification, SelfAssessment, StoredResult, TableVersion, UploadBatch, User, utcnow,
 )
 from data.permissions import AccessDenied, NotFound, Principal, require, require_unit, unit_scope
 from scoring.candidates import shortlist
@@ -36,38 +36,52 @@ __all__ = ["AccessDenied", "NotFound"]
 
 # --------------------------------------------------------------------------- scoring
 
+class _Lazy:
+    """Frames loaded on first use: pages that only show a stored score never read the evidence."""
+
+    def __init__(self, load):
+        self._load, self._value, self._lock = load, None, threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._value is None:
+                self._value = self._load()
+            return self._value
+
+
 @dataclass(frozen=True)
 class ScoringInputs:
     period: repo.PeriodInfo
     table: IndicatorTable
     units: pd.DataFrame
-    evidence: pd.DataFrame
-    adjustments: pd.DataFrame
-    overrides: pd.DataFrame | None = None  # 直接定级 (unit, grade, reason); see data/grading.py
+    _evidence: _Lazy = field(repr=False, compare=False)
+    _adjustments: _Lazy = field(repr=False, compare=False)
+    _overrides: _Lazy = field(repr=False, compare=False)
+
+    @property
+    def evidence(self) -> pd.DataFrame:
+        return self._evidence.get()
+
+    @property
+    def adjustments(self) -> pd.DataFrame:
+        return self._adjustments.get()
+
+    @property
+    def overrides(self) -> pd.DataFrame:
+        """直接定级 (unit, grade, reason); see data/grading.py."""
+        return self._overrides.get()
 
 
-_CACHE_SIZE = 16
 _UNIT_COLS = ["unit", "name", "category", "kind"]  # kind: for items that apply to 党总支 or 党支部 only
-_cache: OrderedDict[tuple, object] = OrderedDict()
-_cache_lock = threading.Lock()
 
 
-def _cached(key: tuple, build):
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = build()
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return value
-
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+def clear_cache(db: Database | None = None, stored: bool = False) -> None:
+    """Forget every worker-local copy of results; ``stored=True`` also empties the shared store of
+    ``db`` (a truly cold start, for benchmarks and tests that edit rows behind the services' back)."""
+    results_store.clear_memory()
+    if stored:
+        with (db or get_db()).session() as s:
+            s.execute(delete(StoredResult))
 
 
 def _period_or_404(s: Session, code: str) -> Period:
@@ -77,49 +91,86 @@ def _period_or_404(s: Session, code: str) -> Period:
     return p
 
 
-def _version_key(db: Database, period_code: str) -> tuple:
-    with db.session() as s:
-        row = s.execute(select(Period.data_version, Period.table_version_id).where(Period.code == period_code)).first()
-    if row is None:
+def _version(db: Database, period_code: str) -> results_store.Version:
+    v = results_store.version(db, period_code)
+    if v is None:
         raise NotFound(f"考核期 {period_code} 不存在")
-    return (db.url, period_code, row[0], row[1])
+    return v
+
+
+def _published(v: results_store.Version) -> bool:
+    return v.status == PERIOD_STATUSES[-1]
+
+
+def _load_frame(db: Database, loader, period_id: int):
+    def load():
+        with db.session() as s:
+            return loader(s, period_id)
+    return _Lazy(load)
 
 
 def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInputs:
+    """Table, units, evidence and adjustments of the period's current version (evidence and
+    adjustments read on first use). A published period's table and units are its snapshot's."""
     db = db or get_db()
+    v = _version(db, period_code)
 
     def build():
         with db.session() as s:
             p = _period_or_404(s, period_code)
-            units = repo.units_frame(s, p)
-            return ScoringInputs(repo.period_info(p), repo.table_for(p), units,
-                                 repo.evidence_frame(s, p.id), repo.adjustments_frame(s, p.id),
-                                 repo.overrides_frame(s, p.id))
+            info = repo.period_info(p)
+            if _published(v):
+                from data import publication
 
-    return _cached(("inputs",) + _version_key(db, period_code), build)
+                snap = publication.current(db, v)
+                table, units = snap.table, snap.unit_info
+            else:
+                table, units = repo.table_for(p), repo.units_frame(s, p)
+        return ScoringInputs(info, table, units, _load_frame(db, repo.evidence_frame, v.period_id),
+                             _load_frame(db, repo.adjustments_frame, v.period_id),
+                             _load_frame(db, repo.overrides_frame, v.period_id))
+
+    return results_store.memoised(db, ("inputs", v), build, family=("inputs", v.period_id))
+
+
+def compute_score(inp: ScoringInputs) -> ScoreResult:
+    """The one call of the engine for a period's data (counted in ``results_store.STATS``)."""
+    results_store.STATS.add("engine_runs")
+    return score(inp.table, inp.evidence, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments,
+                 inp.overrides)
 
 
 def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
-    """THE score of a period: every view, export and report reads this."""
+    """THE score of a period: every view, export and report reads this.
+
+    Published: the current publication's frozen result. Otherwise the result of the period's
+    current data version, computed once and shared by every worker (``data/results_store.py``).
+    """
     db = db or get_db()
+    v = _version(db, period_code)
+    if _published(v):
+        from data import publication
 
-    def build():
-        inp = scoring_inputs(period_code, db)
-        return score(inp.table, inp.evidence, inp.units[_UNIT_COLS], inp.period.kind,
-                     inp.adjustments, inp.overrides)
-
-    return _cached(("score",) + _version_key(db, period_code), build)
+        return publication.current(db, v).result
+    return results_store.shared(db, v, "score", lambda: compute_score(scoring_inputs(period_code, db)),
+                                frames.pack_result, frames.unpack_result)
 
 
 def period_gaps(period_code: str, db: Database | None = None) -> pd.DataFrame:
-    """Every unit's gap-to-next-grade list, cached with the score it is derived from."""
+    """Every unit's gap-to-next-grade list, stored with the score it is derived from."""
     db = db or get_db()
+    v = _version(db, period_code)
+    if _published(v):
+        from data import publication
+
+        return publication.current(db, v).gaps
 
     def build():
         inp = scoring_inputs(period_code, db)
         return grade_gaps(inp.table, score_period(period_code, db), inp.period.kind)
 
-    return _cached(("gaps",) + _version_key(db, period_code), build)
+    return results_store.shared(db, v, "gaps", build, lambda df: frames.pack({"gaps": df}),
+                                lambda b: frames.unpack(b)[0]["gaps"])
 
 
 def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
@@ -262,8 +313,14 @@ def kpis(principal: Principal, period_code: str, db: Database | None = None,
     """Headline figures of the (visible) ranking; ``ranking`` saves recomputing it when the caller has it."""
     df = rankings(principal, period_code, db=db) if ranking is None else ranking
     db = db or get_db()
-    with db.session() as s:
-        overdue = repo.overdue_counts(s, dt.date.today())
+    v = _version(db, period_code)
+    if _published(v):
+        from data import publication
+
+        overdue = publication.current(db, v).overdue  # as the shortlist saw it when published
+    else:
+        with db.session() as s:
+            overdue = repo.overdue_counts(s, dt.date.today())
     scope = unit_scope(principal)
     n_overdue = sum(n for u, n in overdue.items() if scope is None or u in scope)
     top = df["grade_order"].eq(0).sum() if len(df) else 0
@@ -417,27 +474,53 @@ def gap_overview(principal: Principal, period_code: str, db: Database | None = N
 
 
 def candidate_list(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
+    """The 先进 shortlist with the inspectors' decisions; a published period's is its snapshot's."""
     require(principal, "view_candidates")
     db = db or get_db()
-    inp = scoring_inputs(period_code, db)
-    res = score_period(period_code, db)
-    prev_code = previous_period_code(period_code, db)
-    prev = score_period(prev_code, db).units.set_index("unit")["grade"].to_dict() if prev_code else None
+    v = _version(db, period_code)
+    if _published(v):
+        from data import publication
+
+        return publication.current(db, v).candidates.copy()
     with db.session() as s:
-        overdue = repo.overdue_counts(s, dt.date.today())
-        p = _period_or_404(s, period_code)
-        dec_rows = s.execute(
-            select(OrgUnit.code, CandidateDecision.decision, CandidateDecision.note, User.display_name,
-                   CandidateDecision.created_at)
-            .join(OrgUnit, OrgUnit.id == CandidateDecision.unit_id)
-            .outerjoin(User, User.id == CandidateDecision.created_by)
-            .where(CandidateDecision.period_id == p.id).order_by(CandidateDecision.id)).all()
-    df = shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=prev)
+        return live_candidates(s, period_code, db, previous_grades=previous_grades(period_code, db))
+
+
+def candidates_as_of(end_date: dt.date, today: dt.date | None = None) -> dt.date:
+    """The date time-dependent candidate conditions (overdue 整改) are judged on: the period's last
+    day, or today while the period is still running. What happens after the period's end never
+    moves its shortlist."""
+    return min(today or dt.date.today(), end_date)
+
+
+def previous_grades(period_code: str, db: Database) -> dict[str, str] | None:
+    """Grades of the previous same-kind period (None when there is none), for the candidate rules."""
+    prev_code = previous_period_code(period_code, db)
+    return score_period(prev_code, db).units.set_index("unit")["grade"].to_dict() if prev_code else None
+
+
+def live_candidates(s: Session, period_code: str, db: Database, previous_grades: dict | None,
+                    res: ScoreResult | None = None, inp: ScoringInputs | None = None) -> pd.DataFrame:
+    """The shortlist computed now from ``res`` (default: the period's score) inside session ``s``."""
+    inp = inp or scoring_inputs(period_code, db)
+    res = res if res is not None else score_period(period_code, db)
+    p = _period_or_404(s, period_code)
+    as_of = candidates_as_of(p.end_date)
+    overdue = repo.overdue_counts(s, as_of)
+    dec_rows = s.execute(
+        select(OrgUnit.code, CandidateDecision.decision, CandidateDecision.note, User.display_name,
+               CandidateDecision.created_at)
+        .join(OrgUnit, OrgUnit.id == CandidateDecision.unit_id)
+        .outerjoin(User, User.id == CandidateDecision.created_by)
+        .where(CandidateDecision.period_id == p.id).order_by(CandidateDecision.id)).all()
+    df = shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=previous_grades)
     decisions = {code: (d, note, by, at) for code, d, note, by, at in dec_rows}  # latest wins
+    note = df.attrs.get("note")
     df = df.copy()
     df["decision"] = df["unit"].map(lambda u: decisions.get(u, (None,))[0])
     df["decision_note"] = df["unit"].map(lambda u: decisions.get(u, (None, None))[1])
     df["decision_by"] = df["unit"].map(lambda u: decisions.get(u, (None, None, None))[2])
+    df.attrs.update(note=note, as_of=as_of.isoformat(), overdue=overdue)
     return df
 
 
@@ -468,10 +551,27 @@ class InvalidInput(ValueError):
     """A user-correctable problem with a write; the message is Chinese and shown as is."""
 
 
-def _not_published(p: Period) -> None:
-    """Published results must not move under the leaders' feet (uploads are refused the same way)."""
+PUBLISHED_REFUSAL = "{code} 考核结果已发布，不能再修改；如需更正，请由系统管理员重新开放该考核期（须填写理由）"
+
+
+def lock_period(s: Session, period_id: int) -> None:
+    """Take the period's write lock inside the caller's transaction (SQLite: the database write
+    lock; PostgreSQL: the period row), so a status read after it cannot race a publication."""
+    s.execute(update(Period).where(Period.id == period_id).values(status=Period.status))
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Period.id).where(Period.id == period_id).with_for_update())
+
+
+def _not_published(p: Period, s: Session | None = None) -> None:
+    """Published results must not move under the leaders' feet (uploads are refused the same way).
+
+    With the caller's session the period is locked and its status re-read first, so a write that
+    started before a publication committed is refused rather than slipped in after it."""
+    if s is not None:
+        lock_period(s, p.id)
+        s.refresh(p, ["status"])
     if p.status == PERIOD_STATUSES[-1]:
-        raise InvalidInput(f"{p.code} 考核结果已发布，不能再修改评分；如需更正，请先将考核期状态改回「考核中」")
+        raise InvalidInput(PUBLISHED_REFUSAL.format(code=p.code))
 
 
 def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_code: str, kind: str,
@@ -503,7 +603,7 @@ def set_adjustment(principal: Principal, period_code: str, unit_code: str, item_
             raise InvalidInput(f"分数应在 0 到 {item.points:g} 之间")
     with db.session() as s:
         p = _period_or_404(s, period_code)
-        _not_published(p)
+        _not_published(p, s)
         unit = _unit_or_404(s, unit_code)
         old = s.scalars(select(Adjustment).where(
             Adjustment.period_id == p.id, Adjustment.unit_id == unit.id, Adjustment.item_code == item_code,
@@ -546,7 +646,7 @@ def set_self_assessment(principal: Principal, period_code: str, unit_code: str, 
         raise InvalidInput(f"自评分应在 0 到 {item.points:g} 之间")
     with db.session() as s:
         p = _period_or_404(s, period_code)
-        _not_published(p)
+        _not_published(p, s)
         unit = _unit_or_404(s, unit_code)
         row = s.scalar(select(SelfAssessment).where(SelfAssessment.period_id == p.id, SelfAssessment.unit_id == unit.id,
                                                     SelfAssessment.item_code == item_code))
@@ -569,7 +669,7 @@ def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database |
         unit = s.get(OrgUnit, a.unit_id)
         require_unit(principal, "judge", unit.code)
         p = s.get(Period, a.period_id)
-        _not_published(p)
+        _not_published(p, s)
         a.superseded_at = utcnow()
         bump(s, p.id)
         audit(s, principal, "withdraw_" + a.kind, entity="adjustment", entity_id=a.id, period_code=p.code,
@@ -585,6 +685,7 @@ def add_rectification(principal: Principal, period_code: str, unit_code: str, pr
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)
+        _not_published(p, s)
         unit = _unit_or_404(s, unit_code)
         r = Rectification(period_id=p.id, unit_id=unit.id, item_code=item_code, problem=problem.strip(),
                           source=source, responsible=responsible, deadline=deadline, created_by=principal.id)
@@ -608,6 +709,7 @@ def update_rectification(principal: Principal, rect_id: int, action: str, note: 
             raise NotFound("整改事项不存在")
         unit = s.get(OrgUnit, r.unit_id)
         require_unit(principal, "rectify", unit.code)
+        _not_published(s.get(Period, r.period_id), s)
         before = _rect_dict(r)
         today = dt.date.today()
         if action == "close" and r.status in OPEN_RECTIFICATION:
@@ -631,6 +733,7 @@ def decide_candidate(principal: Principal, period_code: str, unit_code: str, dec
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)
+        _not_published(p, s)
         unit = _unit_or_404(s, unit_code)
         last = s.scalars(select(CandidateDecision).where(CandidateDecision.period_id == p.id,
                                                          CandidateDecision.unit_id == unit.id)
@@ -656,12 +759,44 @@ def set_period_status(principal: Principal, period_code: str, status: str, db: D
     if status not in PERIOD_STATUSES:
         raise InvalidInput(f"考核期状态应为 {'、'.join(PERIOD_STATUSES)} 之一")
     db = db or get_db()
+    if status == PERIOD_STATUSES[-1]:  # 已发布: the results are frozen as a snapshot
+        from data import publication
+
+        publication.publish(principal, period_code, db=db)
+        return
     with db.session() as s:
         p = _period_or_404(s, period_code)
+        lock_period(s, p.id)
+        s.refresh(p, ["status"])
+        if p.status == PERIOD_STATUSES[-1] and status != p.status:
+            raise InvalidInput(f"{p.code} 考核结果已发布；重新开放须由系统管理员填写理由"
+                               f"（flask --app app reopen-period {p.code} --reason …）")
         before = {"status": p.status}
         p.status = status
         audit(s, principal, "period_status", entity="period", entity_id=p.code, period_code=p.code,
               before=before, after={"status": status})
+
+
+def set_period_table_version(principal: Principal, period_code: str, table_version: str,
+                             db: Database | None = None) -> None:
+    """Move a period to another stored indicator-table version (refused once published, or once
+    evidence has been committed for it: the evidence was checked against the old version)."""
+    require(principal, "manage_tables")
+    db = db or get_db()
+    with db.session() as s:
+        p = _period_or_404(s, period_code)
+        _not_published(p, s)
+        tv = s.scalar(select(TableVersion).where(TableVersion.version == table_version))
+        if tv is None:
+            raise InvalidInput(f"指标体系版本 {table_version} 不存在")
+        if s.scalar(select(UploadBatch.id).where(UploadBatch.period_id == p.id,
+                                                 UploadBatch.status.in_(("committed", "seed"))).limit(1)):
+            raise InvalidInput(f"{p.code} 已有提交的填报数据，不能再更换指标体系版本")
+        before = {"table_version": p.table_version.version}
+        p.table_version_id = tv.id
+        bump(s, p.id)
+        audit(s, principal, "period_table_version", entity="period", entity_id=p.code, period_code=p.code,
+              before=before, after={"table_version": table_version})
 
 
 def save_table_version(principal: Principal, content: dict, note: str = "", db: Database | None = None) -> str:

@@ -117,6 +117,18 @@ def layout(**_):
             dbc.Col(dbc.Button("保存修改", id="admin-edit-save", color="danger", className="w-100"), md=2),
         ], className="g-2 mt-1"),
         html.Div(id="admin-edit-msg", className="mt-2"),
+        html.H3("重新开放已发布的考核期", className="h6 mt-3"),
+        html.P("已发布的考核结果是冻结的快照；确需更正时在此重新开放（状态回到「考核中」，理由记入审计日志），"
+               "更正后由考核组再次发布，记为「第 2 次发布」，早先的发布仍可查。", className="small-muted mb-2"),
+        dbc.Row([
+            dbc.Col(dbc.Select(id="admin-reopen-period", placeholder="选择已发布的考核期",
+                               options=[{"label": p.code, "value": p.code} for p in services.periods()
+                                        if p.status == "已发布"]), md=3),
+            dbc.Col(dbc.Input(id="admin-reopen-reason", placeholder="重新开放的理由（必填）", maxLength=500), md=5),
+            dbc.Col(dbc.Button("重新开放", id="admin-reopen-save", color="secondary", outline=True,
+                               className="w-100"), md=2),
+        ], className="g-2"),
+        html.Div(id="admin-reopen-msg", className="mt-2"),
     ])
     return html.Div([make_page_header("系统管理", "用户、考核期；指标体系版本在「指标体系」页上传；所有变更记入审计日志"),
                      users, periods])
@@ -280,3 +292,21 @@ def _users_import_commit(n_clicks, contents, filename):
         dbc.Table([html.Thead(html.Tr([html.Th("用户名"), html.Th("初始密码")])), html.Tbody(rows)], size="sm",
                   id="admin-users-import-passwords"),
     ]), _users_grid(p), True
+
+
+@secure_callback(Output("admin-reopen-msg", "children"), Output("admin-periods-box", "children", allow_duplicate=True),
+                 Input("admin-reopen-save", "n_clicks"), State("admin-reopen-period", "value"),
+                 State("admin-reopen-reason", "value"), prevent_initial_call=True, action="reopen_period")
+def _reopen(n_clicks, period_code, reason):
+    from data import publication
+
+    if not n_clicks:
+        return no_update, no_update
+    if not services.period_exists(period_code):
+        return make_alert("请选择已发布的考核期", "warning"), no_update
+    try:
+        n = publication.reopen(current_principal(), period_code, reason if isinstance(reason, str) else "")
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning"), no_update
+    return (make_alert(f"已重新开放 {period_code}（状态：考核中，已记入审计日志）；{publication.label(n)}的结果仍保留可查，"
+                       f"再次发布将记为{publication.label(n + 1)}", "success"), _periods_table())

@@ -348,10 +348,10 @@ def _withdraw_adjustment(n_clicks, key, adj_id):
         return no_update, no_update
     try:
         services.withdraw_adjustment(current_principal(), int(adj_id))
+    except (services.InvalidInput, NotFound) as exc:  # first: InvalidInput is a ValueError too
+        return make_alert(str(exc), "warning"), no_update
     except (TypeError, ValueError):
         return make_alert("请选择要撤回的评分记录", "warning"), no_update
-    except (services.InvalidInput, NotFound) as exc:
-        return make_alert(str(exc), "warning"), no_update
     return make_alert("已撤回并记入审计日志", "success"), _refresh(key)
 
 

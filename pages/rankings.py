@@ -162,7 +162,7 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
         title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
               "可用于撰写工作总结）",
         item_id="summary")], start_collapsed=True, className="mt-3", id="rankings-summary")
-    empty_note = None
+    empty_note = _publication_note(period_code)
     if len(summary) and int(summary["reported"].sum()) == 0:
         empty_note = dbc.Alert(f"{period_label(period_code)}尚无填报数据：各单位暂按缺报计分，排名在数据上传后才有意义。",
                                color="warning", className="py-2", id="rankings-no-data")
@@ -176,6 +176,20 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
         ], className="g-3"),
         summary_box,
     ])
+
+
+def _publication_note(period_code: str):
+    """A published period: which publication is shown, by whom, and what changed since the previous one."""
+    info = services.get_period_info(period_code)
+    if info.status != PERIOD_STATUSES[-1]:
+        return None
+    from data import publication
+
+    snap = publication.snapshot(period_code)
+    lines = publication.describe_changes(snap.summary, limit=10)
+    return dbc.Alert([html.Div(f"已发布的考核结果（不再变动）· {publication.describe(snap)}", className="fw-semibold"),
+                      html.Div("\n".join(lines), className="pre-line small mt-1") if lines else None],
+                     color="secondary", className="py-2", id="rankings-publication")
 
 
 @secure_callback(Output("rankings-url", "search"), Input("rankings-period", "value"),
@@ -206,5 +220,16 @@ def _publish(n_clicks, period_code, status):
         return no_update
     if status not in PERIOD_STATUSES:
         return "状态无效"
-    services.set_period_status(current_principal(), period_code, status)
+    try:
+        services.set_period_status(current_principal(), period_code, status)
+    except services.InvalidInput as exc:
+        return str(exc)
+    if status == PERIOD_STATUSES[-1]:
+        from data import publication
+
+        snap = publication.snapshot(period_code)
+        changes = publication.describe_changes(snap.summary, limit=5)
+        return html.Span([f"已发布（{snap.label}，已记入审计日志）", *(
+            [html.Br(), html.Span("\n".join(changes), className="pre-line")] if changes else [])],
+            id="rankings-publish-result")
     return f"已更新为「{status}」（已记入审计日志）"

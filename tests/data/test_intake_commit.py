@@ -346,5 +346,8 @@ def test_a_published_period_takes_no_more_evidence_until_reopened(seeded):
     assert result.status == "rejected"
     assert [i.code.name for i in result.report.errors] == ["PERIOD_PUBLISHED"]
     assert "已发布" in result.report.errors[0].message
-    services.set_period_status(inspector, "2026H1", "考核中", db=seeded)
+    with pytest.raises(services.InvalidInput, match="系统管理员"):  # re-opening is the admin's, with a reason
+        services.set_period_status(inspector, "2026H1", "考核中", db=seeded)
+    from data import publication
+    publication.reopen(principal_by_name("admin", db=seeded), "2026H1", "补报遗漏的数据", db=seeded)
     assert es.commit_upload(seeded, data, "补报.csv", "2026H1", inspector).status == "committed"

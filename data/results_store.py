@@ -1,0 +1,315 @@
+"""Results computed once per data change and shared by every worker.
+
+Owns the three levels a period's results (ScoreResult, gap lists) are served from:
+
+1. a small in-process LRU per ``Database`` object (one per app, i.e. per gunicorn
+   worker), keyed by the period's ``data_version`` and table version as read from
+   the database on every call — a commit in any worker bumps the version, so no
+   worker ever serves a result older than the last commit;
+2. the shared store: the frames packed by ``data/frames.py``, in the database
+   table ``stored_results`` (default), or in Redis when ``RESULTS_REDIS_URL`` is
+   set. The first worker to need a version computes and stores it; every other
+   worker and host loads it (tens of ms) instead of re-reading the evidence and
+   re-scoring;
+3. computing it, at most once at a time per key across workers: a PostgreSQL
+   advisory lock, or a lock file beside the SQLite database file (SQLite means
+   one host). A worker that waited finds the stored result and loads it.
+
+``STATS`` counts what happened (engine runs, loads from the store, memory hits)
+for tests and benchmarks. Must not score anything itself (the caller passes the
+function that does) nor know any page.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from data.db import Database
+from data.models import Period, Publication, StoredResult, utcnow
+
+CACHE_SIZE = 12  # entries per worker: a few periods × (score, gaps, inputs, snapshot)
+REDIS_TTL_SECONDS = 7 * 24 * 3600
+
+
+# --------------------------------------------------------------------------- counters
+
+class Stats:
+    """Process-wide counters (thread-safe). ``engine_runs`` is incremented by the caller that runs
+    ``scoring.engine.score`` for a period (``services.score_period``)."""
+
+    FIELDS = ("engine_runs", "computed", "loaded", "memory_hits", "stored")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            for f in self.FIELDS:
+                setattr(self, f, 0)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {f: getattr(self, f) for f in self.FIELDS}
+
+
+STATS = Stats()
+
+
+# --------------------------------------------------------------------------- version key
+
+@dataclass(frozen=True)
+class Version:
+    """What a period's results depend on, read from the database on every request."""
+
+    period_code: str
+    period_id: int
+    data_version: int
+    table_version_id: int
+    status: str
+    publication_id: int | None  # the newest publication (used when the status is 已发布)
+
+
+def version(db: Database, period_code: str) -> Version | None:
+    """One indexed query: the period's versions and its newest publication, or None for no such period."""
+    newest = select(func.max(Publication.id)).where(Publication.period_id == Period.id).scalar_subquery()
+    with db.session() as s:
+        row = s.execute(select(Period.id, Period.data_version, Period.table_version_id, Period.status, newest)
+                        .where(Period.code == period_code)).first()
+    if row is None:
+        return None
+    return Version(period_code, int(row[0]), int(row[1] or 0), int(row[2]), row[3],
+                   None if row[4] is None else int(row[4]))
+
+
+# --------------------------------------------------------------------------- in-process cache
+
+class _Memory:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items: OrderedDict[tuple, object] = OrderedDict()
+        self.families: dict[tuple, tuple] = {}
+        self.building: dict[tuple, threading.Lock] = {}
+
+    def get(self, key: tuple):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return True, self.items[key]
+        return False, None
+
+    def put(self, key: tuple, value, family: tuple | None = None) -> None:
+        """``family``: entries of the same family (a period's score of other versions) are dropped,
+        so an old version never waits in memory for the LRU to push it out."""
+        with self.lock:
+            if family is not None:
+                for k in [k for k, f in self.families.items() if f == family and k != key]:
+                    self.items.pop(k, None)
+                    self.families.pop(k, None)
+                self.families[key] = family
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > CACHE_SIZE:
+                gone, _ = self.items.popitem(last=False)
+                self.families.pop(gone, None)
+
+    def key_lock(self, key: tuple) -> threading.Lock:
+        with self.lock:
+            return self.building.setdefault(key, threading.Lock())
+
+
+_memories: weakref.WeakKeyDictionary[Database, _Memory] = weakref.WeakKeyDictionary()
+_memories_lock = threading.Lock()
+
+
+def _memory(db: Database) -> _Memory:
+    with _memories_lock:
+        m = _memories.get(db)
+        if m is None:
+            m = _memories[db] = _Memory()
+        return m
+
+
+def clear_memory(db: Database | None = None) -> None:
+    """Forget the in-process copies (of one Database, or all); the shared store is kept."""
+    with _memories_lock:
+        targets = [_memories.get(db)] if db is not None else list(_memories.values())
+    for m in targets:
+        if m is not None:
+            with m.lock:
+                m.items.clear()
+                m.families.clear()
+
+
+def memoised(db: Database, key: tuple, build: Callable[[], object], family: tuple | None = None):
+    """In-process only (for cheap-to-rebuild things such as the units frame and table of a version)."""
+    mem = _memory(db)
+    hit, value = mem.get(key)
+    if hit:
+        return value
+    with mem.key_lock(key):
+        hit, value = mem.get(key)
+        if hit:
+            return value
+        value = build()
+        mem.put(key, value, family)
+        return value
+
+
+# --------------------------------------------------------------------------- shared store
+
+class _DatabaseBackend:
+    def get(self, db: Database, v: Version, kind: str) -> bytes | None:
+        with db.session() as s:
+            return s.scalar(select(StoredResult.payload).where(
+                StoredResult.period_id == v.period_id, StoredResult.kind == kind,
+                StoredResult.data_version == v.data_version, StoredResult.table_version_id == v.table_version_id))
+
+    def put(self, db: Database, v: Version, kind: str, payload: bytes) -> None:
+        try:
+            with db.session() as s:
+                # Older versions of this period are of no use to anyone any more.
+                s.execute(delete(StoredResult).where(StoredResult.period_id == v.period_id,
+                                                     StoredResult.kind == kind,
+                                                     StoredResult.data_version < v.data_version))
+                s.add(StoredResult(period_id=v.period_id, kind=kind, data_version=v.data_version,
+                                   table_version_id=v.table_version_id, payload=payload, created_at=utcnow()))
+        except IntegrityError:
+            pass  # another worker stored the same version first: same content
+
+
+class _RedisBackend:
+    def __init__(self, url: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+
+    @staticmethod
+    def _key(db: Database, v: Version, kind: str) -> str:
+        where = hashlib.sha256(db.url.encode()).hexdigest()[:12]
+        return f"dangjian:result:{where}:{v.period_id}:{kind}:{v.data_version}:{v.table_version_id}"
+
+    def get(self, db: Database, v: Version, kind: str) -> bytes | None:
+        return self.client.get(self._key(db, v, kind))
+
+    def put(self, db: Database, v: Version, kind: str, payload: bytes) -> None:
+        self.client.set(self._key(db, v, kind), payload, ex=REDIS_TTL_SECONDS)
+
+
+_backends: dict[str, object] = {}
+
+
+def redis_url() -> str | None:
+    try:
+        from flask import current_app, has_app_context
+
+        if has_app_context() and current_app.config.get("RESULTS_REDIS_URL"):
+            return current_app.config["RESULTS_REDIS_URL"]
+    except ImportError:  # pragma: no cover
+        pass
+    return os.environ.get("RESULTS_REDIS_URL") or None
+
+
+def backend():
+    url = redis_url()
+    key = url or "db"
+    if key not in _backends:
+        _backends[key] = _RedisBackend(url) if url else _DatabaseBackend()
+    return _backends[key]
+
+
+@contextlib.contextmanager
+def _compute_lock(db: Database, v: Version, kind: str) -> Iterator[None]:
+    """Only one worker computes a given version; the others wait, then load what it stored."""
+    name = f"{db.url}|{v.period_id}|{kind}|{v.data_version}|{v.table_version_id}"
+    if db.engine.dialect.name == "postgresql":
+        k = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (k,))
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (k,))
+                conn.commit()
+        return
+    path = db.url.split("///", 1)[-1] if db.is_sqlite else ""
+    if not path or path == ":memory:" or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    # One byte of a lock file beside the database per key (POSIX record locks: per process, so a
+    # computation that needs another key's result — gaps need the score — never waits on itself).
+    fd = _lock_fd(path + ".results.lock")
+    offset = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % (1 << 30)
+    fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset, os.SEEK_SET)
+    try:
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
+
+
+_lock_fds: dict[str, int] = {}
+_lock_fds_lock = threading.Lock()
+
+
+def _lock_fd(path: str) -> int:
+    # Opened once per process and never closed: closing any descriptor of a file drops every
+    # record lock the process holds on it.
+    with _lock_fds_lock:
+        if path not in _lock_fds:
+            _lock_fds[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return _lock_fds[path]
+
+
+def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
+           encode: Callable[[object], bytes], decode: Callable[[bytes], object]):
+    """The result ``kind`` of version ``v``: from memory, else the shared store, else computed once and stored."""
+    key = (kind, v.period_id, v.data_version, v.table_version_id)
+    mem = _memory(db)
+    hit, value = mem.get(key)
+    if hit:
+        STATS.add("memory_hits")
+        return value
+    with mem.key_lock(key):  # threads of one worker wait for each other
+        hit, value = mem.get(key)
+        if hit:
+            STATS.add("memory_hits")
+            return value
+        store = backend()
+        payload = store.get(db, v, kind)
+        if payload is None:
+            with _compute_lock(db, v, kind):
+                payload = store.get(db, v, kind)  # computed by another worker while this one waited
+                if payload is None:
+                    value = compute()
+                    STATS.add("computed")
+                    store.put(db, v, kind, encode(value))
+                    STATS.add("stored")
+        if value is None:
+            value = decode(payload)
+            STATS.add("loaded")
+        mem.put(key, value, (kind, v.period_id))
+        return value
+
+
+def stored_versions(db: Database, period_code: str) -> list[tuple[str, int, int]]:
+    """(kind, data_version, table_version_id) held in the database store for a period (tests, admin)."""
+    with db.session() as s:
+        return [tuple(r) for r in s.execute(
+            select(StoredResult.kind, StoredResult.data_version, StoredResult.table_version_id)
+            .join(Period, Period.id == StoredResult.period_id).where(Period.code == period_code)
+            .order_by(StoredResult.kind, StoredResult.data_version)).all()]

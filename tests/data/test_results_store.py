@@ -1,0 +1,173 @@
+"""Score once per data change, shared by every worker (issue 15 item 1), and the evidence read
+(issue 18: one current row per period × unit × field, deterministic order).
+
+A "worker" is a ``Database`` object of its own (own pool, own in-process cache) on the same
+database, as each gunicorn worker has. Engine runs are counted by ``results_store.STATS``, which
+``services.compute_score`` increments next to the one call of ``scoring.engine.score``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, insert, select
+
+from data import evidence_service, repo, results_store, services
+from data.accounts import principal_by_name
+from data.db import Database
+from data.models import EvidenceValue, OrgUnit, Period, UploadBatch
+from scoring.engine import score
+
+P = "2026H1"
+
+
+def _fresh_rescore(db: Database, period: str = P):
+    """The period scored straight from the rows, bypassing every cache and the store."""
+    with db.session() as s:
+        p = repo.get_period(s, period)
+        return score(repo.table_for(p), repo.evidence_frame(s, p.id),
+                     repo.units_frame(s, p)[["unit", "name", "category"]], p.kind, repo.adjustments_frame(s, p.id))
+
+
+def _commit(db: Database, text: str, name: str = "fix.csv", user: str = "inspector"):
+    res = evidence_service.commit_upload(db, text.encode("utf-8"), name, P, principal_by_name(user, db=db))
+    assert res.status == "committed", evidence_service.format_commit(res)
+    return res
+
+
+def test_a_second_worker_loads_the_stored_result_instead_of_scoring(seeded):
+    services.clear_cache(seeded, stored=True)
+    runs = results_store.STATS.engine_runs
+    first = services.score_period(P, seeded)
+    assert results_store.STATS.engine_runs == runs + 1
+    assert [k for k, *_ in results_store.stored_versions(seeded, P)] == ["score"]
+
+    other = Database(seeded.url)  # another worker: nothing in its memory
+    try:
+        loaded = results_store.STATS.loaded
+        again = services.score_period(P, other)
+        assert results_store.STATS.engine_runs == runs + 1, "the second worker scored again"
+        assert results_store.STATS.loaded == loaded + 1
+        for name in ("items", "areas", "units", "values"):
+            pd.testing.assert_frame_equal(getattr(again, name), getattr(first, name), check_exact=True)
+        # The previous period's ranking (较上期) is served the same way: no second cold load.
+        services.rankings(principal_by_name("leader", db=other), P, db=other)
+        assert results_store.STATS.engine_runs == runs + 1
+    finally:
+        other.dispose()
+
+
+def test_no_worker_serves_a_stale_result_after_a_commit(seeded):
+    a, b = seeded, Database(seeded.url)
+    try:
+        services.clear_cache(a, stored=True)
+        unit = services.score_period(P, a).units["unit"].iloc[5]
+        services.score_period(P, b)  # both workers warm on the old version
+        old_total = services.score_period(P, b).units.set_index("unit").loc[unit, "total"]
+        _commit(a, f"单位编码,支委会次数,集中学习次数\n{unit},0,0\n")
+        runs = results_store.STATS.engine_runs
+        seen_b = services.score_period(P, b).units.set_index("unit")
+        seen_a = services.score_period(P, a).units.set_index("unit")
+        assert results_store.STATS.engine_runs == runs + 1, "scored once for both workers"
+        fresh = _fresh_rescore(a).units.set_index("unit")
+        assert seen_b.loc[unit, "total"] == seen_a.loc[unit, "total"] == fresh.loc[unit, "total"]
+        assert seen_b.loc[unit, "total"] < old_total
+        pd.testing.assert_frame_equal(seen_b, fresh, check_exact=True)
+        # Only the current version is kept in the store.
+        with a.session() as s:
+            dv = s.scalar(select(Period.data_version).where(Period.code == P))
+        assert results_store.stored_versions(a, P) == [("score", dv, results_store.version(a, P).table_version_id)]
+        # The gap lists follow the same version.
+        gaps = services.period_gaps(P, b)
+        assert set(gaps["unit"]) <= set(fresh.index)
+    finally:
+        b.dispose()
+
+
+def test_every_unit_field_has_one_current_row_after_a_batch_that_replaces_and_adds(seeded):
+    admin = principal_by_name("admin", db=seeded)
+    services.create_period(admin, "2027H1", "2026", db=seeded)
+    units = services.scoring_inputs("2027H1", seeded).units["unit"].tolist()[:3]
+    first = "单位编码,支委会次数,党员大会次数\n" + "".join(f"{u},3,1\n" for u in units)
+    second = "单位编码,支委会次数,党课次数,主题党日次数\n" + "".join(f"{u},5,2,6\n" for u in units)
+    for i, text in enumerate((first, second, first)):
+        res = evidence_service.commit_upload(seeded, text.encode(), f"b{i}.csv", "2027H1",
+                                             principal_by_name("inspector", db=seeded))
+        assert res.status == "committed"
+    with seeded.session() as s:
+        dupes = s.execute(select(EvidenceValue.period_id, EvidenceValue.unit_id, EvidenceValue.field, func.count())
+                          .where(EvidenceValue.superseded_at.is_(None))
+                          .group_by(EvidenceValue.period_id, EvidenceValue.unit_id, EvidenceValue.field)
+                          .having(func.count() > 1)).all()
+        assert dupes == []
+        p = repo.get_period(s, "2027H1")
+        ev = repo.evidence_frame(s, p.id)
+    assert len(ev) == 3 * 4  # committee, general, lectures, theme days per unit
+    got = ev.set_index(["unit", "field"])["value"]
+    table = services.table_for_period("2027H1", seeded)
+    committee = next(n for n, f in table.fields.items() if f.label == "支委会次数")
+    assert all(got[(u, committee)] == 3 for u in units)  # the third batch put the first values back
+
+
+def test_the_evidence_read_has_a_fixed_order_and_the_newest_duplicate_comes_last(seeded):
+    """If a unit × field ever had two current rows, the engine (which keeps the last) gets the newest."""
+    with seeded.session() as s:
+        p = repo.get_period(s, P)
+        uid, code = s.execute(select(OrgUnit.id, OrgUnit.code).order_by(OrgUnit.code).limit(1)).one()
+        batch = s.scalar(select(UploadBatch.id).where(UploadBatch.period_id == p.id).limit(1))
+        field = s.scalar(select(EvidenceValue.field).where(EvidenceValue.period_id == p.id,
+                                                           EvidenceValue.unit_id == uid).limit(1))
+        for value in (111.0, 7.0):  # inserted in this order: 7 is the newer row
+            s.execute(insert(EvidenceValue).values(period_id=p.id, unit_id=uid, field=field, value=value, raw="x",
+                                                   batch_id=batch, file_name="dup"))
+    with seeded.session() as s:
+        one = repo.evidence_frame(s, p.id)
+        two = repo.evidence_frame(s, p.id)
+    pd.testing.assert_frame_equal(one, two)
+    keys = list(zip(one["unit"], one["field"]))
+    assert keys == sorted(keys, key=lambda k: (k[0], k[1])) or one["unit"].is_monotonic_increasing
+    rows = one[(one["unit"] == code) & (one["field"] == field)]["value"].tolist()
+    assert rows[-1] == 7.0
+
+
+def _redis_server():
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, port
+        time.sleep(0.1)
+    proc.kill()
+    pytest.skip("redis-server did not start")
+
+
+def test_with_redis_configured_workers_share_results_through_redis(seeded_sqlite, monkeypatch):
+    proc, port = _redis_server()
+    try:
+        monkeypatch.setenv("RESULTS_REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        services.clear_cache(seeded_sqlite, stored=True)
+        runs = results_store.STATS.engine_runs
+        services.score_period(P, seeded_sqlite)
+        assert results_store.stored_versions(seeded_sqlite, P) == []  # not in the database: in Redis
+        other = Database(seeded_sqlite.url)
+        try:
+            services.score_period(P, other)
+        finally:
+            other.dispose()
+        assert results_store.STATS.engine_runs == runs + 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        os.environ.pop("RESULTS_REDIS_URL", None)
