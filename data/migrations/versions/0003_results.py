@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = "0003_results"
-down_revision = "0001"
+down_revision = '0004_security'
 branch_labels = None
 depends_on = None
 
