@@ -103,13 +103,14 @@ def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:
     return df
 
 
-def overdue_counts(s: Session, today) -> dict[str, int]:
-    """Open 整改 items past their deadline as of ``today``, per unit code."""
-    rows = s.execute(
-        select(OrgUnit.code, func.count(Rectification.id))
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.status.in_(OPEN_RECTIFICATION), Rectification.deadline < today)
-        .group_by(OrgUnit.code)).all()
+def overdue_counts(s: Session, today, period_id: int | None = None) -> dict[str, int]:
+    """Open 整改 items past their deadline as of ``today``, per unit code (of one period, or of all)."""
+    q = (select(OrgUnit.code, func.count(Rectification.id))
+         .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
+         .where(Rectification.status.in_(OPEN_RECTIFICATION), Rectification.deadline < today))
+    if period_id is not None:
+        q = q.where(Rectification.period_id == period_id)
+    rows = s.execute(q.group_by(OrgUnit.code)).all()
     return {code: n for code, n in rows}
 
 
