@@ -1,0 +1,104 @@
+"""Issue 13 items 8–14 in a real headless Chromium at 1366×768 and 1920×1080.
+
+Each test drives a page as a user would and fails on the behaviour the issue describes
+(silent 401, reload with &t=…, same file not re-read, 0-point trend, columns cut after navigation).
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from components.formats import fmt_points
+from data import services
+from tests.pages.conftest import PASSWORDS, shot
+
+pytestmark = pytest.mark.browser
+SIZES = [(1366, 768), (1920, 1080)]
+
+
+def _wait_text(page, selector: str, text: str, timeout: int = 30_000):
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+                           arg=[selector, text], timeout=timeout)
+
+
+def _sign_in_again(page, username):
+    page.fill("#username", username)
+    page.fill("#password", PASSWORDS[username])
+    page.click("#login-submit")
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_session001_expired_session_during_a_save_signs_in_and_comes_back_with_the_typing(
+        page_for, app_db, width, height):
+    page = page_for("inspector", width, height)
+    page.goto(page.base_url + "/branch/C05?period=2026H1")
+    page.wait_for_selector("#branch-total")
+    page.select_option("#branch-adj-item", "C4")
+    page.fill("#branch-adj-points", "1")
+    page.fill("#branch-adj-reason", "现场检查：党课记录不完整")
+    page.context.clear_cookies()  # the idle timeout, as the server sees it: no session any more
+    page.click("#branch-adj-save")
+    page.wait_for_url(re.compile(r"/login\?"))
+    assert "登录已过期，请重新登录" in page.inner_text("#login-expired")
+    _sign_in_again(page, "inspector")
+    page.wait_for_selector("#branch-total")
+    assert page.url.endswith("/branch/C05?period=2026H1")
+    page.wait_for_selector("#session-restored")
+    assert page.input_value("#branch-adj-reason") == "现场检查：党课记录不完整"
+    assert page.input_value("#branch-adj-item") == "C4"
+    assert page.input_value("#branch-adj-points") == "1"
+    # Selector and content agree: the period shown is the one selected.
+    assert page.input_value("#branch-period") == "2026H1"
+    shot(page, f"session_restored_{width}")
+    # Nothing was saved by the refused call; saving now works.
+    before = services.score_period("2026H1", app_db).unit("C05")["total"]
+    page.click("#branch-adj-save")
+    page.wait_for_selector("#branch-adj-msg .alert-success")
+    assert services.score_period("2026H1", app_db).unit("C05")["total"] < before
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_branch101_save_updates_in_place_and_the_confirmation_stays(page_for, app_db, width, height):
+    page = page_for("inspector", width, height)
+    page.goto(page.base_url + "/branch/C05?period=2026H1")
+    page.wait_for_selector("#branch-total")
+    url, history = page.url, page.evaluate("history.length")
+    page.select_option("#branch-adj-item", "C4")
+    page.fill("#branch-adj-points", "1")
+    page.fill("#branch-adj-reason", "现场检查：党课记录不完整")
+    page.locator("#branch-adj-save").scroll_into_view_if_needed()
+    y = page.evaluate("window.scrollY")
+    page.click("#branch-adj-save")
+    page.wait_for_selector("#branch-adj-msg .alert-success")
+    after = services.score_period("2026H1", app_db).unit("C05")["total"]
+    page.wait_for_function(f"() => document.querySelector('#branch-total').innerText.trim() === '{fmt_points(after)}'")
+    time.sleep(3)
+    assert page.is_visible("#branch-adj-msg .alert-success"), "the confirmation vanished"
+    assert page.url == url and "t=" not in page.url
+    assert page.evaluate("history.length") == history
+    assert abs(page.evaluate("window.scrollY") - y) < 40, "the view jumped"
+    shot(page, f"branch_saved_in_place_{width}")
+
+
+def test_branch102_inspector_acts_from_an_items_own_row(page_for, app_db):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/branch/C05?period=2026H1")
+    page.wait_for_selector("#branch-total")
+    row_button = page.locator("#branch-items button:has-text('操作')").first
+    item = page.locator("#branch-items tbody tr").first.locator("td").first.inner_text().replace("★", "").strip()
+    row_button.click()
+    page.wait_for_selector("#branch-row-modal.show, #branch-row-modal .modal-title")
+    assert page.inner_text("#branch-row-title").startswith(item)
+    page.select_option("#branch-row-kind", "deduction")
+    page.fill("#branch-row-points", "0.5")
+    page.fill("#branch-row-reason", "行内扣分：记录缺页")
+    page.click("#branch-row-save")
+    page.wait_for_selector("#branch-row-msg .alert-success")
+    _wait_text(page, "#branch-adjustments", "行内扣分：记录缺页")
+    page.fill("#branch-row-problem", "补齐记录")
+    page.click("#branch-row-rect-add")
+    _wait_text(page, "#branch-row-msg", "整改事项已登记")
+    _wait_text(page, "#branch-rectifications", "补齐记录")
+    shot(page, "branch_row_modal")
