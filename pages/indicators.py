@@ -84,7 +84,7 @@ def layout(period: str | None = None, **_):
         admin = make_section("上传新版本（管理员）", [
             dcc.Upload(id="indicators-upload", className="upload-drop", multiple=False, max_size=2 * 1024 * 1024,
                        children=html.Div(["将修改后的指标体系 .xlsx（或 .yaml）拖到此处，或点击选择文件"])),
-            html.Div(id="indicators-upload-result", className="mt-2"),
+            html.Div(id="indicators-upload-result", className="mt-2 upload-resets"),
             dbc.Input(id="indicators-note", placeholder="版本说明（可选）", className="mt-2", size="sm"),
             dbc.Button("保存为新版本", id="indicators-save", color="danger", size="sm", className="mt-2", disabled=True),
             html.Div(id="indicators-save-result", className="mt-2"),

@@ -77,7 +77,8 @@ def layout(period: str | None = None, **_):
                          html.Li("确认无误后点击「确认提交」，全部数据一次性写入；有任何错误则一条也不写入。")],
                         className="small-muted mt-3 mb-0"),
             ]), lg=4),
-            dbc.Col(make_section("预览", dcc.Loading(html.Div(make_empty("请先上传文件"), id="upload-preview"),
+            dbc.Col(make_section("预览", dcc.Loading(html.Div(make_empty("请先上传文件"), id="upload-preview",
+                                                              className="upload-resets"),
                                                      delay_show=200, color="#c0392b"),
                                  right=html.Span([
                                      dbc.Button("确认提交", id="upload-commit", color="danger", size="sm",
@@ -85,7 +86,7 @@ def layout(period: str | None = None, **_):
                                      dbc.Button("取消", id="upload-cancel", color="secondary", outline=True,
                                                 size="sm", disabled=True)])), lg=8),
         ], className="g-3"),
-        html.Div(id="upload-result"),
+        html.Div(id="upload-result", className="upload-resets"),
         make_section("上传记录", html.Div(_history(principal, period_code), id="upload-history")),
     ])
 

@@ -102,3 +102,35 @@ def test_branch102_inspector_acts_from_an_items_own_row(page_for, app_db):
     _wait_text(page, "#branch-row-msg", "整改事项已登记")
     _wait_text(page, "#branch-rectifications", "补齐记录")
     shot(page, "branch_row_modal")
+
+
+def _file_input_value(page) -> str:
+    return page.evaluate("document.querySelector('#upload-file input[type=file]').value")
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_upload101_the_same_file_name_can_be_picked_again(page_for, app_db, tmp_path, width, height):
+    page = page_for("inspector", width, height)
+    page.goto(page.base_url + "/upload")
+    page.wait_for_selector("#upload-file")
+    path = tmp_path / "填报表.csv"
+    path.write_text("单位编码,支委会次数\nC02,十二\n", encoding="utf-8")
+    page.set_input_files("#upload-file input[type=file]", str(path))
+    _wait_text(page, "#upload-summary", "有错误")
+    # A browser fires no change event for the name the control still holds: it must hold none.
+    page.wait_for_function("() => document.querySelector('#upload-file input[type=file]').value === ''")
+    path.write_text("单位编码,支委会次数\nC02,5\n", encoding="utf-8")  # corrected in Excel, same name
+    page.set_input_files("#upload-file input[type=file]", str(path))
+    _wait_text(page, "#upload-summary", "可以提交")
+    assert _file_input_value(page) == ""
+    page.click("#upload-cancel")
+    _wait_text(page, "#upload-result", "已取消")
+    assert _file_input_value(page) == ""
+    page.set_input_files("#upload-file input[type=file]", str(path))
+    page.wait_for_selector("#upload-commit:not([disabled])")
+    page.click("#upload-commit")
+    page.wait_for_selector("#upload-commit-result")
+    page.wait_for_function("() => document.querySelector('#upload-file input[type=file]').value === ''")
+    page.set_input_files("#upload-file input[type=file]", str(path))  # the same file once more: read again
+    page.wait_for_selector("#upload-duplicate")
+    shot(page, f"upload_same_file_again_{width}")
