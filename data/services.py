@@ -791,8 +791,14 @@ def audit_entries(principal: Principal, action: str | None = None, username: str
         rows = [dict(id=a.id, at=a.at, username=a.username, action=a.action, entity=a.entity,
                      entity_id=a.entity_id, period=a.period_code, unit=a.unit_code, before=a.before,
                      after=a.after, ip=a.ip) for a in s.scalars(q).all()]
-    return pd.DataFrame(rows, columns=["id", "at", "username", "action", "entity", "entity_id", "period", "unit",
-                                       "before", "after", "ip"])
+        # Names, not codes, for the audit page (today's names; the codes stay beside them).
+        user_names = dict(s.execute(select(User.username, User.display_name)).all())
+        unit_names = dict(s.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    df = pd.DataFrame(rows, columns=["id", "at", "username", "action", "entity", "entity_id", "period", "unit",
+                                     "before", "after", "ip"])
+    df["user_name"] = df["username"].map(user_names)
+    df["unit_name"] = df["unit"].map(unit_names)
+    return df
 
 
 def upload_history(principal: Principal, period_code: str | None = None, db: Database | None = None) -> pd.DataFrame:

@@ -161,3 +161,87 @@ def test_nodata101_an_opened_empty_period_grades_nobody_and_draws_no_zero_point(
         ys = page.evaluate("document.querySelector('#branch-trend .js-plotly-plot').data[0].y")
         assert "2026 年度" not in xs and 0 not in ys, (xs, ys)
     shot(page, f"branch_trend_after_empty_period_{width}")
+
+
+def _header_widths(page, grid_id: str) -> dict:
+    """Each column's rendered width and whether its header text is cut off (scrollWidth > clientWidth)."""
+    return page.evaluate("""(id) => { const out = {};
+        document.querySelectorAll(`#${id} .ag-header-cell`).forEach(h => {
+            const col = h.getAttribute('col-id'); const t = h.querySelector('.ag-header-cell-text');
+            if (col && t) out[col] = {w: h.getBoundingClientRect().width, cut: t.scrollWidth > t.clientWidth + 1}; });
+        return out; }""", grid_id)
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_layout101_ranking_columns_keep_their_width_after_navigating_away_and_back(page_for, width, height):
+    page = page_for("leader", width, height)
+    page.wait_for_selector("#rankings-grid .ag-header-cell[col-id='rank']")
+    first = _header_widths(page, "rankings-grid")
+    for col in ("rank", "rank_in_category", "name", "core", "total"):
+        assert not first[col]["cut"], (col, first[col])
+    for away in ("#nav-gaps", "#nav-rectifications"):
+        page.click(away)
+        page.wait_for_selector("#gaps-heatmap, #rect-grid, .empty-state")
+        page.click("#nav-home")
+        page.wait_for_selector("#rankings-grid .ag-row")
+        page.wait_for_timeout(800)
+        again = _header_widths(page, "rankings-grid")
+        for col in ("rank", "rank_in_category", "core", "category"):
+            assert again[col]["w"] >= first[col]["w"] - 1 and not again[col]["cut"], (away, col, first[col], again[col])
+    page.select_option("#rankings-period", "2025")
+    page.wait_for_function("() => location.search.includes('period=2025')")
+    page.wait_for_selector("#rankings-grid .ag-row")
+    page.wait_for_timeout(800)
+    after_period = _header_widths(page, "rankings-grid")
+    for col in ("rank", "rank_in_category", "core", "category"):
+        assert not after_period[col]["cut"], (col, after_period[col])
+    page.go_back()
+    page.wait_for_selector("#rankings-grid .ag-row")
+    shot(page, f"rankings_after_navigation_{width}")
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_layout102_pager_headers_alignment_and_names(page_for, app_db, width, height):
+    page = page_for("admin", width, height)
+    page.goto(page.base_url + "/rectifications")
+    page.wait_for_selector("#rect-grid .ag-row")
+    n = page.evaluate("dash_ag_grid.getApi('rect-grid').getDisplayedRowCount()")
+    _wait_text(page, "#rect-grid .ag-paging-row-summary-panel", f"第 1–{n} 条，共 {n} 条")
+    _wait_text(page, "#rect-grid .ag-paging-description", "第 1 页，共 1 页")
+    assert " 至 " not in page.inner_text("#rect-grid .ag-paging-panel")
+    # Two-line cells and one-line cells of a row share one vertical centre.
+    offsets = page.evaluate("""() => { const row = [...document.querySelectorAll('#rect-grid .ag-center-cols-container .ag-row')]
+            .sort((a, b) => b.getBoundingClientRect().height - a.getBoundingClientRect().height)[0];
+        return [...row.querySelectorAll('.ag-cell')].filter(c => c.innerText.trim()).map(c => {
+            const r = document.createRange(); r.selectNodeContents(c); const t = r.getBoundingClientRect();
+            const b = c.getBoundingClientRect(); return Math.round((t.top + t.bottom) / 2 - (b.top + b.bottom) / 2); }); }""")
+    assert max(abs(o) for o in offsets) <= 3, offsets
+    shot(page, f"rectifications_{width}")
+    # Half-width tables: no header broken one character per line.
+    page.goto(page.base_url + "/branch/C02?period=2026H1")
+    page.wait_for_selector("#branch-adjustments th")
+    heights = page.evaluate("[...document.querySelectorAll('#branch-adjustments th')].map(t => t.getBoundingClientRect().height)")
+    assert max(heights) < 40, heights
+    # The audit page shows names, not JSON or internal keys.
+    page.goto(page.base_url + "/audit")
+    page.wait_for_selector("#audit-grid .ag-row")
+    rows = page.evaluate("""() => { const out = []; dash_ag_grid.getApi('audit-grid').forEachNode(n => out.push(n.data));
+        return out; }""")
+    text = " ".join(f"{r['before']} {r['after']} {r['user']} {r['unit']}" for r in rows)
+    assert "{" not in text and '"points"' not in text and "reason" not in text
+    assert any("（inspector）" in r["user"] for r in rows)
+    assert any(re.fullmatch(r"\S+（[A-Z]\d+）", r["unit"]) for r in rows)
+    assert not any("nan" in (r["period"], r["unit"], r["object"]) for r in rows)
+    shot(page, f"audit_{width}")
+
+
+def test_upload102_issue_list_names_fields_in_chinese(page_for, app_db, tmp_path):
+    page = page_for("inspector")
+    page.goto(page.base_url + "/upload")
+    f = tmp_path / "部分.csv"
+    f.write_text("单位编码,支委会次数\nC02,3\n", encoding="utf-8")
+    page.set_input_files("#upload-file input[type=file]", str(f))
+    page.wait_for_selector("#upload-issues-grid .ag-row")
+    values = page.evaluate("""() => { const out = []; dash_ag_grid.getApi('upload-issues-grid')
+        .forEachNode(n => out.push(n.data.value || '')); return out.join(' '); }""")
+    assert not re.search(r"[a-z]+_[a-z]+", values), values
