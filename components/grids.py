@@ -38,7 +38,11 @@ def _flexible(col: dict) -> dict:
     headers (「总…」「类别…」).
     """
     col = dict(col)
-    col["minWidth"] = max(int(col.get("minWidth") or 0), header_min_width(str(col.get("headerName", ""))))
+    # A stated width is the column's share; on a narrow screen it may give up a fifth of it, never its header.
+    given = int(col.get("minWidth") or 0)
+    if col.get("width"):
+        given = min(given or int(col["width"]), int(col["width"] * 0.8))
+    col["minWidth"] = max(given, header_min_width(str(col.get("headerName", ""))))
     if "flex" not in col:
         col["flex"] = max(float(col.get("width") or 100), col["minWidth"]) / 100
     col.pop("width", None)

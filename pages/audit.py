@@ -88,10 +88,10 @@ def layout(**_):
         make_page_header("审计日志", "只追加、不可修改：登录、上传、评分、扣分、整改、评先、指标体系和用户变更（最近 2000 条）"),
         make_grid("audit-grid", rows, [
             number_col("id", "序号", 76, places=0, sort="desc"), text_col("at", "时间", 150),
-            text_col("user", "用户", 150, tooltipField="user"), text_col("action", "操作", 110),
-            text_col("period", "考核期", 120), text_col("unit", "单位", 200, tooltipField="unit"),
-            text_col("object", "对象", 130, tooltipField="object"),
-            text_col("before", "变更前", 200, flex=2, tooltipField="before"),
+            text_col("user", "用户", 150, tooltipField="user"), text_col("action", "操作", 100),
+            text_col("period", "考核期", 110), text_col("unit", "单位", 190, tooltipField="unit"),
+            text_col("object", "对象", 120, tooltipField="object"),
+            text_col("before", "变更前", 180, flex=2, tooltipField="before"),
             text_col("after", "变更后", 240, flex=2, tooltipField="after"), text_col("ip", "IP", 110)],
             height=640, pagination=True, page_size=50, row_id="id") if rows else make_empty("暂无审计记录"),
     ])
