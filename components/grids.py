@@ -51,7 +51,8 @@ def _flexible(col: dict) -> dict:
 
 def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str = 480,
               pagination: bool = False, page_size: int = 50, row_id: str | None = None,
-              extra_options: dict | None = None, class_name: str = "") -> dag.AgGrid:
+              extra_options: dict | None = None, class_name: str = "",
+              row_class_rules: dict | None = None, keep_sort: bool = False) -> dag.AgGrid:
     options = {"localeText": locale_text(), "animateRows": False, "tooltipShowDelay": 300,
                "enableCellTextSelection": True, "ensureDomOrder": True}
     if pagination:
@@ -59,6 +60,10 @@ def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str
                         "paginationPageSizeSelector": [20, 50, 100, 200]})
     options.update(extra_options or {})
     kwargs = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    if row_class_rules:
+        kwargs["rowClassRules"] = row_class_rules
+    if keep_sort:  # the user's sort (and column state) survives the back button, per browser tab
+        kwargs.update(persistence=True, persisted_props=["columnState"], persistence_type="session")
     return dag.AgGrid(
         id=id_, rowData=rows, columnDefs=[_flexible(c) for c in columns],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 70,

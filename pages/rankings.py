@@ -137,7 +137,7 @@ def layout(period: str | None = None, category: str | None = None, **_):
     tabs = dbc.Tabs([dbc.Tab(label=ALL, tab_id=ALL)] + [dbc.Tab(label=c, tab_id=c) for c in cats],
                     id="rankings-tabs", active_tab=category or ALL, className="mb-2")
     grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(period_label(prev) if prev else None),
-                      height=620, row_id="unit")
+                      height=620, row_id="unit", keep_sort=True)
             if len(df) else make_empty("本期尚无数据：数据上传后才评定等次、排名"))
     # Beside the grid on wide screens (≥1400 px); below it, side by side, on a 1366 px laptop so the
     # grid keeps room for every column.

@@ -196,7 +196,9 @@ def test_layout101_ranking_columns_keep_their_width_after_navigating_away_and_ba
     for col in ("rank", "rank_in_category", "core", "category"):
         assert not after_period[col]["cut"], (col, after_period[col])
     page.go_back()
+    page.wait_for_function("() => location.search.includes('period=2026H1') || location.search === ''")
     page.wait_for_selector("#rankings-grid .ag-row")
+    page.wait_for_timeout(1500)
     shot(page, f"rankings_after_navigation_{width}")
 
 
@@ -245,3 +247,56 @@ def test_upload102_issue_list_names_fields_in_chinese(page_for, app_db, tmp_path
     values = page.evaluate("""() => { const out = []; dash_ag_grid.getApi('upload-issues-grid')
         .forEachNode(n => out.push(n.data.value || '')); return out.join(' '); }""")
     assert not re.search(r"[a-z]+_[a-z]+", values), values
+
+
+def test_rankings101_sort_order_survives_the_back_button(page_for, app_db):
+    page = page_for("leader")
+    page.wait_for_selector("#rankings-grid .ag-row")
+    page.click("#rankings-grid .ag-header-cell[col-id='name'] .ag-header-cell-label")
+    page.wait_for_function("() => dash_ag_grid.getApi('rankings-grid').getColumnState()"
+                           ".some(c => c.colId === 'name' && c.sort === 'asc')")
+    first = page.evaluate("dash_ag_grid.getApi('rankings-grid').getDisplayedRowAtIndex(0).data.unit")
+    page.wait_for_timeout(500)
+    page.click(f"#rankings-grid .ag-row[row-id='{first}'] a")
+    page.wait_for_selector("#branch-total")
+    page.go_back()
+    page.wait_for_selector("#rankings-grid .ag-row")
+    page.wait_for_function("() => dash_ag_grid.getApi('rankings-grid').getColumnState()"
+                           ".some(c => c.colId === 'name' && c.sort === 'asc')", timeout=10_000)
+    assert page.evaluate("dash_ag_grid.getApi('rankings-grid').getDisplayedRowAtIndex(0).data.unit") == first
+
+
+def test_indicators101_what_if_several_changes_highlight_and_reset(page_for, app_db):
+    page = page_for("leader")
+    page.goto(page.base_url + "/indicators")
+    page.wait_for_selector("#indicators-whatif-add")
+    page.select_option("#indicators-whatif-item", "C1")
+    page.fill("#indicators-whatif-points", "10")
+    page.click("#indicators-whatif-add")
+    _wait_text(page, "#indicators-whatif-pending", "C1 分值改为 10")
+    assert page.input_value("#indicators-whatif-item") == ""
+    page.select_option("#indicators-whatif-grade", "优秀")
+    page.fill("#indicators-whatif-min", "95")
+    page.click("#indicators-whatif-run")
+    page.wait_for_selector("#indicators-whatif-summary")
+    leader = __import__("data.accounts", fromlist=["x"]).principal_by_name("leader", db=app_db)
+    w = services.what_if_changes(leader, "2026H1", [("points", "C1", 10.0), ("grade", "优秀", 95.0)], db=app_db)
+    assert "共 2 项调整" in page.inner_text("#indicators-whatif-summary")
+    changed = set(w.movers.loc[w.movers["grade_before"] != w.movers["grade_after"], "unit"])
+    assert changed
+    marked = set(page.evaluate("[...document.querySelectorAll('#indicators-whatif-grid .ag-center-cols-container "
+                               ".whatif-grade-changed')].map(r => r.getAttribute('row-id'))"))
+    shown = set(page.evaluate("""() => { const out = []; dash_ag_grid.getApi('indicators-whatif-grid')
+        .forEachNodeAfterFilterAndSort((n, i) => { if (i < 12) out.push(n.data.unit); }); return out; }"""))
+    assert marked == changed & shown and marked
+    shot(page, "indicators_what_if_several")
+    # Reset, then a grade-line test alone: no stale indicator, no 「分值应在 0 到 100 之间」.
+    page.select_option("#indicators-whatif-item", "C2")
+    page.click("#indicators-whatif-reset")
+    page.wait_for_function("() => !document.querySelector('#indicators-whatif-result').innerText.trim()")
+    assert page.input_value("#indicators-whatif-item") == "" and page.input_value("#indicators-whatif-grade") == ""
+    page.select_option("#indicators-whatif-grade", "优秀")
+    page.fill("#indicators-whatif-min", "95")
+    page.click("#indicators-whatif-run")
+    _wait_text(page, "#indicators-whatif-summary", "共 1 项调整")
+    assert "0 到 100" not in page.inner_text("#indicators-whatif-result")
