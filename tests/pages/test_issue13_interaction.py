@@ -300,3 +300,18 @@ def test_indicators101_what_if_several_changes_highlight_and_reset(page_for, app
     page.click("#indicators-whatif-run")
     _wait_text(page, "#indicators-whatif-summary", "共 1 项调整")
     assert "0 到 100" not in page.inner_text("#indicators-whatif-result")
+
+
+def test_candidates101_empty_list_has_no_stray_semicolon_and_no_export(page_for, app_db):
+    from data.accounts import principal_by_name
+
+    services.create_period(principal_by_name("admin", db=app_db), "2026", "2026", db=app_db)
+    page = page_for("leader")
+    page.goto(page.base_url + "/candidates?period=2026")
+    page.wait_for_selector("#candidates-summary")
+    assert page.inner_text("#candidates-summary").strip() == "候选 0 个"
+    assert page.is_disabled("#candidates-export")
+    page.goto(page.base_url + "/candidates?period=2025")
+    page.wait_for_selector("#candidates-grid .ag-row")
+    assert not page.is_disabled("#candidates-export")
+    assert not page.inner_text("#candidates-summary").strip().endswith("；")

@@ -204,9 +204,13 @@ def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(pa
         p2.fill("#username", "wangfang")
         p2.fill("#password", "Wf@2026-pass")
         p2.click("#login-submit")
+        # One unit: they land on its detail page, not on a one-row ranking (issue 13.14).
+        p2.wait_for_selector("#branch-total")
+        assert p2.url.endswith("/branch/C03")
+        assert "王芳" in p2.inner_text("#nav-user-name")
+        p2.goto(live_server + "/")
         p2.wait_for_selector("#rankings-grid .ag-row")
         assert p2.evaluate("dash_ag_grid.getApi('rankings-grid').getDisplayedRowCount()") == 1
-        assert "王芳" in p2.inner_text("#nav-user-name")
     finally:
         other.close()
 
