@@ -115,7 +115,8 @@ LOGIN_HTML = """<!doctype html>
     <div class="login-emblem">党</div>
     <h1 class="h4 text-center mb-1">党建工作考核系统</h1>
     <p class="text-center text-muted small mb-4">党支部标准化规范化建设 · 考核评价</p>
-    {% if error %}<div class="alert alert-danger py-2" role="alert" id="login-error">{{ error }}</div>{% endif %}
+    {% if error %}<div class="alert alert-danger py-2" role="alert" id="login-error">{{ error }}</div>
+    {% elif notice %}<div class="alert alert-warning py-2" role="status" id="login-expired">{{ notice }}</div>{% endif %}
     <form method="post" action="/login" autocomplete="off">
       <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
       <input type="hidden" name="next" value="{{ next }}">
@@ -222,11 +223,24 @@ def login():
             if p is not None:
                 throttle.succeed(username, ip)
                 _start_session(p)
-                return redirect("/password" if p.must_change_password else nxt)
+                return redirect("/password" if p.must_change_password else _landing(p, nxt))
             throttle.fail(username, ip)
             error, code = "用户名或密码错误", 401  # uniform: never says which one
-    return render_template_string(LOGIN_HTML, error=error, username=username[:64], next=nxt,
+    # assets/session_guard.js sends a user here with ?expired=401|403 when a callback was refused.
+    notice = EXPIRED_NOTICE.get(request.values.get("expired", ""))
+    return render_template_string(LOGIN_HTML, error=error, notice=notice, username=username[:64], next=nxt,
                                   csrf_token=generate_csrf()), code
+
+
+EXPIRED_NOTICE = {"401": "登录已过期，请重新登录", "403": "登录已过期，请重新登录（如账号权限已变更，请联系系统管理员）"}
+
+
+def _landing(p: Principal, nxt: str) -> str:
+    """Where a sign-in lands: the page asked for; a staff member with one unit lands on its detail page
+    rather than on a one-row ranking."""
+    if nxt == "/" and p.role == "staff" and len(p.unit_codes) == 1:
+        return f"/branch/{next(iter(p.unit_codes))}"
+    return nxt
 
 
 @bp.route("/logout", methods=["POST"])

@@ -19,9 +19,40 @@ def locale_text() -> dict:
     return json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
 
 
+# Header text needs this much room besides the words themselves: cell padding, sort and menu icons.
+_HEADER_CHROME_PX = 76
+
+
+def header_min_width(header: str) -> int:
+    """The width at which a header's text shows whole on one line (CJK ~13 px a character, ASCII ~7.5 px)."""
+    text = sum(13 if ord(ch) > 255 else 7.5 for ch in header or "")
+    return int(text + _HEADER_CHROME_PX)
+
+
+def _flexible(col: dict) -> dict:
+    """A column that fills its share of the grid and never gets narrower than its header.
+
+    Flex widths are recomputed by AG Grid whenever the grid resizes, so a grid first drawn in a
+    hidden or half-built container (after navigating back, or changing period) lays out the same as
+    on first load; ``sizeColumnsToFit`` at that moment used to squeeze the first columns below their
+    headers (「总…」「类别…」).
+    """
+    col = dict(col)
+    # A stated width is the column's share; on a narrow screen it may give up a fifth of it, never its header.
+    given = int(col.get("minWidth") or 0)
+    if col.get("width"):
+        given = min(given or int(col["width"]), int(col["width"] * 0.8))
+    col["minWidth"] = max(given, header_min_width(str(col.get("headerName", ""))))
+    if "flex" not in col:
+        col["flex"] = max(float(col.get("width") or 100), col["minWidth"]) / 100
+    col.pop("width", None)
+    return col
+
+
 def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str = 480,
               pagination: bool = False, page_size: int = 50, row_id: str | None = None,
-              extra_options: dict | None = None) -> dag.AgGrid:
+              extra_options: dict | None = None, class_name: str = "",
+              row_class_rules: dict | None = None, keep_sort: bool = False) -> dag.AgGrid:
     options = {"localeText": locale_text(), "animateRows": False, "tooltipShowDelay": 300,
                "enableCellTextSelection": True, "ensureDomOrder": True}
     if pagination:
@@ -29,11 +60,15 @@ def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str
                         "paginationPageSizeSelector": [20, 50, 100, 200]})
     options.update(extra_options or {})
     kwargs = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    if row_class_rules:
+        kwargs["rowClassRules"] = row_class_rules
+    if keep_sort:  # the user's sort (and column state) survives the back button, per browser tab
+        kwargs.update(persistence=True, persisted_props=["columnState"], persistence_type="session")
     return dag.AgGrid(
-        id=id_, rowData=rows, columnDefs=columns,
+        id=id_, rowData=rows, columnDefs=[_flexible(c) for c in columns],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 70,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
-        dashGridOptions=options, columnSize="responsiveSizeToFit", className="ag-theme-quartz",
+        dashGridOptions=options, className=f"ag-theme-quartz {class_name}".strip(),
         style={"height": height if isinstance(height, str) else f"{height}px", "width": "100%"}, **kwargs)
 
 

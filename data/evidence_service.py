@@ -265,8 +265,10 @@ def _score_changes(db: Database, ctx: _Context, report: UploadReport, changed: p
         new_values = pd.concat([new_values, report.clears[["unit", "field", "value"]]], ignore_index=True)
     after = services.score_with_changes(ctx.period_code, new_values, db).units
     b = before.set_index("unit")[["name", "total", "rank", "grade"]]
-    a = after.set_index("unit")[["total", "rank", "grade"]]
-    df = b.join(a, lsuffix="_before", rsuffix="_after").reset_index()
+    a = after.set_index("unit")[["name", "total", "rank", "grade"]]
+    # Outer: a unit 「尚无数据」 before this upload is scored for the first time after it.
+    df = b.join(a, how="outer", lsuffix="_before", rsuffix="_after").reset_index()
+    df["name"] = df["name_before"].fillna(df["name_after"])
     touched = set(changed["unit"])
     moved = (df["unit"].isin(touched) | (df["rank_before"] != df["rank_after"])
              | ((df["total_before"] - df["total_after"]).abs() > _EPS))

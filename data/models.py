@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
 
 PERIOD_STATUSES = ("填报中", "考核中", "已发布")
 LATE_POLICIES = {"warn": "逾期上传给出警告，仍可提交", "refuse": "逾期不再接收上传"}
-RECTIFICATION_STATUSES = ("整改中", "已销号", "回头看通过", "已重开")
+RECTIFICATION_STATUSES = ("整改中", "已销号", "回头看通过", "已重开", "已撤回")
 OPEN_RECTIFICATION = ("整改中", "已重开")
 ADJUSTMENT_KINDS = ("judgement", "deduction", "not_applicable")
 

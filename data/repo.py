@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from data.models import (OPEN_RECTIFICATION, Adjustment, EvidenceValue, GradeOverride, OrgUnit, Period, Rectification,
+from data.models import (OPEN_RECTIFICATION, RECTIFICATION_STATUSES, Adjustment, EvidenceValue, GradeOverride, OrgUnit, Period, Rectification,
                          UnitName, User)
 from scoring.indicators import IndicatorTable, parse_table
 
@@ -200,19 +200,21 @@ def overrides_frame(s: Session, period_id: int) -> pd.DataFrame:
     return _frame(s.execute(q).all(), columns=["unit", "grade", "reason", "by", "at"])
 
 
-def overdue_counts(s: Session, as_of) -> dict[str, int]:
+def overdue_counts(s: Session, as_of, period_id: int | None = None) -> dict[str, int]:
     """整改 items that were open and past their deadline on the date ``as_of``, per unit code.
 
     Open on that date: not closed (销号) by then — closed later counts as open then — or
-    reopened (回头看重开) by then. With ``as_of`` = today this is the items open now and overdue.
+    reopened (回头看重开) by then. With ``as_of`` = today this is the items open now and overdue. ``period_id``: that period's items only.
     """
     open_then = or_(Rectification.closed_at.is_(None), Rectification.closed_at > as_of,
                     and_(Rectification.status == OPEN_RECTIFICATION[-1], Rectification.recheck_at <= as_of))
-    rows = s.execute(
-        select(OrgUnit.code, func.count(Rectification.id))
-        .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
-        .where(Rectification.deadline < as_of, open_then)
-        .group_by(OrgUnit.code)).all()
+    q = (select(OrgUnit.code, func.count(Rectification.id))
+         .join(OrgUnit, OrgUnit.id == Rectification.unit_id)
+         # A withdrawn item (已撤回, entered by mistake) was never a problem of the unit.
+         .where(Rectification.deadline < as_of, open_then, Rectification.status != RECTIFICATION_STATUSES[-1]))
+    if period_id is not None:
+        q = q.where(Rectification.period_id == period_id)
+    rows = s.execute(q.group_by(OrgUnit.code)).all()
     return {code: n for code, n in rows}
 
 

@@ -136,12 +136,34 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
 def compute_score(inp: ScoringInputs) -> ScoreResult:
     """The one call of the engine for a period's data (counted in ``results_store.STATS``)."""
     results_store.STATS.add("engine_runs")
-    return score(inp.table, inp.evidence, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments,
-                 inp.overrides)
+    units = units_with_data(inp.units, inp.evidence)
+    return score(inp.table, inp.evidence, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
+
+
+def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """The units of ``units`` that have at least one current evidence value in the period.
+
+    THE rule for 「尚无数据」: a unit (or a whole period) without evidence is not scored at all,
+    so it is not graded, ranked, averaged, drawn in a trend or a heat map; it would otherwise
+    rank at 0 points as 「不合格」 just because nothing was uploaded yet. Every view reads
+    ``score_period``, which scores only these units.
+    """
+    if units.empty:
+        return units
+    has = set(evidence["unit"].astype(str)) if len(evidence) else set()
+    return units[units["unit"].astype(str).isin(has)]
+
+
+def units_without_data(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
+    """The visible units of a period that 「尚无数据」 (the complement of ``units_with_data``)."""
+    require(principal, "view_scores")
+    inp = scoring_inputs(period_code, db)
+    scored = set(units_with_data(inp.units, inp.evidence)["unit"])
+    return _scoped(inp.units[~inp.units["unit"].isin(scored)], principal).reset_index(drop=True)
 
 
 def score_period(period_code: str, db: Database | None = None) -> ScoreResult:
-    """THE score of a period: every view, export and report reads this.
+    """THE score of a period: every view, export and report reads this (units 「尚无数据」 left out).
 
     Published: the current publication's frozen result. Otherwise the result of the period's
     current data version, computed once and shared by every worker (``data/results_store.py``).
@@ -182,7 +204,8 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
         keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
-    return score(inp.table, ev, inp.units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
+    units = units_with_data(inp.units, ev)
+    return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
 
 
 def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
@@ -192,23 +215,43 @@ def table_for_period(period_code: str, db: Database | None = None) -> IndicatorT
 def what_if_period(principal: Principal, period_code: str, item_code: str | None = None,
                    points: float | None = None, grade: str | None = None, grade_min: float | None = None,
                    db: Database | None = None) -> WhatIf:
-    """模拟测算: the period re-scored with one item's points or one grade line changed. Stores nothing."""
+    """模拟测算 with at most one item's points and one grade line changed (see ``what_if_changes``)."""
+    changes = []
+    if item_code:
+        changes.append(("points", item_code, points))
+    if grade:
+        changes.append(("grade", grade, grade_min))
+    return what_if_changes(principal, period_code, changes, db)
+
+
+def what_if_changes(principal: Principal, period_code: str, changes: list[tuple[str, str, float | None]],
+                    db: Database | None = None) -> WhatIf:
+    """模拟测算: the period re-scored with several changes at once. Stores nothing.
+
+    ``changes``: ("points", item code, new points) and ("grade", grade label, new lower bound), applied
+    in order (a later change of the same item or grade wins). Messages name the change at fault."""
     require(principal, "what_if")
     inp = scoring_inputs(period_code, db)
     table = inp.table
-    try:
-        if item_code:
-            if points is None or not (0 <= float(points) <= 100):
-                raise InvalidInput("分值应在 0 到 100 之间")
-            # The 100-point scale stays: grade lines keep their meaning; the item just weighs more or less.
-            table = change_points(table, item_code, float(points), keep_scale=True)
-        if grade:
-            if grade_min is None or not (0 <= float(grade_min) <= 200):
-                raise InvalidInput("分数线应在 0 到 200 之间")
-            table = change_grade_min(table, grade, float(grade_min))
-    except KeyError:
-        raise InvalidInput("指标或等次不在本期指标体系中") from None
-    units = inp.units[_UNIT_COLS]
+    if not changes:
+        raise InvalidInput("请先选择要调整的指标或等次")
+    for kind, code, value in changes:
+        try:
+            if kind == "points":
+                item = table.item(code)
+                if value is None or not (0 <= float(value) <= 100):
+                    raise InvalidInput(f"请填写「{code} {item.name}」的新分值（0 到 100 之间）")
+                # The 100-point scale stays: grade lines keep their meaning; the item just weighs more or less.
+                table = change_points(table, code, float(value), keep_scale=True)
+            elif kind == "grade":
+                if value is None or not (0 <= float(value) <= 200):
+                    raise InvalidInput(f"请填写「{code}」的新分数线（0 到 200 之间）")
+                table = change_grade_min(table, code, float(value))
+            else:
+                raise InvalidInput("未知的调整类型")
+        except KeyError:
+            raise InvalidInput(f"「{code}」不在本期指标体系中") from None
+    units = units_with_data(inp.units, inp.evidence)[_UNIT_COLS]
     return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments,
                    check_total=False)
 
@@ -246,8 +289,8 @@ def get_period_info(code: str, db: Database | None = None) -> repo.PeriodInfo:
 
 
 def previous_period_code(period_code: str, db: Database | None = None, same_kind: bool = True) -> str | None:
-    """The period before this one: of the same kind (the previous year, for candidates), or any kind
-    (「较上期」 on the ranking: a half-year is compared with the year before it, both on the 100-point scale)."""
+    """The period before this one: of the same kind (a half-year with the half-year before it, a year with
+    the year before: 「较上期」 and candidates compare like with like), or of any kind."""
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)
@@ -271,14 +314,15 @@ def _scoped(df: pd.DataFrame, principal: Principal) -> pd.DataFrame:
 
 def rankings(principal: Principal, period_code: str, category: str | None = None,
              db: Database | None = None, bureau: str | None = None) -> pd.DataFrame:
-    """One row per visible unit: ranks, total, grade, ★ met, change vs the previous same-kind period.
+    """One row per visible unit with data: ranks, total, grade, ★ met, change vs the previous period of the
+    same kind (a half-year is never compared with a full year).
 
     ``bureau`` keeps the units of one 局 (ranks stay those of the whole period)."""
     require(principal, "view_scores")
     db = db or get_db()
     res = score_period(period_code, db)
     df = res.units.copy()
-    prev_code = previous_period_code(period_code, db, same_kind=False)
+    prev_code = previous_period_code(period_code, db, same_kind=True)
     if prev_code:
         prev = score_period(prev_code, db).units[["unit", "total", "rank", "grade"]].rename(
             columns={"total": "prev_total", "rank": "prev_rank", "grade": "prev_grade"})
@@ -310,7 +354,9 @@ def categories(period_code: str, db: Database | None = None) -> list[str]:
 
 def kpis(principal: Principal, period_code: str, db: Database | None = None,
          ranking: pd.DataFrame | None = None) -> dict:
-    """Headline figures of the (visible) ranking; ``ranking`` saves recomputing it when the caller has it."""
+    """Headline figures of the (visible) ranking; ``ranking`` saves recomputing it when the caller has it.
+
+    The overdue 整改 count is the period's own (items registered in it), not every period's."""
     df = rankings(principal, period_code, db=db) if ranking is None else ranking
     db = db or get_db()
     v = _version(db, period_code)
@@ -320,7 +366,7 @@ def kpis(principal: Principal, period_code: str, db: Database | None = None,
         overdue = publication.current(db, v).overdue  # as the shortlist saw it when published
     else:
         with db.session() as s:
-            overdue = repo.overdue_counts(s, dt.date.today())
+            overdue = repo.overdue_counts(s, dt.date.today(), period_id=_period_or_404(s, period_code).id)
     scope = unit_scope(principal)
     n_overdue = sum(n for u, n in overdue.items() if scope is None or u in scope)
     top = df["grade_order"].eq(0).sum() if len(df) else 0
@@ -360,9 +406,17 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     res = score_period(period_code, db)
     inp = scoring_inputs(period_code, db)
     unit_row = res.unit(unit_code)
-    if not unit_row:
+    in_period = inp.units[inp.units["unit"] == unit_code]
+    if in_period.empty:
         raise NotFound(f"单位 {unit_code} 未参加 {period_code} 考核")
-    info = inp.units[inp.units["unit"] == unit_code].iloc[0].to_dict()
+    info = in_period.iloc[0].to_dict()
+    if not unit_row:  # 「尚无数据」: not scored; the page shows what there is (整改, records, trend)
+        with db.session() as s:
+            unit = _unit_or_404(s, unit_code)
+            p = _period_or_404(s, period_code)
+            rects, adj = _unit_records(s, unit, p)
+        return {"unit": info, "no_data": True, "rectifications": rects, "adjustments": adj,
+                "trend": unit_trend(principal, unit_code, db), "table": inp.table, "period": inp.period}
     items = res.items_for(unit_code).reset_index(drop=True)
     areas = res.areas_for(unit_code).reset_index(drop=True)
     same_cat = res.units.loc[res.units["category"] == unit_row["category"], "unit"]
@@ -376,25 +430,32 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
         self_scores = dict(s.execute(select(SelfAssessment.item_code, SelfAssessment.points)
                                      .where(SelfAssessment.unit_id == unit.id,
                                             SelfAssessment.period_id == p.id)).all())
-        rects = [_rect_dict(r) for r in s.scalars(
-            select(Rectification).where(Rectification.unit_id == unit.id)
-            .order_by(Rectification.deadline)).all()]
-        adj = [dict(id=a.id, item=a.item_code, kind=a.kind, points=a.points, reason=a.reason,
-                    by=a.author.display_name if a.author else "", at=a.created_at,
-                    current=a.superseded_at is None)
-               for a in s.scalars(select(Adjustment).where(Adjustment.unit_id == unit.id,
-                                                           Adjustment.period_id == p.id)
-                                  .order_by(Adjustment.created_at.desc())).all()]
+        rects, adj = _unit_records(s, unit, p)
     items["self_points"] = items["item"].map(self_scores)
     items["self_diff"] = items["points"] - items["self_points"]
-    return {"unit": {**info, **unit_row}, "items": items, "areas": areas,
+    return {"unit": {**info, **unit_row}, "no_data": False, "items": items, "areas": areas,
             "gaps": gaps[gaps["unit"] == unit_code].reset_index(drop=True) if len(gaps) else gaps,
             "rectifications": rects, "adjustments": adj,
             "trend": unit_trend(principal, unit_code, db), "table": inp.table,
             "period": inp.period}
 
 
+def _unit_records(s: Session, unit: OrgUnit, p: Period) -> tuple[list[dict], list[dict]]:
+    """One unit's 整改 items (every period) and its adjustments in period ``p``."""
+    rects = [_rect_dict(r) for r in s.scalars(
+        select(Rectification).where(Rectification.unit_id == unit.id)
+        .order_by(Rectification.deadline)).all()]
+    adj = [dict(id=a.id, item=a.item_code, kind=a.kind, points=a.points, reason=a.reason,
+                by=a.author.display_name if a.author else "", at=a.created_at,
+                current=a.superseded_at is None)
+           for a in s.scalars(select(Adjustment).where(Adjustment.unit_id == unit.id,
+                                                       Adjustment.period_id == p.id)
+                              .order_by(Adjustment.created_at.desc())).all()]
+    return rects, adj
+
+
 def unit_trend(principal: Principal, unit_code: str, db: Database | None = None) -> pd.DataFrame:
+    """The unit's total and grade in every period it has data in (a period 「尚无数据」 is no point)."""
     require_unit(principal, "view_scores", unit_code)
     rows = []
     for p in reversed(periods(db)):
@@ -676,12 +737,22 @@ def withdraw_adjustment(principal: Principal, adjustment_id: int, db: Database |
               unit_code=unit.code, before={"item": a.item_code, "points": a.points, "reason": a.reason})
 
 
+def check_deadline(deadline) -> None:
+    """A 整改 deadline is a date from today on: one in the past would count as overdue at once."""
+    if not isinstance(deadline, dt.date):
+        raise InvalidInput("请填写整改期限")
+    if deadline < dt.date.today():
+        raise InvalidInput(f"整改期限 {deadline.isoformat()} 早于今天（{dt.date.today().isoformat()}），"
+                           "请填写今天或以后的日期")
+
+
 def add_rectification(principal: Principal, period_code: str, unit_code: str, problem: str, deadline: dt.date,
                       source: str = "考核组检查", item_code: str | None = None, responsible: str | None = None,
                       db: Database | None = None) -> int:
     require_unit(principal, "rectify", unit_code)
     if not (problem or "").strip():
         raise InvalidInput("请填写问题描述")
+    check_deadline(deadline)
     db = db or get_db()
     with db.session() as s:
         p = _period_or_404(s, period_code)
@@ -847,8 +918,14 @@ def audit_entries(principal: Principal, action: str | None = None, username: str
         rows = [dict(id=a.id, at=a.at, username=a.username, action=a.action, entity=a.entity,
                      entity_id=a.entity_id, period=a.period_code, unit=a.unit_code, before=a.before,
                      after=a.after, ip=a.ip) for a in s.scalars(q).all()]
-    return pd.DataFrame(rows, columns=["id", "at", "username", "action", "entity", "entity_id", "period", "unit",
-                                       "before", "after", "ip"])
+        # Names, not codes, for the audit page (today's names; the codes stay beside them).
+        user_names = dict(s.execute(select(User.username, User.display_name)).all())
+        unit_names = dict(s.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    df = pd.DataFrame(rows, columns=["id", "at", "username", "action", "entity", "entity_id", "period", "unit",
+                                     "before", "after", "ip"])
+    df["user_name"] = df["username"].map(user_names)
+    df["unit_name"] = df["unit"].map(unit_names)
+    return df
 
 
 def upload_history(principal: Principal, period_code: str | None = None, db: Database | None = None) -> pd.DataFrame:

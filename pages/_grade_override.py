@@ -7,8 +7,6 @@ checked there; audited).
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
@@ -41,11 +39,12 @@ def make_override_form(table, unit: dict, period_code: str) -> html.Div | None:
     return make_section("直接定级（指标体系允许时，须写明依据，记入审计日志）", form)
 
 
-@secure_callback(Output("branch-override-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
+@secure_callback(Output("branch-override-msg", "children"), Output("branch-refresh", "data", allow_duplicate=True),
                  Input("branch-override-save", "n_clicks"), Input("branch-override-clear", "n_clicks"),
                  State("branch-key", "data"), State("branch-override-grade", "value"),
-                 State("branch-override-reason", "value"), prevent_initial_call=True, action="judge")
-def _override(save_clicks, clear_clicks, key, grade, reason):
+                 State("branch-override-reason", "value"), State("branch-refresh", "data"), prevent_initial_call=True,
+                 action="judge")
+def _override(save_clicks, clear_clicks, key, grade, reason, n):
     if not (save_clicks or clear_clicks) or not isinstance(key, dict) or not isinstance(key.get("unit"), str) \
             or not isinstance(key.get("period"), str):
         return no_update, no_update
@@ -59,5 +58,7 @@ def _override(save_clicks, clear_clicks, key, grade, reason):
                                    None if clearing else str(grade), reason or "")
     except (services.InvalidInput, NotFound) as exc:
         return make_alert(str(exc), "warning"), no_update
-    search = "?" + urlencode({"period": key["period"], "t": dt.datetime.now().strftime("%H%M%S%f")})
-    return make_alert("已撤销直接定级并记入审计日志" if clearing else "已直接定级并记入审计日志", "success"), search
+    # branch-refresh re-renders the figures and rows in place (pages/branch.py), no reload.
+    done = "已撤销直接定级并记入审计日志" if clearing else "已直接定级并记入审计日志"
+    return (make_alert(f"{done}（{dt.datetime.now():%H:%M:%S}）", "success"),
+            (n if isinstance(n, int) else 0) + 1)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, dcc, html, no_update
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_grade_badge, make_section, make_status_badge, make_veto_mark
@@ -21,7 +20,7 @@ from components.charts import GRAPH_CONFIG, make_radar, make_trend
 from components.documents import make_doc_buttons
 from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
-from data import services
+from data import rectifications, services
 from data.permissions import AccessDenied, NotFound
 from pages._access import open_page, period_options, period_search
 from pages._grade_override import make_override_form
@@ -33,7 +32,9 @@ dash.register_page(__name__, path_template="/branch/<unit_code>", name="支部�
                    title="支部详情 · 党建工作考核系统", nav=False, nav_key="branch")
 
 KIND_LABELS = {"judgement": "评定分", "deduction": "扣分", "not_applicable": "认定不适用"}
-RECT_ACTIONS = {"close": "销号（填写销号依据）", "recheck_pass": "回头看通过", "reopen": "回头看不通过，重开"}
+RECT_ACTIONS = {"close": "销号（填写销号依据）", "recheck_pass": "回头看通过", "reopen": "回头看不通过，重开",
+                "correct": "更正问题描述或期限（填写理由）", "withdraw": "撤回误登记的事项（填写理由）"}
+RECT_DONE = {"close": "销号", "recheck_pass": "回头看通过", "reopen": "重开", "correct": "更正", "withdraw": "撤回"}
 
 
 def _num(x) -> str:
@@ -96,7 +97,13 @@ def _gap_list(d: dict) -> html.Div:
     return html.Div([note, html.Ol(items, className="gap-list mb-0", id="branch-gap-list")])
 
 
-def _items_table(d: dict, focus_area: str | None) -> html.Div:
+def _row_action(code: str) -> html.Td:
+    return html.Td(html.Button("操作", id={"type": "branch-row-act", "item": code}, n_clicks=0, type="button",
+                               className="btn btn-outline-danger btn-sm py-0 px-2 nowrap",
+                               title="对该指标扣分、评定、认定不适用或登记整改"), className="text-center")
+
+
+def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html.Div:
     items = d["items"]
     table = d["table"]
     names = {a.code: a.name for a in table.areas}
@@ -129,7 +136,7 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
                          html.Div(r.evidence, className="small-muted")]),
                 html.Td(self_cell, className="text-end" + (" diff-high" if flag else ""),
                         title=f"自评与考核得分相差 {_num(diff)} 分" if flag else None),
-            ]))
+            ] + ([_row_action(r.item)] if can_act else [])))
         if code in names:
             a = areas.loc[code] if code in areas.index else None
             title = f"{code} {names[code]}"
@@ -148,7 +155,8 @@ def _items_table(d: dict, focus_area: str | None) -> html.Div:
             dbc.Table([html.Thead(html.Tr([html.Th("编码", style={"width": "64px"}), html.Th("指标"),
                                            html.Th("得分/满分", style={"width": "96px"}),
                                            html.Th("状态", style={"width": "72px"}), html.Th("说明与填报值"),
-                                           html.Th("自评", style={"width": "60px"})])),
+                                           html.Th("自评", style={"width": "60px"})]
+                                          + ([html.Th("操作", style={"width": "64px"})] if can_act else []))),
                        html.Tbody(body)], size="sm", hover=True, className="mb-0 table-fixed-layout"),
         ], className="mb-2" + (" border-danger" if code == focus_area else ""), id=f"branch-area-{code}"))
     return html.Div(blocks, id="branch-items")
@@ -204,12 +212,27 @@ def _rectifications(d: dict) -> html.Div:
                      size="sm", className="mb-0 small", id="branch-rectifications", responsive=True)
 
 
-def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
-    table = d["table"]
-    item_opts = [{"label": f"{i.code} {i.name}（{fmt_number(i.points)} 分{'，考核组评定' if i.rule == 'manual' else ''}）",
-                  "value": i.code} for i in table.items]
-    rect_opts = [{"label": f"#{r['id']} {r['problem'][:24]}（{r['status']}）", "value": r["id"]}
-                 for r in d["rectifications"]]
+def _item_options(table) -> list[dict]:
+    return [{"label": f"{i.code} {i.name}（{fmt_number(i.points)} 分{'，考核组评定' if i.rule == 'manual' else ''}）",
+             "value": i.code} for i in table.items]
+
+
+def _withdraw_options(d: dict) -> list[dict]:
+    return [{"label": f"#{a['id']} {a['item']} {KIND_LABELS.get(a['kind'], a['kind'])}"
+                      + ("" if a["kind"] == "not_applicable" else f" {_num(a['points'])} 分"), "value": a["id"]}
+            for a in d["adjustments"] if a["current"]]
+
+
+def _rect_options(d: dict) -> list[dict]:
+    return [{"label": f"#{r['id']} {r['problem'][:24]}（{r['status']}）", "value": r["id"]} for r in d["rectifications"]]
+
+
+def _today() -> str:
+    return dt.date.today().isoformat()
+
+
+def _inspector_forms(d: dict) -> html.Div:
+    item_opts = _item_options(d["table"])
     adj_form = dbc.Form([
         dbc.Row([
             dbc.Col(dbc.Select(id="branch-adj-item", options=item_opts, placeholder="选择指标"), md=5),
@@ -221,9 +244,7 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
         dbc.Textarea(id="branch-adj-reason", placeholder="理由（必填，将记入审计日志）", rows=2),
         dbc.Row([
             dbc.Col(dbc.Select(id="branch-adj-withdraw-id", placeholder="撤回一条有效的评分记录",
-                               options=[{"label": f"#{a['id']} {a['item']} {KIND_LABELS.get(a['kind'], a['kind'])}"
-                                                  + ("" if a["kind"] == "not_applicable" else f" {_num(a['points'])} 分"),
-                                         "value": a["id"]} for a in d["adjustments"] if a["current"]]), md=8),
+                               options=_withdraw_options(d)), md=8),
             dbc.Col(dbc.Button("撤回", id="branch-adj-withdraw", color="secondary", outline=True, className="w-100"),
                     md=4),
         ], className="g-2 mt-2"),
@@ -234,23 +255,58 @@ def _inspector_forms(d: dict, unit_code: str, period_code: str) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Input(id="branch-rect-problem", placeholder="问题描述"), md=6),
             dbc.Col(dbc.Select(id="branch-rect-item", options=item_opts, placeholder="相关指标（可选）"), md=3),
-            dbc.Col(dbc.Input(id="branch-rect-deadline", type="date",
+            dbc.Col(dbc.Input(id="branch-rect-deadline", type="date", min=_today(),
                               value=(dt.date.today() + dt.timedelta(days=30)).isoformat()), md=3),
         ], className="g-2 mb-2"),
         dbc.Button("登记", id="branch-rect-add", color="danger", outline=True, size="sm"),
         html.Hr(),
-        html.Div("销号 / 回头看", className="fw-semibold mb-1"),
+        html.Div("销号 / 回头看 / 更正 / 撤回", className="fw-semibold mb-1"),
         dbc.Row([
-            dbc.Col(dbc.Select(id="branch-rect-id", options=rect_opts, placeholder="选择整改事项"), md=6),
+            dbc.Col(dbc.Select(id="branch-rect-id", options=_rect_options(d), placeholder="选择整改事项"), md=6),
             dbc.Col(dbc.Select(id="branch-rect-action", value="close",
                                options=[{"label": v, "value": k} for k, v in RECT_ACTIONS.items()]), md=6),
         ], className="g-2 mb-2"),
-        dbc.Textarea(id="branch-rect-note", placeholder="销号依据或复查意见（必填）", rows=2, className="mb-2"),
+        dbc.Textarea(id="branch-rect-note", placeholder="销号依据、复查意见或更正/撤回理由（必填）", rows=2,
+                     className="mb-2"),
+        dbc.Row([
+            dbc.Col(dbc.Input(id="branch-rect-new-problem", placeholder="更正后的问题描述（仅更正时填写）", size="sm"),
+                    md=8),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("新期限"),
+                                    dbc.Input(id="branch-rect-new-deadline", type="date", min=_today())],
+                                   size="sm"), md=4),
+        ], className="g-2 mb-2"),
         dbc.Button("提交", id="branch-rect-update", color="danger", outline=True, size="sm"),
         html.Div(id="branch-rect-msg", className="mt-2"),
     ])
     return dbc.Row([dbc.Col(make_section("考核组评分（评定分 / 扣分 / 不适用）", adj_form), lg=6),
                     dbc.Col(make_section("登记整改 / 销号 / 回头看", rect_form), lg=6)], className="g-3")
+
+
+def _row_modal(d: dict) -> dbc.Modal:
+    """Act on one item from its own row: 扣分, 评定, 不适用 or 登记整改, without scrolling to the forms."""
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle(id="branch-row-title")),
+        dbc.ModalBody([
+            dcc.Store(id="branch-row-item"),
+            html.Div("评分", className="fw-semibold mb-1"),
+            dbc.Row([
+                dbc.Col(dbc.Select(id="branch-row-kind", value="deduction",
+                                   options=[{"label": v, "value": k} for k, v in KIND_LABELS.items()]), md=5),
+                dbc.Col(dbc.Input(id="branch-row-points", type="number", min=0, step=0.1, placeholder="分值"), md=3),
+                dbc.Col(dbc.Button("保存", id="branch-row-save", color="danger", className="w-100"), md=4),
+            ], className="g-2 mb-2"),
+            dbc.Textarea(id="branch-row-reason", placeholder="理由（必填，将记入审计日志）", rows=2, className="mb-3"),
+            html.Div("登记整改", className="fw-semibold mb-1"),
+            dbc.Row([
+                dbc.Col(dbc.Input(id="branch-row-problem", placeholder="问题描述"), md=7),
+                dbc.Col(dbc.Input(id="branch-row-deadline", type="date", min=_today(),
+                                  value=(dt.date.today() + dt.timedelta(days=30)).isoformat()), md=5),
+            ], className="g-2 mb-2"),
+            dbc.Button("登记整改", id="branch-row-rect-add", color="danger", outline=True, size="sm"),
+            html.Div(id="branch-row-msg", className="mt-3"),
+        ]),
+        dbc.ModalFooter(dbc.Button("关闭", id="branch-row-close", color="secondary", outline=True, size="sm")),
+    ], id="branch-row-modal", is_open=False, centered=True, size="lg")
 
 
 def _self_form(d: dict) -> dbc.Card:
@@ -267,17 +323,43 @@ def _self_form(d: dict) -> dbc.Card:
     ]))
 
 
-def layout(unit_code: str | None = None, period: str | None = None, area: str | None = None, **_):
-    principal, period_code, error = open_page("branch", period)
-    if error:
-        return error
+def _detail(principal, unit_code: str, period_code: str):
+    """(detail dict, provenance) or (None, an error body)."""
     try:
         d = services.branch_detail(principal, str(unit_code or ""), period_code)
         prov = services.evidence_provenance(principal, str(unit_code), period_code)
     except NotFound as exc:
-        return make_error_body(404, f"{exc}，请检查地址或从排名总览进入。")
+        return None, make_error_body(404, f"{exc}，请检查地址或从排名总览进入。")
     except AccessDenied:
-        return make_error_body(403, "您只能查看本人负责单位的考核结果。")
+        return None, make_error_body(403, "您只能查看本人负责单位的考核结果。")
+    return d, prov
+
+
+def _trend_graph(d: dict) -> dcc.Graph:
+    trend = d["trend"]
+    fig = make_trend([period_label(p) for p in trend["period"]], trend["total"].round(2).tolist(),
+                     trend["grade"].tolist(), [grade_color(g) for g in trend["grade"]])
+    return dcc.Graph(id="branch-trend", figure=fig, config=GRAPH_CONFIG)
+
+
+def _records(d: dict, prov) -> list:
+    return [
+        dbc.Accordion([
+            dbc.AccordionItem(_provenance(prov, d["table"]), title="数据来源（文件、工作表、行、列、上传人、时间）",
+                              item_id="prov"),
+        ], start_collapsed=True, className="my-3", id="branch-provenance"),
+        dbc.Row([dbc.Col(make_section("考核组评定与扣分记录", _adjustments(d)), lg=6),
+                 dbc.Col(make_section("整改事项清单", _rectifications(d)), lg=6)], className="g-3"),
+    ]
+
+
+def _body(principal, d: dict, prov, period_code: str, area: str | None) -> list:
+    """Everything a write can change: figures, charts, item rows and the record lists (re-rendered in place)."""
+    if d.get("no_data"):
+        note = dbc.Alert([html.Div("尚无数据", className="fw-semibold", id="branch-no-data"),
+                          html.Div(f"该单位在{period_label(period_code)}还没有填报数据：暂不评定等次、不参与排名，"
+                                   "数据上传后自动计分。")], color="secondary", className="mb-3")
+        return [note, make_section("历次得分", _trend_graph(d)), *_records(d, prov)]
     u = d["unit"]
     res_units = services.score_period(period_code).units
     d["n_units"] = len(res_units)
@@ -285,45 +367,47 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
     areas = d["areas"]
     radar = make_radar([str(n) for n in areas["area_name"]], [0.0 if math.isnan(v) else float(v) for v in areas["pct"]],
                        [0.0 if math.isnan(v) else float(v) for v in areas["category_pct"]], u["name"])
-    trend = d["trend"]
-    trend_fig = make_trend([period_label(p) for p in trend["period"]], trend["total"].round(2).tolist(),
-                           trend["grade"].tolist(), [grade_color(g) for g in trend["grade"]])
+    return [
+        _header(d, period_code),
+        dbc.Row([
+            dbc.Col(make_section("各一级指标得分率（与同类平均比较）",
+                                 dcc.Graph(id="branch-radar", figure=radar, config=GRAPH_CONFIG)), lg=5),
+            dbc.Col([make_section("距下一等次的提分清单（★核心指标优先）", _gap_list(d)),
+                     make_section("历次得分", _trend_graph(d))], lg=7),
+        ], className="g-3"),
+        html.H2("逐项得分", className="h6 mt-2 mb-2"),
+        _items_table(d, area, can_act=principal.can("judge")),
+        *_records(d, prov),
+    ]
+
+
+def layout(unit_code: str | None = None, period: str | None = None, area: str | None = None, **_):
+    principal, period_code, error = open_page("branch", period)
+    if error:
+        return error
+    d, prov = _detail(principal, unit_code, period_code)
+    if d is None:
+        return prov
+    u = d["unit"]
     secretary = u.get("secretary") if isinstance(u.get("secretary"), str) and u.get("secretary") else "—"
     subtitle = (f"{u['category']} · {u.get('bureau', '')} · 书记 {secretary} · 党员 "
                 f"{int(u.get('members_full') or 0)} 名（预备 {int(u.get('members_probationary') or 0)} 名）")
     can_judge = principal.can("judge")
     return html.Div([
         dcc.Location(id="branch-url", refresh="callback-nav"),
-        dcc.Store(id="branch-key", data={"unit": u["unit"], "period": period_code}),
+        dcc.Store(id="branch-key", data={"unit": u["unit"], "period": period_code, "area": area}),
+        dcc.Store(id="branch-refresh", data=0),
         make_page_header(f"{u['name']}", subtitle,
                          right=[make_period_select("branch-period", period_options(), period_code),
                                 dcc.Link("返回排名", href=f"/?period={period_code}",
                                          className="btn btn-sm btn-outline-secondary"),
                                 make_doc_buttons("branch", DOC_BUTTONS)]),
-        _header(d, period_code),
-        dbc.Row([
-            dbc.Col(make_section("各一级指标得分率（与同类平均比较）",
-                                 dcc.Graph(id="branch-radar", figure=radar, config=GRAPH_CONFIG)), lg=5),
-            dbc.Col([make_section("距下一等次的提分清单（★核心指标优先）", _gap_list(d)),
-                     make_section("历次得分", dcc.Graph(id="branch-trend", figure=trend_fig, config=GRAPH_CONFIG))],
-                    lg=7),
-        ], className="g-3"),
-        html.H2("逐项得分", className="h6 mt-2 mb-2"),
-        _items_table(d, area),
-        dbc.Accordion([
-            dbc.AccordionItem(_provenance(prov, d["table"]), title="数据来源（文件、工作表、行、列、上传人、时间）",
-                              item_id="prov"),
-        ], start_collapsed=True, className="my-3", id="branch-provenance"),
-        dbc.Row([dbc.Col(make_section("考核组评定与扣分记录", _adjustments(d)), lg=6),
-                 dbc.Col(make_section("整改事项清单", _rectifications(d)), lg=6)], className="g-3"),
-        _inspector_forms(d, u["unit"], period_code) if can_judge else None,
+        html.Div(_body(principal, d, prov, period_code, area), id="branch-body"),
+        _inspector_forms(d) if can_judge else None,
+        _row_modal(d) if can_judge else None,
         make_override_form(d["table"], u, period_code) if can_judge else None,
         _self_form(d) if principal.can("self_assess") else None,
     ])
-
-
-def _refresh(key: dict) -> str:
-    return "?" + urlencode({"period": key["period"], "t": dt.datetime.now().strftime("%H%M%S%f")})
 
 
 @secure_callback(Output("branch-url", "search", allow_duplicate=True), Input("branch-period", "value"),
@@ -339,11 +423,39 @@ def _key(key) -> tuple[str, str] | None:
     return key["unit"], key["period"]
 
 
+def _bumped(n) -> int:
+    return (n if isinstance(n, int) else 0) + 1
+
+
+@secure_callback(Output("branch-body", "children"), Output("branch-adj-withdraw-id", "options"),
+                 Output("branch-rect-id", "options"), Input("branch-refresh", "data"), State("branch-key", "data"),
+                 prevent_initial_call=True, action="judge")
+def _rerender_for_inspector(n, key):
+    """After a write: the affected parts re-drawn in place (no reload, no new history entry, no jump)."""
+    if not n or _key(key) is None:
+        return no_update, no_update, no_update
+    p = current_principal()
+    d, prov = _detail(p, key["unit"], key["period"])
+    if d is None:
+        return prov, no_update, no_update
+    return _body(p, d, prov, key["period"], key.get("area")), _withdraw_options(d), _rect_options(d)
+
+
+@secure_callback(Output("branch-body", "children", allow_duplicate=True), Input("branch-self-msg", "children"),
+                 State("branch-key", "data"), prevent_initial_call=True, action="self_assess")
+def _rerender_for_staff(msg, key):
+    if not msg or _key(key) is None:
+        return no_update
+    p = current_principal()
+    d, prov = _detail(p, key["unit"], key["period"])
+    return prov if d is None else _body(p, d, prov, key["period"], key.get("area"))
+
+
 @secure_callback(Output("branch-adj-msg", "children", allow_duplicate=True),
-                 Output("branch-url", "search", allow_duplicate=True), Input("branch-adj-withdraw", "n_clicks"),
-                 State("branch-key", "data"), State("branch-adj-withdraw-id", "value"), prevent_initial_call=True,
-                 action="judge")
-def _withdraw_adjustment(n_clicks, key, adj_id):
+                 Output("branch-refresh", "data", allow_duplicate=True), Input("branch-adj-withdraw", "n_clicks"),
+                 State("branch-key", "data"), State("branch-adj-withdraw-id", "value"),
+                 State("branch-refresh", "data"), prevent_initial_call=True, action="judge")
+def _withdraw_adjustment(n_clicks, key, adj_id, n):
     if not n_clicks or _key(key) is None:
         return no_update, no_update
     try:
@@ -352,41 +464,59 @@ def _withdraw_adjustment(n_clicks, key, adj_id):
         return make_alert(str(exc), "warning"), no_update
     except (TypeError, ValueError):
         return make_alert("请选择要撤回的评分记录", "warning"), no_update
-    return make_alert("已撤回并记入审计日志", "success"), _refresh(key)
+    return make_alert("已撤回并记入审计日志", "success"), _bumped(n)
 
 
-@secure_callback(Output("branch-adj-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
-                 Input("branch-adj-save", "n_clicks"), State("branch-key", "data"), State("branch-adj-item", "value"),
-                 State("branch-adj-kind", "value"), State("branch-adj-points", "value"),
-                 State("branch-adj-reason", "value"), prevent_initial_call=True, action="judge")
-def _save_adjustment(n_clicks, key, item, kind, points, reason):
-    if not n_clicks or _key(key) is None:
-        return no_update, no_update
+def _adjust(key, item, kind, points, reason):
+    """Shared by the form and an item's own row: (message, saved?)."""
     if not item:
-        return make_alert("请选择指标", "warning"), no_update
+        return make_alert("请选择指标", "warning"), False
     try:
         pts = None if points in (None, "") else float(points)
         services.set_adjustment(current_principal(), key.get("period"), key.get("unit"), item, kind or "",
                                 pts, reason or "")
     except services.InvalidInput as exc:
-        return make_alert(str(exc), "warning"), no_update
+        return make_alert(str(exc), "warning"), False
     except (TypeError, ValueError):
-        return make_alert("分值应为数字", "warning"), no_update
+        return make_alert("分值应为数字", "warning"), False
     from data.periods import not_due_warning
 
+    label = KIND_LABELS.get(kind, "评分")
+    saved = f"{item} {label}已保存并记入审计日志（{dt.datetime.now():%H:%M:%S}）"
     not_due = not_due_warning(key.get("period"), item)
     if not_due:
-        return make_alert("已保存并记入审计日志。注意：" + not_due, "warning"), _refresh(key)
-    return make_alert("已保存并记入审计日志", "success"), _refresh(key)
+        return make_alert(saved + "。注意：" + not_due, "warning"), True
+    return make_alert(saved, "success"), True
 
 
-@secure_callback(Output("branch-rect-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
+@secure_callback(Output("branch-adj-msg", "children"), Output("branch-refresh", "data", allow_duplicate=True),
+                 Input("branch-adj-save", "n_clicks"), State("branch-key", "data"), State("branch-adj-item", "value"),
+                 State("branch-adj-kind", "value"), State("branch-adj-points", "value"),
+                 State("branch-adj-reason", "value"), State("branch-refresh", "data"), prevent_initial_call=True,
+                 action="judge")
+def _save_adjustment(n_clicks, key, item, kind, points, reason, n):
+    if not n_clicks or _key(key) is None:
+        return no_update, no_update
+    msg, saved = _adjust(key, item, kind, points, reason)
+    return msg, (_bumped(n) if saved else no_update)
+
+
+def _deadline(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@secure_callback(Output("branch-rect-msg", "children"), Output("branch-refresh", "data", allow_duplicate=True),
                  Input("branch-rect-add", "n_clicks"), Input("branch-rect-update", "n_clicks"),
                  State("branch-key", "data"), State("branch-rect-problem", "value"), State("branch-rect-item", "value"),
                  State("branch-rect-deadline", "value"), State("branch-rect-id", "value"),
                  State("branch-rect-action", "value"), State("branch-rect-note", "value"),
-                 prevent_initial_call=True, action="rectify")
-def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, action, note):
+                 State("branch-rect-new-problem", "value"), State("branch-rect-new-deadline", "value"),
+                 State("branch-refresh", "data"), prevent_initial_call=True, action="rectify")
+def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, action, note, new_problem,
+             new_deadline, n):
     trigger = dash.ctx.triggered_id
     if _key(key) is None or trigger not in ("branch-rect-add", "branch-rect-update"):
         return no_update, no_update
@@ -395,36 +525,95 @@ def _rectify(add_clicks, update_clicks, key, problem, item, deadline, rect_id, a
         if trigger == "branch-rect-add":
             if not add_clicks:
                 return no_update, no_update
-            try:
-                due = dt.date.fromisoformat(str(deadline))
-            except ValueError:
+            due = _deadline(deadline)
+            if due is None:
                 return make_alert("请填写整改期限", "warning"), no_update
             services.add_rectification(p, key.get("period"), key.get("unit"), problem or "", due,
                                        item_code=item or None)
+            done = "整改事项已登记并记入审计日志"
         else:
             if not update_clicks:
                 return no_update, no_update
             if not str(rect_id or "").isdigit():
                 return make_alert("请选择整改事项", "warning"), no_update
-            services.update_rectification(p, int(rect_id), action or "", note or "")
+            if action == "withdraw":
+                rectifications.withdraw_rectification(p, int(rect_id), note or "")
+            elif action == "correct":
+                new_due = _deadline(new_deadline) if new_deadline else None
+                if new_deadline and new_due is None:
+                    return make_alert("更正后的整改期限无效", "warning"), no_update
+                rectifications.correct_rectification(p, int(rect_id), note or "",
+                                                     problem=(new_problem or None), deadline=new_due)
+            else:
+                services.update_rectification(p, int(rect_id), action or "", note or "")
+            done = f"#{rect_id} {RECT_DONE.get(action, '')}已保存并记入审计日志"
     except services.InvalidInput as exc:
         return make_alert(str(exc), "warning"), no_update
     except NotFound as exc:
         return make_alert(str(exc), "warning"), no_update
-    return make_alert("已保存并记入审计日志", "success"), _refresh(key)
+    return make_alert(f"{done}（{dt.datetime.now():%H:%M:%S}）", "success"), _bumped(n)
 
 
-@secure_callback(Output("branch-self-msg", "children"), Output("branch-url", "search", allow_duplicate=True),
-                 Input("branch-self-save", "n_clicks"), State("branch-key", "data"), State("branch-self-item", "value"),
+@secure_callback(Output("branch-row-modal", "is_open"), Output("branch-row-item", "data"),
+                 Output("branch-row-title", "children"), Output("branch-row-msg", "children", allow_duplicate=True),
+                 Input({"type": "branch-row-act", "item": ALL}, "n_clicks"), Input("branch-row-close", "n_clicks"),
+                 State("branch-key", "data"), prevent_initial_call=True, action="judge")
+def _open_row(row_clicks, close_clicks, key):
+    trigger = dash.ctx.triggered_id
+    if trigger == "branch-row-close":
+        return False, no_update, no_update, no_update
+    # Re-drawn rows fire with n_clicks 0: only a real click opens the dialog.
+    if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0].get("value") \
+            or _key(key) is None:
+        return no_update, no_update, no_update, no_update
+    code = str(trigger.get("item", ""))
+    try:
+        item = services.table_for_period(key["period"]).item(code)
+    except (KeyError, services.NotFound):
+        return no_update, no_update, no_update, no_update
+    title = f"{item.code} {item.name}（{fmt_number(item.points)} 分{'，考核组评定' if item.rule == 'manual' else ''}）"
+    return True, item.code, title, None
+
+
+@secure_callback(Output("branch-row-msg", "children"), Output("branch-refresh", "data", allow_duplicate=True),
+                 Input("branch-row-save", "n_clicks"), Input("branch-row-rect-add", "n_clicks"),
+                 State("branch-key", "data"), State("branch-row-item", "data"), State("branch-row-kind", "value"),
+                 State("branch-row-points", "value"), State("branch-row-reason", "value"),
+                 State("branch-row-problem", "value"), State("branch-row-deadline", "value"),
+                 State("branch-refresh", "data"), prevent_initial_call=True, action="judge")
+def _row_save(save_clicks, rect_clicks, key, item, kind, points, reason, problem, deadline, n):
+    trigger = dash.ctx.triggered_id
+    if _key(key) is None or not isinstance(item, str) or not item:
+        return no_update, no_update
+    if trigger == "branch-row-save" and save_clicks:
+        msg, saved = _adjust(key, item, kind, points, reason)
+        return msg, (_bumped(n) if saved else no_update)
+    if trigger == "branch-row-rect-add" and rect_clicks:
+        p = current_principal()
+        if not p.can("rectify"):
+            return make_alert("您没有登记整改的权限", "warning"), no_update
+        due = _deadline(deadline)
+        if due is None:
+            return make_alert("请填写整改期限", "warning"), no_update
+        try:
+            services.add_rectification(p, key["period"], key["unit"], problem or "", due, item_code=item)
+        except services.InvalidInput as exc:
+            return make_alert(str(exc), "warning"), no_update
+        return make_alert(f"{item} 整改事项已登记并记入审计日志（{dt.datetime.now():%H:%M:%S}）", "success"), _bumped(n)
+    return no_update, no_update
+
+
+@secure_callback(Output("branch-self-msg", "children"), Input("branch-self-save", "n_clicks"),
+                 State("branch-key", "data"), State("branch-self-item", "value"),
                  State("branch-self-points", "value"), State("branch-self-note", "value"),
                  prevent_initial_call=True, action="self_assess")
 def _save_self(n_clicks, key, item, points, note):
     if not n_clicks or _key(key) is None:
-        return no_update, no_update
+        return no_update
     if not item or points in (None, ""):
-        return make_alert("请选择指标并填写自评分", "warning"), no_update
+        return make_alert("请选择指标并填写自评分", "warning")
     try:
         services.set_self_assessment(current_principal(), key.get("period"), key.get("unit"), item, points, note or "")
     except services.InvalidInput as exc:
-        return make_alert(str(exc), "warning"), no_update
-    return make_alert("自评分已保存", "success"), _refresh(key)
+        return make_alert(str(exc), "warning")
+    return make_alert(f"自评分已保存（{dt.datetime.now():%H:%M:%S}）", "success")

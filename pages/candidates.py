@@ -67,7 +67,9 @@ def layout(period: str | None = None, **_):
     header = make_page_header(f"{rules.title}推荐", f"{period_label(period_code)} · 按指标体系 {table.version} 版的评先条件",
                               right=[make_period_select("candidates-period", period_options(), period_code),
                                      dbc.Button("导出 Excel", id="candidates-export", color="danger", outline=True,
-                                                size="sm"), dcc.Download(id="candidates-download")])
+                                                size="sm", disabled=not len(df),
+                                                title="名单为空，无可导出内容" if not len(df) else None),
+                                     dcc.Download(id="candidates-download")])
     n_cand = int((df["status"] == "候选").sum()) if len(df) else 0
     quotas = (df.drop_duplicates("category")[["category", "quota", "category_units"]]
               if len(df) and "quota" in df else None)
@@ -76,7 +78,8 @@ def layout(period: str | None = None, **_):
     body = [html.P(cond, className="small-muted mb-2", id="candidates-conditions")]
     if note:
         body.append(make_alert(note, "warning", id_="candidates-note"))
-    body.append(html.Div([html.Span(f"候选 {n_cand} 个；", className="fw-semibold"), quota_text],
+    summary = [html.Span(f"候选 {n_cand} 个", className="fw-semibold")] + ([f"；{quota_text}"] if quota_text else [])
+    body.append(html.Div(summary,
                          className="mb-2", id="candidates-summary"))
     body.append(make_grid("candidates-grid", _rows(df, period_code), _columns(), height=520, row_id="unit")
                 if len(df) else make_empty("本期没有候选单位或接近条件的单位"))

@@ -118,7 +118,7 @@ def layout(period: str | None = None, **_):
         admin = make_section("上传新版本（管理员）", [
             dcc.Upload(id="indicators-upload", className="upload-drop", multiple=False, max_size=2 * 1024 * 1024,
                        children=html.Div(["将修改后的指标体系 .xlsx（或 .yaml）拖到此处，或点击选择文件"])),
-            html.Div(id="indicators-upload-result", className="mt-2"),
+            html.Div(id="indicators-upload-result", className="mt-2 upload-resets"),
             dbc.Input(id="indicators-note", placeholder="版本说明（可选）", className="mt-2", size="sm"),
             dbc.Button("保存为新版本", id="indicators-save", color="danger", size="sm", className="mt-2", disabled=True),
             html.Div(id="indicators-save-result", className="mt-2"),
@@ -126,6 +126,7 @@ def layout(period: str | None = None, **_):
     whatif = None
     if principal.can("what_if"):
         whatif = make_section("模拟测算（调整分值或等次线，看谁的名次和等次会变化；不保存任何数据）", [
+            dcc.Store(id="indicators-whatif-changes", data=[]),
             dbc.Row([
                 dbc.Col(dbc.Select(id="indicators-whatif-item", placeholder="选择指标",
                                    options=[{"label": f"{i.code} {i.name}（现 {fmt_number(i.points)} 分）",
@@ -137,8 +138,14 @@ def layout(period: str | None = None, **_):
                                             for g in table.grades]), md=2),
                 dbc.Col(dbc.Input(id="indicators-whatif-min", type="number", min=0, max=200, step=0.5,
                                   placeholder="新分数线"), md=2),
-                dbc.Col(dbc.Button("测算", id="indicators-whatif-run", color="danger", className="w-100"), md=2),
+                dbc.Col(dbc.Button("加入调整", id="indicators-whatif-add", color="danger", outline=True,
+                                   className="w-100"), md=2),
             ], className="g-2"),
+            html.Div(html.Span("尚未加入调整：可逐项「加入调整」后一起测算，也可填好一项直接测算。",
+                               className="small-muted"), id="indicators-whatif-pending", className="mt-2"),
+            html.Div([dbc.Button("测算", id="indicators-whatif-run", color="danger", className="me-2"),
+                      dbc.Button("重置", id="indicators-whatif-reset", color="secondary", outline=True)],
+                     className="mt-2"),
             html.Div(id="indicators-whatif-result", className="mt-2"),
         ])
     versions = services.table_versions()
@@ -231,36 +238,101 @@ def _save(n_clicks, contents, filename, note):
     return make_alert(f"已保存为 {version} 版（已记入审计日志）。新建考核期时可选用该版本。", "success")
 
 
-@secure_callback(Output("indicators-whatif-result", "children"), Input("indicators-whatif-run", "n_clicks"),
-                 State("indicators-period-store", "data"), State("indicators-whatif-item", "value"),
+def _typed_changes(item, points, grade, grade_min) -> tuple[list, str | None]:
+    """The change(s) typed into the inputs, or a message naming what is missing."""
+    out = []
+    if item:
+        if points in (None, ""):
+            return [], f"请填写「{item}」的新分值，或点「重置」清除所选指标"
+        out.append(["points", str(item), float(points)])
+    if grade:
+        if grade_min in (None, ""):
+            return [], f"请填写「{grade}」的新分数线，或点「重置」清除所选等次"
+        out.append(["grade", str(grade), float(grade_min)])
+    return out, None
+
+
+def _valid_changes(changes) -> list:
+    """Changes from the browser's store, kept only when well-formed (a direct POST may send anything)."""
+    ok = []
+    for c in changes if isinstance(changes, list) else []:
+        if (isinstance(c, list) and len(c) == 3 and c[0] in ("points", "grade") and isinstance(c[1], str)
+                and isinstance(c[2], (int, float))):
+            ok.append([c[0], c[1], float(c[2])])
+    return ok[:50]
+
+
+def _pending(changes: list):
+    if not changes:
+        return html.Span("尚未加入调整：可逐项「加入调整」后一起测算，也可填好一项直接测算。", className="small-muted")
+    words = [f"{code} 分值改为 {fmt_number(v)}" if kind == "points" else f"「{code}」分数线改为 {fmt_number(v)}"
+             for kind, code, v in changes]
+    return html.Div(["待测算的调整：", html.Span("；".join(words), className="fw-semibold")], className="small")
+
+
+@secure_callback(Output("indicators-whatif-changes", "data"), Output("indicators-whatif-item", "value"),
+                 Output("indicators-whatif-points", "value"), Output("indicators-whatif-grade", "value"),
+                 Output("indicators-whatif-min", "value"), Output("indicators-whatif-pending", "children"),
+                 Output("indicators-whatif-result", "children", allow_duplicate=True),
+                 Input("indicators-whatif-add", "n_clicks"), Input("indicators-whatif-reset", "n_clicks"),
+                 State("indicators-whatif-changes", "data"), State("indicators-whatif-item", "value"),
                  State("indicators-whatif-points", "value"), State("indicators-whatif-grade", "value"),
                  State("indicators-whatif-min", "value"), prevent_initial_call=True, action="what_if")
-def _what_if(n_clicks, period_code, item, points, grade, grade_min):
+def _edit_changes(add_clicks, reset_clicks, changes, item, points, grade, grade_min):
+    trigger = dash.ctx.triggered_id
+    cleared = ("", None, "", None)
+    if trigger == "indicators-whatif-reset" and reset_clicks:
+        return [], *cleared, _pending([]), None
+    if trigger != "indicators-whatif-add" or not add_clicks:
+        return (no_update,) * 7
+    typed, problem = _typed_changes(item, points, grade, grade_min)
+    if problem or not typed:
+        return (no_update,) * 6 + (make_alert(problem or "请先选择要调整的指标或等次", "warning"),)
+    # A later change of the same item or grade replaces the earlier one.
+    kept = [c for c in _valid_changes(changes) if not any(c[:2] == t[:2] for t in typed)]
+    new = kept + typed
+    return new, *cleared, _pending(new), None
+
+
+@secure_callback(Output("indicators-whatif-result", "children"), Input("indicators-whatif-run", "n_clicks"),
+                 State("indicators-period-store", "data"), State("indicators-whatif-changes", "data"),
+                 State("indicators-whatif-item", "value"), State("indicators-whatif-points", "value"),
+                 State("indicators-whatif-grade", "value"), State("indicators-whatif-min", "value"),
+                 prevent_initial_call=True, action="what_if")
+def _what_if(n_clicks, period_code, changes, item, points, grade, grade_min):
     if not n_clicks or not services.period_exists(period_code):
         return no_update
-    if not item and not grade:
-        return make_alert("请选择要调整的指标或等次", "warning")
     try:
-        w = services.what_if_period(current_principal(), str(period_code), item or None,
-                                    None if points in (None, "") else float(points), grade or None,
-                                    None if grade_min in (None, "") else float(grade_min))
-    except services.InvalidInput as exc:
-        return make_alert(str(exc), "warning")
+        typed, problem = _typed_changes(item, points, grade, grade_min)
     except (TypeError, ValueError):
         return make_alert("请填写数字", "warning")
+    if problem:
+        return make_alert(problem, "warning")
+    todo = [c for c in _valid_changes(changes) if not any(c[:2] == t[:2] for t in typed)] + typed
+    if not todo:
+        return make_alert("请选择要调整的指标或等次", "warning")
+    try:
+        w = services.what_if_changes(current_principal(), str(period_code), [tuple(c) for c in todo])
+    except services.InvalidInput as exc:
+        return make_alert(str(exc), "warning")
     if not w.ok:
         return make_alert("调整后的指标体系有问题：" + "；".join(map(str, w.problems)), "warning")
     movers = w.movers
-    changes = "；".join(f"{k} {v} 个" for k, v in w.grade_changes.items()) or "没有单位的等次变化"
-    head = make_alert(f"名次或分数变化的单位 {len(movers)} 个；等次变化：{changes}。", "info",
+    changed = movers["grade_before"] != movers["grade_after"]
+    movers = movers.assign(grade_changed=changed).sort_values("grade_changed", ascending=False, kind="stable")
+    counts = "；".join(f"{k} {v} 个" for k, v in w.grade_changes.items()) or "没有单位的等次变化"
+    head = make_alert(f"共 {len(todo)} 项调整。名次或分数变化的单位 {len(movers)} 个；等次变化：{counts}。"
+                      + ("等次变化的单位排在最前并以底色标出。" if changed.any() else ""), "info",
                       id_="indicators-whatif-summary")
-    rows = [{"name": r.name, "before": round_half_up(float(r.total_before)), "after": round_half_up(float(r.total_after)),
-             "delta": round_half_up(float(r.delta)), "rank": f"{int(r.rank_before)} → {int(r.rank_after)}",
-             "move": int(r.rank_change), "grade": f"{r.grade_before} → {r.grade_after}"}
+    rows = [{"unit": r.unit, "name": r.name, "before": round_half_up(float(r.total_before)),
+             "after": round_half_up(float(r.total_after)), "delta": round_half_up(float(r.delta)),
+             "rank": f"{int(r.rank_before)} → {int(r.rank_after)}", "move": int(r.rank_change),
+             "grade": f"{r.grade_before} → {r.grade_after}", "grade_changed": bool(r.grade_changed)}
             for r in movers.itertuples()]
     if not rows:
         return head
     return html.Div([head, make_grid("indicators-whatif-grid", rows, [
         text_col("name", "单位", 180), number_col("before", "原总分", 86), number_col("after", "测算总分", 90),
         number_col("delta", "变化", 80), text_col("rank", "总排名", 100),
-        number_col("move", "名次升降", 90, places=0), text_col("grade", "等次", 130)], height=360)])
+        number_col("move", "名次升降", 90, places=0), text_col("grade", "等次", 130)], height=360, row_id="unit",
+        row_class_rules={"whatif-grade-changed": "params.data.grade_changed"})])

@@ -69,7 +69,7 @@ def _summary_rows(summary) -> list[dict]:
     return rows
 
 
-def _columns() -> list[dict]:
+def _columns(prev_label: str | None = None) -> list[dict]:
     return [
         number_col("rank", "总排名", 100, places=0, sort="asc"),
         number_col("rank_in_category", "类别排名", 90, places=0),
@@ -79,7 +79,9 @@ def _columns() -> list[dict]:
         number_col("total", "总分", 90),
         {**grade_col("grade", "等次", GRADE_COLORS), "tooltipField": "grade_reason"},  # 定级依据 on hover
         text_col("core", "★达标", 80, headerTooltip="★核心指标达标项数 / 应考核项数"),
-        number_col("delta", "较上期", 96, cellStyle={"styleConditions": [
+        number_col("delta", f"较{prev_label}" if prev_label else "较上期", 120,
+                   headerTooltip=(f"与{prev_label}的总分之差（同类考核期相比）" if prev_label
+                                  else "没有同类的上一考核期"), cellStyle={"styleConditions": [
             {"condition": "params.value > 0", "style": {"color": "#c0392b"}},
             {"condition": "params.value < 0", "style": {"color": "#1e8449"}}]},
             valueFormatter={"function": "params.value == null ? '—' : (params.value > 0 ? '▲ ' : "
@@ -109,7 +111,7 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
     groups = {c: all_df.loc[all_df["category"] == c, "total"].round(2).to_numpy() for c in cats
               if (all_df["category"] == c).any()}
     names = {c: all_df.loc[all_df["category"] == c, "name"].to_numpy(dtype=object) for c in cats}
-    prev = services.previous_period_code(period_code, same_kind=False)
+    prev = services.previous_period_code(period_code, same_kind=True)
     top = grades[0] if grades else "优秀"
 
     publish = []
@@ -121,17 +123,19 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
                    html.Span(id="rankings-status-msg", className="small-muted")]
     header = make_page_header(
         "排名总览", f"{period_label(period_code)} · 指标体系 {table.version} 版 · "
-                    + (f"较上期对比 {period_label(prev)}" if prev else "无上期数据"),
+                    + (f"「较上期」对比 {period_label(prev)}" if prev else "无同类上期（「较上期」不比较上半年与全年）"),
         right=[make_period_select("rankings-period", period_options(), period_code),
                dbc.Select(id="rankings-bureau", value=bureau or ALL, size="sm", className="period-select",
                           options=[{"label": "全部局", "value": ALL}] + [{"label": b, "value": b} for b in bureaus]),
                *publish,
-               dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm"),
+               dbc.Button("导出 Excel", id="rankings-export", color="danger", outline=True, size="sm",
+                          disabled=df.empty),
                dcc.Download(id="rankings-download"), make_doc_buttons("rankings", DOC_BUTTONS)])
     kpis = dbc.Row([
         dbc.Col(make_kpi_card("参加考核单位", f"{kpi['units']} 个", id_="rankings-kpi-units"), md=3, xs=6),
         dbc.Col(make_kpi_card("平均分", fmt_points(kpi["average"]), id_="rankings-kpi-average"), md=3, xs=6),
-        dbc.Col(make_kpi_card(f"{top}单位", f"{kpi['top_grade_count']} 个", accent=grade_color(top),
+        dbc.Col(make_kpi_card(f"{top}单位", f"{kpi['top_grade_count']} 个",
+                              accent=grade_color(top) if kpi["top_grade_count"] else None,
                               note=f"一票否决 {kpi['vetoed']} 个", id_="rankings-kpi-top"), md=3, xs=6),
         dbc.Col(dcc.Link(make_kpi_card("逾期未销号整改", f"{kpi['overdue_rectifications']} 项",
                                        accent="#b71c1c" if kpi["overdue_rectifications"] else None,
@@ -140,11 +144,12 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
     ], className="g-3 mb-3")
     tabs = dbc.Tabs([dbc.Tab(label=ALL, tab_id=ALL)] + [dbc.Tab(label=c, tab_id=c) for c in cats],
                     id="rankings-tabs", active_tab=category or ALL, className="mb-2")
-    grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(), height=620, row_id="unit")
-            if len(df) else make_empty("本期暂无考核结果"))
+    grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(period_label(prev) if prev else None),
+                      height=620, row_id="unit", keep_sort=True)
+            if len(df) else make_empty("本期尚无数据：数据上传后才评定等次、排名"))
     # Beside the grid on wide screens (≥1400 px); below it, side by side, on a 1366 px laptop so the
     # grid keeps room for every column.
-    charts = dbc.Row([
+    charts = make_empty("尚无数据，不绘制分布图") if all_df.empty else dbc.Row([
         dbc.Col(dbc.Card([dbc.CardHeader("等次分布"), dbc.CardBody(dcc.Graph(
             id="rankings-grade-chart", figure=make_grade_bar(grades, counts, [grade_color(g, i) for i, g in
                                                                                enumerate(grades)]),
@@ -162,10 +167,19 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
         title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
               "可用于撰写工作总结）",
         item_id="summary")], start_collapsed=True, className="mt-3", id="rankings-summary")
-    empty_note = _publication_note(period_code)
-    if len(summary) and int(summary["reported"].sum()) == 0:
-        empty_note = dbc.Alert(f"{period_label(period_code)}尚无填报数据：各单位暂按缺报计分，排名在数据上传后才有意义。",
-                               color="warning", className="py-2", id="rankings-no-data")
+    empty_note = None
+    missing = services.units_without_data(principal, period_code)
+    if len(missing) and all_df.empty:
+        empty_note = dbc.Alert(f"{period_label(period_code)}尚无数据。尚无填报数据的单位不评定等次、不排名，"
+                               "数据上传后自动计分。", color="warning", className="py-2", id="rankings-no-data")
+    elif len(missing):
+        empty_note = dbc.Alert(f"另有 {len(missing)} 个单位尚无数据，不评定等次、不参与排名："
+                               + "、".join(missing["name"].astype(str).head(8))
+                               + ("等" if len(missing) > 8 else "") + "。",
+                               color="secondary", className="py-2", id="rankings-no-data")
+    pub_note = _publication_note(period_code)
+    if pub_note is not None:
+        empty_note = html.Div([pub_note, empty_note]) if empty_note is not None else pub_note
     return html.Div([
         dcc.Location(id="rankings-url", refresh="callback-nav"),
         header, empty_note, kpis,

@@ -30,7 +30,7 @@ def layout(**_):
              "period": r.period, "item": r.item or "—", "problem": r.problem, "source": r.source,
              "deadline": fmt_date(r.deadline), "status": r.status + ("（逾期）" if r.overdue else ""),
              "closed": r.closed_evidence or "", "recheck": r.recheck_result or ""} for r in df.itertuples()]
-    n_open = int(df["status"].isin(["整改中", "已重开"]).sum())
+    n_open = int(df["status"].isin(["整改中", "已重开"]).sum())  # 已撤回 items count in none of the cards
     n_overdue = int(df["overdue"].sum())
     n_closed = int(df["status"].isin(["已销号", "回头看通过"]).sum())
     cards = html.Div([make_kpi_card("整改中", f"{n_open} 项", id_="rect-open"),
@@ -53,5 +53,5 @@ def layout(**_):
             text_col("deadline", "整改期限", 150),
             text_col("closed", "销号依据", 150, wrapText=True, autoHeight=True, cellStyle={"lineHeight": "1.5"}),
             text_col("recheck", "回头看", 140, wrapText=True, autoHeight=True, cellStyle={"lineHeight": "1.5"})],
-            height=560, pagination=True, row_id="id"),
+            height=560, pagination=True, row_id="id", class_name="grid-center-cells"),
     ])

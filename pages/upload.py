@@ -77,7 +77,8 @@ def layout(period: str | None = None, **_):
                          html.Li("确认无误后点击「确认提交」，全部数据一次性写入；有任何错误则一条也不写入。")],
                         className="small-muted mt-3 mb-0"),
             ]), lg=4),
-            dbc.Col(make_section("预览", dcc.Loading(html.Div(make_empty("请先上传文件"), id="upload-preview"),
+            dbc.Col(make_section("预览", dcc.Loading(html.Div(make_empty("请先上传文件"), id="upload-preview",
+                                                              className="upload-resets"),
                                                      delay_show=200, color="#c0392b"),
                                  right=html.Span([
                                      dbc.Button("确认提交", id="upload-commit", color="danger", size="sm",
@@ -85,7 +86,7 @@ def layout(period: str | None = None, **_):
                                      dbc.Button("取消", id="upload-cancel", color="secondary", outline=True,
                                                 size="sm", disabled=True)])), lg=8),
         ], className="g-3"),
-        html.Div(id="upload-result"),
+        html.Div(id="upload-result", className="upload-resets"),
         make_section("上传记录", html.Div(_history(principal, period_code), id="upload-history")),
     ])
 
@@ -104,13 +105,31 @@ def _safe_name(name: str | None) -> str:
     return name[:200] or "上传文件"
 
 
+def _rank(v) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))
+
+
+def _grade(g) -> str:
+    return g if isinstance(g, str) and g else "尚无数据"
+
+
 def _fmt(v, blank: str = "（空）") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return blank
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _preview_body(pv) -> html.Div:
+def _labelled(value, labels: dict[str, str]) -> str:
+    """An issue's value with internal field keys (``study_sessions、…``) shown as their Chinese labels."""
+    text = "" if value is None else str(value)
+    parts = text.split("、")
+    if parts and all(p in labels for p in parts):
+        return "、".join(labels[p] for p in parts)
+    return text
+
+
+def _preview_body(pv, labels: dict[str, str] | None = None) -> html.Div:
+    labels = labels or {}
     report = pv.report
     c = report.counts
     parts = []
@@ -130,7 +149,8 @@ def _preview_body(pv) -> html.Div:
                                 id_="upload-blank-note"))
     if report.issues:
         rows = [{"severity": i.severity.label, "sheet": i.sheet or "—", "row": i.row or None,
-                 "column": (f"{i.column} {i.header}".strip() or "—"), "value": i.value, "message": i.message}
+                 "column": (f"{i.column} {i.header}".strip() or "—"), "value": _labelled(i.value, labels),
+                 "message": i.message}
                 for i in report.errors + report.warnings]
         parts.append(html.H3("问题清单", className="h6 mt-2"))
         parts.append(make_grid("upload-issues-grid", rows, [
@@ -153,7 +173,8 @@ def _preview_body(pv) -> html.Div:
         rows = [{"name": r.name, "before": round_half_up(float(r.total_before)) if r.total_before == r.total_before else None,
                  "after": round_half_up(float(r.total_after)), "delta": round_half_up(float(r.delta))
                  if r.delta == r.delta else None,
-                 "rank": f"{_fmt(r.rank_before)} → {_fmt(r.rank_after)}", "grade": f"{r.grade_before} → {r.grade_after}"}
+                 "rank": f"{_rank(r.rank_before)} → {_rank(r.rank_after)}",
+                 "grade": f"{_grade(r.grade_before)} → {_grade(r.grade_after)}"}
                 for r in sc.itertuples()]
         parts.append(html.H3("对得分和名次的影响（提交前模拟计算）", className="h6 mt-3"))
         parts.append(make_grid("upload-scores-grid", rows, [
@@ -196,7 +217,8 @@ def _preview(contents, filename, period_code):
         return make_alert("考核期不存在", "danger"), True, False, name, None
     pv = evidence_service.preview_upload(get_db(), data, name, str(period_code), current_principal())
     can_commit = pv.report.ok and not pv.duplicate_of and (len(pv.report.values) > 0 or len(pv.report.clears) > 0)
-    return _preview_body(pv), not can_commit, False, f"已选择：{name}", None
+    labels = {k: f.label for k, f in services.table_for_period(str(period_code)).fields.items()}
+    return _preview_body(pv, labels), not can_commit, False, f"已选择：{name}", None
 
 
 @secure_callback(Output("upload-result", "children"), Output("upload-history", "children"),

@@ -48,15 +48,15 @@ def test_only_admins_manage_users_and_periods(seeded):
         services.create_period(inspector, "2026", "2026", db=seeded)
 
 
-def test_new_period_scores_on_its_table_version_with_no_evidence_as_missing(seeded):
+def test_new_period_on_its_table_version_without_evidence_is_not_scored(seeded):
     admin = principal_by_name("admin", db=seeded)
     assert services.create_period(admin, "2026", "2026", db=seeded) == "2026"
     info = services.get_period_info("2026", seeded)
     assert (info.kind, info.status, info.table_version) == ("year", "填报中", "2026")
     res = services.score_period("2026", seeded)
-    assert len(res.units) == 40
-    # Nothing reported yet: every due item is 缺报, so every unit scores 0 base points.
-    assert (res.units["base"] == 0).all()
+    # Nothing reported yet: every unit is 「尚无数据」, not scored at 0 points as 「不合格」 (issue 13.11).
+    assert len(res.units) == 0
+    assert len(services.units_without_data(admin, "2026", seeded)) == 40
     # Pages keep opening on the period with results until the new one has evidence.
     assert services.default_period_code(seeded) == "2026H1"
     for code, version, message in [("2026", "2026", "已存在"), ("2027Q1", "2026", "考核期编码"),

@@ -211,6 +211,7 @@ def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(pa
         p2.fill("#confirm", "Wangfang-Own-Choice-1")
         p2.click("#password-submit")
         p2.click("#password-home")
+        p2.goto(live_server + "/")
         p2.wait_for_selector("#rankings-grid .ag-row")
         assert p2.evaluate("dash_ag_grid.getApi('rankings-grid').getDisplayedRowCount()") == 1
         assert "王芳" in p2.inner_text("#nav-user-name")
