@@ -26,7 +26,7 @@ from data.models import (
 from data.permissions import AccessDenied, NotFound, Principal, require, require_unit, unit_scope
 from scoring.candidates import shortlist
 from scoring.engine import ScoreResult, score
-from scoring.gaps import area_gaps, grade_gaps
+from scoring.gaps import grade_gaps
 from scoring.indicators import IndicatorTable, parse_table, table_to_dict
 from scoring.whatif import WhatIf, change_grade_min, change_points, what_if
 
@@ -396,24 +396,12 @@ def _rect_dict(r: Rectification) -> dict:
 
 # --------------------------------------------------------------------------- gaps & candidates
 
-def gap_overview(principal: Principal, period_code: str, db: Database | None = None) -> dict:
-    require(principal, "view_scores")
-    inp = scoring_inputs(period_code, db)
-    res = score_period(period_code, db)
-    areas = _scoped(res.areas, principal)
-    heat = areas.pivot(index="unit", columns="area", values="pct")
-    lost = _scoped(area_gaps(res), principal)
-    names = res.units.set_index("unit")["name"]
-    totals = res.units.set_index("unit")["total"]
-    items = _scoped(res.items, principal)
-    base = items[items["area"].isin([a.code for a in inp.table.areas])]
-    failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
-              .size().rename("units_failed").reset_index().sort_values(["area", "units_failed"],
-                                                                         ascending=[True, False]))
-    gaps = period_gaps(period_code, db)
-    return {"heat": heat, "names": names, "totals": totals, "lost": lost, "failed": failed,
-            "gaps": _scoped(gaps, principal) if len(gaps) else gaps, "table": inp.table,
-            "area_names": {a.code: a.name for a in inp.table.areas}}
+def gap_overview(principal: Principal, period_code: str, by: str = "bureau", bureau: str | None = None,
+                 group: str | None = None, sort: str = "gap", page: int = 1, db: Database | None = None) -> dict:
+    """差距分析 aggregated by 局 or category with drill-down; see ``data.gap_views.gap_overview``."""
+    from data.gap_views import gap_overview as overview
+
+    return overview(principal, period_code, by=by, bureau=bureau, group=group, sort=sort, page=page, db=db)
 
 
 def candidate_list(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
