@@ -308,11 +308,9 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     info = inp.units[inp.units["unit"] == unit_code].iloc[0].to_dict()
     items = res.items_for(unit_code).reset_index(drop=True)
     areas = res.areas_for(unit_code).reset_index(drop=True)
-    same_cat = res.units.loc[res.units["category"] == unit_row["category"], "unit"]
-    cat_avg = (res.areas[res.areas["unit"].isin(same_cat)].groupby("area")["pct"].mean()
-               .rename("category_pct").reset_index())
-    areas = areas.merge(cat_avg, on="area", how="left")
-    gaps = period_gaps(period_code, db)
+    areas = areas.merge(_category_area_means(period_code, db).get(unit_row["category"], _NO_AREAS),
+                        on="area", how="left")
+    gaps = _gaps_by_unit(period_code, db).get(unit_code, period_gaps(period_code, db).iloc[0:0])
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
@@ -331,42 +329,80 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     items["self_points"] = items["item"].map(self_scores)
     items["self_diff"] = items["points"] - items["self_points"]
     return {"unit": {**info, **unit_row}, "items": items, "areas": areas,
-            "gaps": gaps[gaps["unit"] == unit_code].reset_index(drop=True) if len(gaps) else gaps,
+            "gaps": gaps.reset_index(drop=True),
             "rectifications": rects, "adjustments": adj,
             "trend": unit_trend(principal, unit_code, db), "table": inp.table,
             "period": inp.period}
+
+
+_NO_AREAS = pd.DataFrame({"area": pd.Series([], dtype=object), "category_pct": pd.Series([], dtype=float)})
+
+
+def _category_area_means(period_code: str, db: Database) -> dict:
+    """category → (area, category_pct): the mean score rate of the category's units per area, derived once
+    per data version (the detail page used to scan every unit's areas on each view)."""
+    def build():
+        res = score_period(period_code, db)
+        a = res.areas[["unit", "area", "pct"]].merge(res.units[["unit", "category"]], on="unit")
+        means = a.groupby(["category", "area"], sort=False)["pct"].mean().rename("category_pct").reset_index()
+        return {c: g[["area", "category_pct"]].reset_index(drop=True) for c, g in means.groupby("category")}
+
+    return _cached(("category_area_means",) + _version_key(db, period_code), build)
+
+
+def _gaps_by_unit(period_code: str, db: Database) -> dict:
+    """unit → its rows of ``period_gaps`` (split once per data version, not filtered per view)."""
+    def build():
+        gaps = period_gaps(period_code, db)
+        return {u: g for u, g in gaps.groupby("unit", sort=False)} if len(gaps) else {}
+
+    return _cached(("gaps_by_unit",) + _version_key(db, period_code), build)
 
 
 def unit_trend(principal: Principal, unit_code: str, db: Database | None = None) -> pd.DataFrame:
     require_unit(principal, "view_scores", unit_code)
     rows = []
     for p in reversed(periods(db)):
-        u = score_period(p.code, db).units
-        u = u[u["unit"] == unit_code]
-        if not u.empty:
-            r = u.iloc[0]
+        r = score_period(p.code, db).unit(unit_code)
+        if r:
             rows.append({"period": p.code, "kind": p.kind, "total": r["total"], "grade": r["grade"],
                          "rank": r["rank"]})
     return pd.DataFrame(rows, columns=["period", "kind", "total", "grade", "rank"])
 
 
 def evidence_provenance(principal: Principal, unit_code: str, period_code: str,
-                        db: Database | None = None) -> pd.DataFrame:
-    """Current and superseded values of one unit with where each came from."""
+                        db: Database | None = None, keep: int | None = None) -> pd.DataFrame:
+    """Current and superseded values of one unit with where each came from.
+
+    ``keep``: at most that many rows per field (the newest; the current value is the newest), so a
+    page's size does not grow with the number of uploads; ``attrs["older"]`` counts the rows left out.
+    """
     require_unit(principal, "view_scores", unit_code)
     db = db or get_db()
+    cols = [EvidenceValue.field, EvidenceValue.value, EvidenceValue.raw, EvidenceValue.file_name,
+            EvidenceValue.sheet, EvidenceValue.row, EvidenceValue.column, User.display_name,
+            EvidenceValue.uploaded_at, EvidenceValue.superseded_at, EvidenceValue.batch_id]
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
-        rows = s.execute(
-            select(EvidenceValue.field, EvidenceValue.value, EvidenceValue.raw, EvidenceValue.file_name,
-                   EvidenceValue.sheet, EvidenceValue.row, EvidenceValue.column, User.display_name,
-                   EvidenceValue.uploaded_at, EvidenceValue.superseded_at, EvidenceValue.batch_id)
-            .outerjoin(User, User.id == EvidenceValue.uploaded_by)
-            .where(EvidenceValue.unit_id == unit.id, EvidenceValue.period_id == p.id)
-            .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
-    return pd.DataFrame(rows, columns=["field", "value", "raw", "file_name", "sheet", "row", "column",
-                                       "uploader", "uploaded_at", "superseded_at", "batch_id"])
+        where = (EvidenceValue.unit_id == unit.id, EvidenceValue.period_id == p.id)
+        older = 0
+        if keep is None:
+            rows = s.execute(select(*cols).outerjoin(User, User.id == EvidenceValue.uploaded_by).where(*where)
+                             .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
+        else:
+            newest = func.row_number().over(partition_by=EvidenceValue.field,
+                                            order_by=(EvidenceValue.uploaded_at.desc(), EvidenceValue.id.desc()))
+            ranked = select(EvidenceValue.id, newest.label("n")).where(*where).subquery()
+            rows = s.execute(select(*cols).join(ranked, ranked.c.id == EvidenceValue.id)
+                             .outerjoin(User, User.id == EvidenceValue.uploaded_by).where(ranked.c.n <= keep)
+                             .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
+            total = s.scalar(select(func.count()).select_from(EvidenceValue).where(*where))
+            older = int(total) - len(rows)
+    df = pd.DataFrame(rows, columns=["field", "value", "raw", "file_name", "sheet", "row", "column",
+                                     "uploader", "uploaded_at", "superseded_at", "batch_id"])
+    df.attrs["older"] = older
+    return df
 
 
 def rectification_list(principal: Principal, db: Database | None = None) -> pd.DataFrame:
