@@ -89,13 +89,13 @@ def gap_overview(principal: Principal, period_code: str, by: str = "bureau", bur
     mask = np.ones(len(u), dtype=bool) if scope is None else u["unit"].isin(scope).to_numpy()
     bureaus = sorted(set(u.loc[mask, "bureau"]))
     if bureau and bureau in bureaus:
-        mask &= (u["bureau"] == bureau).to_numpy()
+        mask = mask & (u["bureau"] == bureau).to_numpy()
     else:
         bureau = None
     if group is not None and not (mask & (u[by] == group).to_numpy()).any():
         group = None
     if group is not None:
-        mask &= (u[by] == group).to_numpy()
+        mask = mask & (u[by] == group).to_numpy()
 
     sel = u[mask]
     pct = f.pct[mask]

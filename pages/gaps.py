@@ -21,7 +21,7 @@ from components.formats import GRADE_COLORS, fmt_points, round_half_up
 from components.grids import grade_col, make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import services
-from data.gap_views import GAP_LIST_LIMIT, GROUP_BY, GROUP_LABEL, HEAT_PAGE_ROWS, SORTS
+from data.gap_views import GROUP_BY, GROUP_LABEL, HEAT_PAGE_ROWS, SORTS
 from pages._access import open_page, period_options, period_search
 from scoring.glossary import period_label
 
