@@ -28,8 +28,14 @@ from scoring.glossary import period_label
 dash.register_page(__name__, path="/gaps", name="差距分析", title="差距分析 · 党建工作考核系统",
                    nav=True, nav_key="gaps", nav_order=2)
 
-ALL_BUREAUS = ""
-GROUP_PREFIX = "group:"  # customdata of a group row (a unit row carries the unit code)
+ALL_BUREAUS = "__all__"
+GROUP_PREFIX = "group:"
+AUTO = {"width": "auto"}  # the four selectors side by side  # customdata of a group row (a unit row carries the unit code)
+
+
+def _auto(select):
+    select.style = AUTO
+    return select
 
 
 def _page_number(page) -> int:
@@ -48,18 +54,20 @@ def layout(period: str | None = None, by: str | None = None, bureau: str | None 
     principal, period_code, error = open_page("gaps", period)
     if error:
         return error
+    if bureau == ALL_BUREAUS:
+        bureau = None
     g = services.gap_overview(principal, period_code, by=by or "bureau", bureau=bureau or None,
                               group=group or None, sort=sort or "gap", page=_page_number(page))
     by, bureau, group, sort = g["by"], g["bureau"], g["group"], g["sort"]
     header = make_page_header(
         "差距分析", f"{period_label(period_code)} · 对照党支部标准化规范化建设评价体系的各一级指标",
-        right=[make_period_select("gaps-period", period_options(), period_code),
-               dbc.Select(id="gaps-by", value=by, size="sm", className="period-select",
+        right=[_auto(make_period_select("gaps-period", period_options(), period_code)),
+               dbc.Select(id="gaps-by", value=by, size="sm", className="period-select", style=AUTO,
                           options=[{"label": v, "value": k} for k, v in GROUP_BY.items()]),
                dbc.Select(id="gaps-bureau", value=bureau or ALL_BUREAUS, size="sm", className="period-select",
-                          options=[{"label": "全部局", "value": ALL_BUREAUS}]
+                          style=AUTO, options=[{"label": "全部局", "value": ALL_BUREAUS}]
                           + [{"label": b, "value": b} for b in g["bureaus"]]),
-               dbc.Select(id="gaps-sort", value=sort, size="sm", className="period-select",
+               dbc.Select(id="gaps-sort", value=sort, size="sm", className="period-select", style=AUTO,
                           options=[{"label": v, "value": k} for k, v in SORTS.items()])])
     stores = [dcc.Location(id="gaps-url", refresh="callback-nav"),
               dcc.Store(id="gaps-period-store", data=period_code),
@@ -154,7 +162,7 @@ def _navigate(period_code, by, bureau, sort, view):
     view = view if isinstance(view, dict) else {}
     group = view.get("group") if ctx.triggered_id == "gaps-sort" else None
     return period_search(period_code, by=by if by in GROUP_BY else None,
-                         bureau=bureau if isinstance(bureau, str) else None,
+                         bureau=bureau if isinstance(bureau, str) and bureau != ALL_BUREAUS else None,
                          group=group if isinstance(group, str) else None,
                          sort=sort if sort in SORTS else None)
 
