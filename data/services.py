@@ -44,18 +44,25 @@ class ScoringInputs:
     adjustments: pd.DataFrame
 
 
-_CACHE_SIZE = 16
+_CACHE_SIZE = 64
 _cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def _cached(key: tuple, build):
+    """``build()`` once per key. Keys are (kind, database, period, data version, table version, ...): storing
+    a newer data version of a period drops every entry of its older versions, so a busy upload season does
+    not keep a stale 10,000-unit result per data version in memory (a late build of an older version never
+    drops a newer one)."""
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     value = build()
     with _cache_lock:
+        if len(key) >= 5:
+            for k in [k for k in _cache if len(k) >= 5 and k[1:3] == key[1:3] and k[3] < key[3]]:
+                del _cache[k]
         _cache[key] = value
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
@@ -154,8 +161,12 @@ def what_if_period(principal: Principal, period_code: str, item_code: str | None
     except KeyError:
         raise InvalidInput("指标或等次不在本期指标体系中") from None
     units = inp.units[["unit", "name", "category"]]
-    return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments,
-                   check_total=False)
+    db = db or get_db()
+    # The same question on the same data gets the same answer: kept with the period's data version.
+    key = ("what_if",) + _version_key(db, period_code) + (item_code or None, None if points is None else float(points),
+                                                          grade or None, None if grade_min is None else float(grade_min))
+    return _cached(key, lambda: what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind,
+                                        inp.adjustments, check_total=False))
 
 
 # --------------------------------------------------------------------------- periods & units
@@ -456,12 +467,15 @@ def candidate_list(principal: Principal, period_code: str, db: Database | None =
             .join(OrgUnit, OrgUnit.id == CandidateDecision.unit_id)
             .outerjoin(User, User.id == CandidateDecision.created_by)
             .where(CandidateDecision.period_id == p.id).order_by(CandidateDecision.id)).all()
-    df = shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=prev)
-    decisions = {code: (d, note, by, at) for code, d, note, by, at in dec_rows}  # latest wins
+    # The shortlist depends on the scores, the previous year's grades and today's overdue 整改 items:
+    # derived once per (data versions, overdue counts), not on every view.
+    key = (("shortlist",) + _version_key(db, period_code)
+           + ((_version_key(db, prev_code),) if prev_code else ()) + (tuple(sorted(overdue.items())),))
+    df = _cached(key, lambda: shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=prev))
+    decisions = {code: (d, note, by) for code, d, note, by, _at in dec_rows}  # latest wins
     df = df.copy()
-    df["decision"] = df["unit"].map(lambda u: decisions.get(u, (None,))[0])
-    df["decision_note"] = df["unit"].map(lambda u: decisions.get(u, (None, None))[1])
-    df["decision_by"] = df["unit"].map(lambda u: decisions.get(u, (None, None, None))[2])
+    for k, col in enumerate(("decision", "decision_note", "decision_by")):
+        df[col] = df["unit"].map({u: v[k] for u, v in decisions.items()})
     return df
 
 

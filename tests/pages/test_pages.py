@@ -233,8 +233,11 @@ def test_gaps001_clicking_a_bureau_row_drills_down_then_a_cell_opens_that_unit_a
     page.wait_for_selector("#gaps-heatmap .nsewdrag")
     units = services.scoring_inputs("2026H1", app_db).units
     first_bureau = sorted(units["bureau"].dropna().unique())[0]
-    # Each cell carries its number (issue 13 item 14).
-    assert page.locator("#gaps-heatmap .textpoint").count() > 0
+    # Each cell carries its number (issue 13 item 14): the first 局's mean score rate in area A.
+    areas = services.score_period("2026H1", app_db).areas
+    mine = areas[(areas["area"] == "A") & areas["unit"].isin(units.loc[units["bureau"] == first_bureau, "unit"])]
+    rate = (mine["points"] / mine["max"]).mean() * 100
+    assert f"{rate:.1f}" in page.evaluate("document.querySelector('#gaps-heatmap svg.main-svg').textContent")
     page.locator("#gaps-heatmap .nsewdrag").first.click(position={"x": 8, "y": 6})
     page.wait_for_selector("#gaps-back")
     assert "group=" in page.url
