@@ -7,7 +7,7 @@ PORT ?= 8050
 WORKERS ?= 4
 APT_PKGS := chromium chromium-driver fonts-noto-cjk postgresql libreoffice-writer-nogui poppler-utils redis-server
 
-.PHONY: run test bench serve install install-dev system-deps clean-db
+.PHONY: run test bench loadtest serve install install-dev system-deps clean-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: $(VENV)/.installed-dev system-deps
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m benchmarks
+
+# Not part of `make test`: gunicorn (4 workers) + PostgreSQL, then SQLite; 127.0.0.1 only, 60 s each.
+loadtest: $(VENV)/.installed-dev
+	$(PY) -m benchmarks.loadtest
 
 clean-db:
 	rm -f instance/dangjian.sqlite3 instance/dangjian.sqlite3-wal instance/dangjian.sqlite3-shm

@@ -22,6 +22,7 @@ from flask import Flask
 
 import auth
 from data.db import ROOT, Database
+from http_cache import init_http
 
 INSTANCE = ROOT / "instance"
 
@@ -85,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     server.config["SECRET_KEY"] = cfg.get("SECRET_KEY") or _secret_key()
     use_database(server, Database(cfg.get("DATABASE_URL")))
     auth.init_app(server)
+    init_http(server)
 
     app = dash.Dash(
         __name__,
@@ -98,7 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
         title="党建工作考核系统",
         update_title="正在加载…",
         suppress_callback_exceptions=True,
-        compress=False,
+        compress=True,  # flask-compress, configured by http_cache.init_http
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     app.layout = _layout

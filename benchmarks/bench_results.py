@@ -13,6 +13,8 @@ view after an upload commit ≤ 1.5 s in any worker.
 """
 from __future__ import annotations
 
+from data.demo import DEMO_USERS
+
 import contextlib
 import json
 import os
@@ -119,7 +121,7 @@ def _worker(url: str):
     use_database(app, db)
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"username": "leader", "password": "Leader@2026",
+    assert client.post("/login", data={"username": "leader", "password": {u[0]: u[1] for u in DEMO_USERS}["leader"],
                                        "csrf_token": token}).status_code == 302
     return app, db, client
 

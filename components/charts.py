@@ -66,12 +66,16 @@ def make_trend(periods: list[str], totals: list[float], grades: list[str], color
 
 
 def make_heatmap(z: list[list[float]], x: list[str], y: list[str], customdata: list[list[str]],
-                 height: int | None = None) -> go.Figure:
+                 height: int | None = None, hover_note: str = "点击查看该单位") -> go.Figure:
+    """Score rates (0–100) as coloured cells with the number written in each cell (「92.5」, blank when
+    the area has no maximum)."""
+    text = [["" if v is None else f"{v:.1f}" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, customdata=customdata, zmin=0, zmax=100, xgap=2, ygap=1,
+        z=z, x=x, y=y, customdata=customdata, text=text, texttemplate="%{text}", textfont=dict(size=11),
+        zmin=0, zmax=100, xgap=2, ygap=1,
         colorscale=[[0, "#7b241c"], [0.6, "#f5b7b1"], [0.85, "#fdebd0"], [1, "#d5f5e3"]],
         colorbar=dict(title="得分率%", ticksuffix="%"),
-        hovertemplate="%{y}<br>%{x}：得分率 %{z:.1f}%<br>点击查看该单位<extra></extra>"))
+        hovertemplate="%{y}<br>%{x}：得分率 %{z:.1f}%<br>" + hover_note + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed", tickfont_size=11)
     fig.update_xaxes(side="top", tickangle=0, tickfont_size=11)
-    return _layout(fig, height or max(320, 22 * len(y) + 110), margin=dict(l=180, r=20, t=80, b=20))
+    return _layout(fig, height or max(320, 26 * len(y) + 110), margin=dict(l=200, r=20, t=80, b=20))

@@ -72,6 +72,19 @@ def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str
         style={"height": height if isinstance(height, str) else f"{height}px", "width": "100%"}, **kwargs)
 
 
+def make_server_grid(id_: str, columns: list[dict], height: int | str = 480, row_id: str | None = None,
+                     block_size: int = 100) -> dag.AgGrid:
+    """A grid whose rows stay on the server (AG Grid's infinite row model): it asks for blocks of
+    ``block_size`` rows through ``getRowsRequest`` (with its sort and filter models) as the user
+    scrolls, and a callback answers in ``getRowsResponse``. For grids of thousands of rows."""
+    grid = make_grid(id_, [], columns, height=height, row_id=row_id, extra_options={
+        "rowBuffer": 0, "cacheBlockSize": block_size, "maxBlocksInCache": 20, "infiniteInitialRowCount": block_size,
+        "maxConcurrentDatasourceRequests": 2})
+    grid.rowModelType = "infinite"
+    grid.rowData = None
+    return grid
+
+
 def number_col(field: str, header: str, width: int | None = None, places: int = 2, **extra) -> dict:
     """A right-aligned number column shown with ``places`` decimals (display only)."""
     col = {"field": field, "headerName": header, "type": "rightAligned", "filter": "agNumberColumnFilter",

@@ -26,7 +26,7 @@ from data.models import (
 from data.permissions import AccessDenied, NotFound, Principal, require, require_unit, unit_scope
 from scoring.candidates import shortlist
 from scoring.engine import ScoreResult, score
-from scoring.gaps import area_gaps, grade_gaps
+from scoring.gaps import grade_gaps
 from scoring.indicators import IndicatorTable, parse_table, table_to_dict
 from scoring.whatif import WhatIf, change_grade_min, change_points, what_if
 from scoring.rules import manual_range
@@ -82,6 +82,21 @@ def clear_cache(db: Database | None = None, stored: bool = False) -> None:
     if stored:
         with (db or get_db()).session() as s:
             s.execute(delete(StoredResult))
+
+
+def _version_key(db: Database, period_code: str) -> tuple:
+    """(database, period, data version, table version, publication): what a derived result depends on."""
+    v = _version(db, period_code)
+    return (db, period_code, v.data_version, v.table_version_id, v.publication_id)
+
+
+def _cached(key: tuple, build):
+    """``build()`` once per key in this process, for things derived from a period's results (category
+    means, per-unit gaps, shortlists, 模拟测算). Keys are (kind,) + ``_version_key`` + extra: a newer
+    version of the same kind and period drops the older ones (what-if answers are kept per question)."""
+    kind, db, period_code = key[0], key[1], key[2]
+    family = (kind, period_code) + (tuple(key[6:]) if kind == "what_if" else ())
+    return results_store.memoised(db, key, build, family=family)
 
 
 def _period_or_404(s: Session, code: str) -> Period:
@@ -252,8 +267,12 @@ def what_if_changes(principal: Principal, period_code: str, changes: list[tuple[
         except KeyError:
             raise InvalidInput(f"「{code}」不在本期指标体系中") from None
     units = units_with_data(inp.units, inp.evidence)[_UNIT_COLS]
-    return what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind, inp.adjustments,
-                   check_total=False)
+    db = db or get_db()
+    # The same question on the same data gets the same answer: kept with the period's data version.
+    question = tuple((kind, code, None if value is None else float(value)) for kind, code, value in changes)
+    key = ("what_if",) + _version_key(db, period_code) + question
+    return _cached(key, lambda: what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind,
+                                        inp.adjustments, check_total=False))
 
 
 # --------------------------------------------------------------------------- periods & units
@@ -419,11 +438,9 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
                 "trend": unit_trend(principal, unit_code, db), "table": inp.table, "period": inp.period}
     items = res.items_for(unit_code).reset_index(drop=True)
     areas = res.areas_for(unit_code).reset_index(drop=True)
-    same_cat = res.units.loc[res.units["category"] == unit_row["category"], "unit"]
-    cat_avg = (res.areas[res.areas["unit"].isin(same_cat)].groupby("area")["pct"].mean()
-               .rename("category_pct").reset_index())
-    areas = areas.merge(cat_avg, on="area", how="left")
-    gaps = period_gaps(period_code, db)
+    areas = areas.merge(_category_area_means(period_code, db).get(unit_row["category"], _NO_AREAS),
+                        on="area", how="left")
+    gaps = _gaps_by_unit(period_code, db).get(unit_code, period_gaps(period_code, db).iloc[0:0])
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
@@ -434,7 +451,7 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     items["self_points"] = items["item"].map(self_scores)
     items["self_diff"] = items["points"] - items["self_points"]
     return {"unit": {**info, **unit_row}, "no_data": False, "items": items, "areas": areas,
-            "gaps": gaps[gaps["unit"] == unit_code].reset_index(drop=True) if len(gaps) else gaps,
+            "gaps": gaps.reset_index(drop=True),
             "rectifications": rects, "adjustments": adj,
             "trend": unit_trend(principal, unit_code, db), "table": inp.table,
             "period": inp.period}
@@ -454,37 +471,75 @@ def _unit_records(s: Session, unit: OrgUnit, p: Period) -> tuple[list[dict], lis
     return rects, adj
 
 
+_NO_AREAS = pd.DataFrame({"area": pd.Series([], dtype=object), "category_pct": pd.Series([], dtype=float)})
+
+
+def _category_area_means(period_code: str, db: Database) -> dict:
+    """category → (area, category_pct): the mean score rate of the category's units per area, derived once
+    per data version (the detail page used to scan every unit's areas on each view)."""
+    def build():
+        res = score_period(period_code, db)
+        a = res.areas[["unit", "area", "pct"]].merge(res.units[["unit", "category"]], on="unit")
+        means = a.groupby(["category", "area"], sort=False)["pct"].mean().rename("category_pct").reset_index()
+        return {c: g[["area", "category_pct"]].reset_index(drop=True) for c, g in means.groupby("category")}
+
+    return _cached(("category_area_means",) + _version_key(db, period_code), build)
+
+
+def _gaps_by_unit(period_code: str, db: Database) -> dict:
+    """unit → its rows of ``period_gaps`` (split once per data version, not filtered per view)."""
+    def build():
+        gaps = period_gaps(period_code, db)
+        return {u: g for u, g in gaps.groupby("unit", sort=False)} if len(gaps) else {}
+
+    return _cached(("gaps_by_unit",) + _version_key(db, period_code), build)
+
+
 def unit_trend(principal: Principal, unit_code: str, db: Database | None = None) -> pd.DataFrame:
     """The unit's total and grade in every period it has data in (a period 「尚无数据」 is no point)."""
     require_unit(principal, "view_scores", unit_code)
     rows = []
     for p in reversed(periods(db)):
-        u = score_period(p.code, db).units
-        u = u[u["unit"] == unit_code]
-        if not u.empty:
-            r = u.iloc[0]
+        r = score_period(p.code, db).unit(unit_code)
+        if r:
             rows.append({"period": p.code, "kind": p.kind, "total": r["total"], "grade": r["grade"],
                          "rank": r["rank"]})
     return pd.DataFrame(rows, columns=["period", "kind", "total", "grade", "rank"])
 
 
 def evidence_provenance(principal: Principal, unit_code: str, period_code: str,
-                        db: Database | None = None) -> pd.DataFrame:
-    """Current and superseded values of one unit with where each came from."""
+                        db: Database | None = None, keep: int | None = None) -> pd.DataFrame:
+    """Current and superseded values of one unit with where each came from.
+
+    ``keep``: at most that many rows per field (the newest; the current value is the newest), so a
+    page's size does not grow with the number of uploads; ``attrs["older"]`` counts the rows left out.
+    """
     require_unit(principal, "view_scores", unit_code)
     db = db or get_db()
+    cols = [EvidenceValue.field, EvidenceValue.value, EvidenceValue.raw, EvidenceValue.file_name,
+            EvidenceValue.sheet, EvidenceValue.row, EvidenceValue.column, User.display_name,
+            EvidenceValue.uploaded_at, EvidenceValue.superseded_at, EvidenceValue.batch_id]
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
-        rows = s.execute(
-            select(EvidenceValue.field, EvidenceValue.value, EvidenceValue.raw, EvidenceValue.file_name,
-                   EvidenceValue.sheet, EvidenceValue.row, EvidenceValue.column, User.display_name,
-                   EvidenceValue.uploaded_at, EvidenceValue.superseded_at, EvidenceValue.batch_id)
-            .outerjoin(User, User.id == EvidenceValue.uploaded_by)
-            .where(EvidenceValue.unit_id == unit.id, EvidenceValue.period_id == p.id)
-            .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
-    return pd.DataFrame(rows, columns=["field", "value", "raw", "file_name", "sheet", "row", "column",
-                                       "uploader", "uploaded_at", "superseded_at", "batch_id"])
+        where = (EvidenceValue.unit_id == unit.id, EvidenceValue.period_id == p.id)
+        older = 0
+        if keep is None:
+            rows = s.execute(select(*cols).outerjoin(User, User.id == EvidenceValue.uploaded_by).where(*where)
+                             .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
+        else:
+            newest = func.row_number().over(partition_by=EvidenceValue.field,
+                                            order_by=(EvidenceValue.uploaded_at.desc(), EvidenceValue.id.desc()))
+            ranked = select(EvidenceValue.id, newest.label("n")).where(*where).subquery()
+            rows = s.execute(select(*cols).join(ranked, ranked.c.id == EvidenceValue.id)
+                             .outerjoin(User, User.id == EvidenceValue.uploaded_by).where(ranked.c.n <= keep)
+                             .order_by(EvidenceValue.field, EvidenceValue.uploaded_at.desc())).all()
+            total = s.scalar(select(func.count()).select_from(EvidenceValue).where(*where))
+            older = int(total) - len(rows)
+    df = pd.DataFrame(rows, columns=["field", "value", "raw", "file_name", "sheet", "row", "column",
+                                     "uploader", "uploaded_at", "superseded_at", "batch_id"])
+    df.attrs["older"] = older
+    return df
 
 
 def rectification_list(principal: Principal, db: Database | None = None) -> pd.DataFrame:
@@ -514,24 +569,12 @@ def _rect_dict(r: Rectification) -> dict:
 
 # --------------------------------------------------------------------------- gaps & candidates
 
-def gap_overview(principal: Principal, period_code: str, db: Database | None = None) -> dict:
-    require(principal, "view_scores")
-    inp = scoring_inputs(period_code, db)
-    res = score_period(period_code, db)
-    areas = _scoped(res.areas, principal)
-    heat = areas.pivot(index="unit", columns="area", values="pct")
-    lost = _scoped(area_gaps(res), principal)
-    visible = _scoped(res.units, principal).set_index("unit")
-    names, totals = visible["name"], visible["total"]
-    items = _scoped(res.items, principal)
-    base = items[items["area"].isin([a.code for a in inp.table.areas])]
-    failed = (base[base["status"].isin(["未达标", "缺报"])].groupby(["area", "item", "name"])
-              .size().rename("units_failed").reset_index().sort_values(["area", "units_failed"],
-                                                                         ascending=[True, False]))
-    gaps = period_gaps(period_code, db)
-    return {"heat": heat, "names": names, "totals": totals, "lost": lost, "failed": failed,
-            "gaps": _scoped(gaps, principal) if len(gaps) else gaps, "table": inp.table,
-            "area_names": {a.code: a.name for a in inp.table.areas}}
+def gap_overview(principal: Principal, period_code: str, by: str = "bureau", bureau: str | None = None,
+                 group: str | None = None, sort: str = "gap", page: int = 1, db: Database | None = None) -> dict:
+    """差距分析 aggregated by 局 or category with drill-down; see ``data.gap_views.gap_overview``."""
+    from data.gap_views import gap_overview as overview
+
+    return overview(principal, period_code, by=by, bureau=bureau, group=group, sort=sort, page=page, db=db)
 
 
 def candidate_list(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
@@ -544,7 +587,11 @@ def candidate_list(principal: Principal, period_code: str, db: Database | None =
 
         return publication.current(db, v).candidates.copy()
     with db.session() as s:
-        return live_candidates(s, period_code, db, previous_grades=previous_grades(period_code, db))
+        prev_code = previous_period_code(period_code, db)
+        cache_key = (("shortlist",) + _version_key(db, period_code)
+                     + ((_version_key(db, prev_code),) if prev_code else ()))
+        return live_candidates(s, period_code, db, previous_grades=previous_grades(period_code, db),
+                               cache_key=cache_key)
 
 
 def candidates_as_of(end_date: dt.date, today: dt.date | None = None) -> dt.date:
@@ -561,8 +608,12 @@ def previous_grades(period_code: str, db: Database) -> dict[str, str] | None:
 
 
 def live_candidates(s: Session, period_code: str, db: Database, previous_grades: dict | None,
-                    res: ScoreResult | None = None, inp: ScoringInputs | None = None) -> pd.DataFrame:
-    """The shortlist computed now from ``res`` (default: the period's score) inside session ``s``."""
+                    res: ScoreResult | None = None, inp: ScoringInputs | None = None,
+                    cache_key: tuple | None = None) -> pd.DataFrame:
+    """The shortlist computed now from ``res`` (default: the period's score) inside session ``s``.
+
+    ``cache_key``: keep the shortlist per (versions, overdue counts) in this process (the page's path;
+    publication builds it fresh)."""
     inp = inp or scoring_inputs(period_code, db)
     res = res if res is not None else score_period(period_code, db)
     p = _period_or_404(s, period_code)
@@ -574,7 +625,10 @@ def live_candidates(s: Session, period_code: str, db: Database, previous_grades:
         .join(OrgUnit, OrgUnit.id == CandidateDecision.unit_id)
         .outerjoin(User, User.id == CandidateDecision.created_by)
         .where(CandidateDecision.period_id == p.id).order_by(CandidateDecision.id)).all()
-    df = shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=previous_grades)
+    def build():
+        return shortlist(inp.table, res, inp.period.kind, overdue=overdue, previous_grades=previous_grades)
+
+    df = build() if cache_key is None else _cached(cache_key + (tuple(sorted(overdue.items())),), build)
     decisions = {code: (d, note, by, at) for code, d, note, by, at in dec_rows}  # latest wins
     note = df.attrs.get("note")
     df = df.copy()

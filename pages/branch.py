@@ -162,6 +162,9 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
     return html.Div(blocks, id="branch-items")
 
 
+PROVENANCE_KEEP = 2  # rows per field on the page: the current value and the one it replaced
+
+
 def _provenance(rows, table) -> html.Div:
     if rows is None or rows.empty:
         return make_empty("本期尚无填报记录")
@@ -175,9 +178,14 @@ def _provenance(rows, table) -> html.Div:
             html.Td("当前" if pd.isna(r.superseded_at) else "已被替换",
                     className="text-success" if pd.isna(r.superseded_at) else "text-muted"),
         ]))
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("数据项", "填报值", "文件", "工作表", "行", "列",
-                                                                "上传人", "时间", "状态")])),
-                      html.Tbody(body)], size="sm", striped=True, className="mb-0 small", responsive=True)
+    older = rows.attrs.get("older", 0)
+    note = (html.Div(f"每个数据项显示当前值和最近 {PROVENANCE_KEEP - 1} 次被替换的值；另有 {older} 条更早的历史值"
+                     "仍保存在数据库中，此处未列出。", className="small-muted mt-1", id="branch-provenance-older")
+            if older else None)
+    return html.Div([dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("数据项", "填报值", "文件", "工作表", "行",
+                                                                         "列", "上传人", "时间", "状态")])),
+                                html.Tbody(body)], size="sm", striped=True, className="mb-0 small", responsive=True),
+                     note])
 
 
 def _adjustments(d: dict) -> html.Div:
@@ -327,7 +335,7 @@ def _detail(principal, unit_code: str, period_code: str):
     """(detail dict, provenance) or (None, an error body)."""
     try:
         d = services.branch_detail(principal, str(unit_code or ""), period_code)
-        prov = services.evidence_provenance(principal, str(unit_code), period_code)
+        prov = services.evidence_provenance(principal, str(unit_code), period_code, keep=PROVENANCE_KEEP)
     except NotFound as exc:
         return None, make_error_body(404, f"{exc}，请检查地址或从排名总览进入。")
     except AccessDenied:

@@ -16,9 +16,9 @@ from components.cards import make_kpi_card
 from components.charts import GRAPH_CONFIG, make_grade_bar, make_score_spread
 from components.documents import make_doc_buttons
 from components.formats import round_half_up, GRADE_COLORS, fmt_points, grade_color
-from components.grids import grade_col, make_grid, number_col, text_col
+from components.grids import grade_col, make_grid, make_server_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
-from data import exports, services
+from data import exports, grid_query, services
 from data.models import PERIOD_STATUSES
 from pages._access import open_page, period_options, period_search
 from pages._documents import RANKINGS as DOC_BUTTONS
@@ -28,6 +28,7 @@ dash.register_page(__name__, path="/", name="排名总览", title="排名总览 
                    nav=True, nav_key="rankings", nav_order=1)
 
 ALL = "全部"
+SERVER_ROWS = 2000  # above this many units the grid keeps its rows on the server (infinite row model)
 
 
 def _nullable(values: np.ndarray) -> list:
@@ -54,6 +55,31 @@ def _rows(df, period_code: str) -> list[dict]:
     }
     keys = list(cols)
     return [dict(zip(keys, row)) for row in zip(*cols.values())]
+
+
+def _grid_frame(df):
+    """The grid's sortable and filterable values as a frame (server-side row model): vectorised."""
+    out = df[["unit", "rank", "rank_in_category", "name", "category", "grade"]].copy()
+    out["name_text"] = out["name"]
+    out["total"] = df["total"].round(2)
+    out["delta"] = df["delta"].round(2)
+    out["core"] = df["core_met"].astype(int).astype(str) + "/" + df["core_due"].astype(int).astype(str)
+    out["veto"] = df["veto"].astype(bool).map({True: "否决", False: ""})
+    return out
+
+
+def _server_rows(principal, view, request):
+    """(rows of one block, total count) for the infinite row model, as the grid's request asks."""
+    view = view if isinstance(view, dict) else {}
+    period_code, category = view.get("period"), view.get("category")
+    if not services.period_exists(period_code):
+        return [], 0
+    df = services.rankings(principal, period_code, category if isinstance(category, str) else None)
+    request = request if isinstance(request, dict) else {}
+    frame = grid_query.query(_grid_frame(df), request.get("sortModel"), request.get("filterModel"),
+                             aliases={"name": "name_text"})
+    block, total = grid_query.window(frame, request)
+    return _rows(df.set_index("unit").loc[block["unit"]].reset_index(), period_code), total
 
 
 def _summary_rows(summary) -> list[dict]:
@@ -144,9 +170,14 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
     ], className="g-3 mb-3")
     tabs = dbc.Tabs([dbc.Tab(label=ALL, tab_id=ALL)] + [dbc.Tab(label=c, tab_id=c) for c in cats],
                     id="rankings-tabs", active_tab=category or ALL, className="mb-2")
-    grid = (make_grid("rankings-grid", _rows(df, period_code), _columns(period_label(prev) if prev else None),
-                      height=620, row_id="unit", keep_sort=True)
-            if len(df) else make_empty("本期尚无数据：数据上传后才评定等次、排名"))
+    prev_label = period_label(prev) if prev else None
+    if not len(df):
+        grid = make_empty("本期尚无数据：数据上传后才评定等次、排名")
+    elif len(df) > SERVER_ROWS:  # thousands of units: rows are fetched block by block as the user scrolls
+        grid = make_server_grid("rankings-grid", _columns(prev_label), height=620, row_id="unit")
+    else:
+        grid = make_grid("rankings-grid", _rows(df, period_code), _columns(prev_label), height=620, row_id="unit",
+                         keep_sort=True)
     # Beside the grid on wide screens (≥1400 px); below it, side by side, on a 1366 px laptop so the
     # grid keeps room for every column.
     charts = make_empty("尚无数据，不绘制分布图") if all_df.empty else dbc.Row([
@@ -182,6 +213,8 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
         empty_note = html.Div([pub_note, empty_note]) if empty_note is not None else pub_note
     return html.Div([
         dcc.Location(id="rankings-url", refresh="callback-nav"),
+        dcc.Store(id="rankings-view", data={"period": period_code, "category": category,
+                                            "server": len(df) > SERVER_ROWS}),
         header, empty_note, kpis,
         dbc.Row([
             dbc.Col([tabs, grid, html.Div("点击单位名称查看支部详情；表头可排序、筛选；导出内容与当前显示一致。",
@@ -214,14 +247,28 @@ def _navigate(period_code, tab, bureau=None):
                          bureau=bureau if isinstance(bureau, str) and bureau != ALL else None)
 
 
+@secure_callback(Output("rankings-grid", "getRowsResponse"), Input("rankings-grid", "getRowsRequest"),
+                 State("rankings-view", "data"), prevent_initial_call=True, action="view_scores")
+def _rows_block(request, view):
+    rows, total = _server_rows(current_principal(), view, request)
+    return {"rowData": rows, "rowCount": total}
+
+
 @secure_callback(Output("rankings-download", "data"), Input("rankings-export", "n_clicks"),
                  State("rankings-grid", "virtualRowData"), State("rankings-period", "value"),
+                 State("rankings-grid", "getRowsRequest"), State("rankings-view", "data"),
                  prevent_initial_call=True, action="view_scores")
-def _export(n_clicks, shown_rows, period_code):
+def _export(n_clicks, shown_rows, period_code, request, view):
     if not n_clicks or not services.period_exists(period_code):
         return no_update
     # Only the codes and their order come from the browser; every figure is re-read on the server.
     codes = [r.get("unit") for r in (shown_rows or []) if isinstance(r, dict)]
+    if isinstance(view, dict) and view.get("server"):  # rows on the server: the grid's sort and filter
+        req = request if isinstance(request, dict) else {}
+        df = services.rankings(current_principal(), period_code,
+                               view.get("category") if isinstance(view.get("category"), str) else None)
+        codes = grid_query.query(_grid_frame(df), req.get("sortModel"), req.get("filterModel"),
+                                 aliases={"name": "name_text"})["unit"].tolist()
     data = exports.rankings_xlsx(current_principal(), period_code, codes)
     return dcc.send_bytes(data, f"排名总览_{period_code}.xlsx")
 

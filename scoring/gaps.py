@@ -289,3 +289,78 @@ def unit_gap_text(rows: pd.DataFrame) -> str:
         return f"{head}：改进 {len(rows)} 项（★ {n_core} 项）即可达到——{names}"
     short = float(r0["needed_raw"]) - float(rows["cumulative"].iloc[-1])
     return f"{head}：{len(rows)} 项全部改进后仍差 {fmt_number(short)} 分，本期无法达到——{names}"
+
+
+# ---------------------------------------------------------------- aggregated views (the gap page at scale)
+def area_rate_matrix(res: ScoreResult) -> tuple[np.ndarray, list[str]]:
+    """Score rate (0–1) per unit × area as a (units × areas) array in ``res.units`` order, NaN where the
+    area's maximum is 0; and the area codes. ``res.areas`` keeps each unit's areas together in table
+    order, so this is a reshape, not a pivot."""
+    n = len(res.units)
+    a = res.areas
+    if n == 0 or len(a) == 0:
+        return np.zeros((n, 0)), []
+    k = len(a) // n
+    codes = a["area"].to_numpy(object)[:k].tolist()
+    pts = a["points"].to_numpy(float).reshape(n, k)
+    mx = a["max"].to_numpy(float).reshape(n, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(mx > 0, pts / np.where(mx > 0, mx, 1.0), np.nan)
+    return pct, codes
+
+
+def failed_matrix(res: ScoreResult, table: IndicatorTable) -> tuple[np.ndarray, pd.DataFrame]:
+    """Which units failed which base items (未达标 or 缺报) as a (units × items) bool array, and the
+    items (item, name, area) in table order. Items of no area of the table are left out."""
+    n = len(res.units)
+    it = res.items
+    area_codes = {a.code for a in table.areas}
+    if n == 0 or len(it) == 0:
+        return np.zeros((n, 0), dtype=bool), pd.DataFrame(columns=["item", "name", "area"])
+    k = len(it) // n
+    first = it.iloc[::n]
+    keep = np.flatnonzero((first["kind"].to_numpy(object) == KIND_BASE)
+                          & first["area"].isin(area_codes).to_numpy())
+    status = it["status"].astype(object).to_numpy().reshape(k, n)[keep].T
+    failed = (status == g.NOT_MET) | (status == g.MISSING)
+    meta = first.iloc[keep][["item", "name", "area"]].reset_index(drop=True)
+    return failed, meta
+
+
+def group_rates(pct: np.ndarray, groups: np.ndarray) -> tuple[list, np.ndarray, np.ndarray]:
+    """Mean score rate per group × area (each unit counts once; areas a unit has no maximum in are skipped).
+
+    Returns the group labels (sorted), the number of units per group and a (groups × areas) array.
+    """
+    labels, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    n_g, k = len(labels), pct.shape[1] if pct.ndim == 2 else 0
+    counts = np.bincount(inverse, minlength=n_g)
+    sums = np.zeros((n_g, k))
+    seen = np.zeros((n_g, k))
+    ok = ~np.isnan(pct)
+    np.add.at(sums, inverse, np.where(ok, pct, 0.0))
+    np.add.at(seen, inverse, ok.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(seen > 0, sums / np.where(seen > 0, seen, 1.0), np.nan)
+    return labels.tolist(), counts, means
+
+
+def unit_gap_summary(gaps: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit of a ``grade_gaps`` frame: unit, current_grade, next_grade, needed_total,
+    reaches (any step reaches the band) and steps (「B1 支委会次数再增加 2 次…；…」, or the single
+    veto / nothing-to-gain text). Units keep the order of ``gaps``."""
+    cols = ["unit", "current_grade", "next_grade", "needed_total", "reaches", "steps"]
+    if gaps is None or not len(gaps):
+        return pd.DataFrame(columns=cols)
+    first = gaps.drop_duplicates("unit", keep="first").set_index("unit")
+    real = gaps[gaps["item"] != ""]
+    steps = (real["item"].astype(str) + " " + real["need"].astype(str)).groupby(real["unit"], sort=False).agg("；".join)
+    out = pd.DataFrame({
+        "unit": first.index.to_numpy(object),
+        "current_grade": first["current_grade"].to_numpy(object),
+        "next_grade": first["next_grade"].to_numpy(object),
+        "needed_total": first["needed_total"].to_numpy(float),
+        "reaches": gaps.groupby("unit", sort=False)["reaches"].any().reindex(first.index).to_numpy(bool),
+    })
+    out["steps"] = steps.reindex(first.index).fillna(first["need"]).to_numpy(object)
+    return out[cols]

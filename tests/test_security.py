@@ -38,7 +38,10 @@ def test_staff_of_unit_a_cannot_read_unit_b_through_services(app_db):
         services.branch_detail(staff, "C02", "2026H1", db=app_db)
     with pytest.raises(AccessDenied):
         services.evidence_provenance(staff, "C02", "2026H1", db=app_db)
-    assert set(services.gap_overview(staff, "2026H1", db=app_db)["heat"].index) == {"C01"}
+    g = services.gap_overview(staff, "2026H1", db=app_db)
+    assert g["units"] == ["C01"] and set(g["gaps"]["unit"]) <= {"C01"}
+    drill = services.gap_overview(staff, "2026H1", db=app_db, group=g["rows"][0]["key"])
+    assert [r["key"] for r in drill["rows"]] == ["C01"]
 
 
 def test_staff_upload_for_another_unit_is_refused_in_the_callback_path(client, app_db):

@@ -266,6 +266,20 @@ def test_later_commit_supersedes_field_by_field_and_history_keeps_both(seeded):
     assert es.batch_history(seeded, admin, "2026H1")["id"].tolist()[:2] == [rb.batch_id, ra.batch_id]
 
 
+def test_provenance_for_the_page_keeps_the_newest_rows_per_field_however_many_uploads(seeded):
+    admin = _p(seeded, "admin")
+    batches = [es.commit_upload(seeded, xlsx_bytes([HEAD5[:3], ["C04", "办公室党支部", v]]), f"f{v}.xlsx",
+                                "2026H1", admin) for v in (7, 8, 9, 10)]
+    assert all(b.status == "committed" for b in batches)
+    full = services.evidence_provenance(admin, "C04", "2026H1", db=seeded)
+    short = services.evidence_provenance(admin, "C04", "2026H1", db=seeded, keep=2)
+    per_field = full.groupby("field").size()
+    assert short.groupby("field").size().to_dict() == per_field.clip(upper=2).to_dict()
+    assert short.attrs["older"] == len(full) - len(short) and short.attrs["older"] >= 3
+    meetings = short[short["field"] == "committee_meetings"]
+    assert meetings["value"].tolist() == [10.0, 9.0] and meetings["superseded_at"].isna().tolist() == [True, False]
+
+
 def test_concurrent_commits_for_the_same_unit_lose_nothing(seeded):
     admin = _p(seeded, "admin")
     files = {9: xlsx_bytes([HEAD5[:3], ["C05", "人事教育科党支部", 9]]),

@@ -95,3 +95,19 @@ def test_rectification_lifecycle_is_audited(seeded):
     with seeded.session() as s:
         actions = s.scalars(select(AuditLog.action).where(AuditLog.entity == "rectification")).all()
     assert actions == ["rectification_open", "rectification_close", "rectification_reopen"]
+
+
+def test_cache_drops_older_data_versions_of_a_period_but_keeps_other_periods():
+    from data import services as sv
+
+    sv.clear_cache()
+    built = []
+    for key in [("score", "db", "2026H1", 1, 7), ("gaps", "db", "2026H1", 1, 7), ("score", "db", "2025", 3, 7)]:
+        sv._cached(key, lambda k=key: built.append(k) or k)
+    sv._cached(("score", "db", "2026H1", 2, 7), lambda: "new")
+    keys = set(sv._cache)
+    assert ("score", "db", "2026H1", 1, 7) not in keys and ("gaps", "db", "2026H1", 1, 7) not in keys
+    assert ("score", "db", "2025", 3, 7) in keys and ("score", "db", "2026H1", 2, 7) in keys
+    sv._cached(("gaps", "db", "2026H1", 1, 7), lambda: "late")  # a late build of the old version
+    assert ("score", "db", "2026H1", 2, 7) in sv._cache
+    sv.clear_cache()

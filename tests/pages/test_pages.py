@@ -235,11 +235,22 @@ def test_indicators001_what_if_lists_the_units_whose_grade_changes(page_for, app
     shot(page, "indicators_what_if")
 
 
-def test_gaps001_clicking_a_heat_map_cell_opens_that_unit_at_that_area(page_for, app_db):
+def test_gaps001_clicking_a_bureau_row_drills_down_then_a_cell_opens_that_unit_at_that_area(page_for, app_db):
     page = page_for("inspector")
     page.goto(page.base_url + "/gaps?period=2026H1&sort=code")
     page.wait_for_selector("#gaps-heatmap .nsewdrag")
-    first = sorted(services.score_period("2026H1", app_db).units["unit"])[0]
+    units = services.scoring_inputs("2026H1", app_db).units
+    first_bureau = sorted(units["bureau"].dropna().unique())[0]
+    # Each cell carries its number (issue 13 item 14): the first 局's mean score rate in area A.
+    areas = services.score_period("2026H1", app_db).areas
+    mine = areas[(areas["area"] == "A") & areas["unit"].isin(units.loc[units["bureau"] == first_bureau, "unit"])]
+    rate = (mine["points"] / mine["max"]).mean() * 100
+    assert f"{rate:.1f}" in page.evaluate("document.querySelector('#gaps-heatmap svg.main-svg').textContent")
+    page.locator("#gaps-heatmap .nsewdrag").first.click(position={"x": 8, "y": 6})
+    page.wait_for_selector("#gaps-back")
+    assert "group=" in page.url
+    first = sorted(units.loc[units["bureau"] == first_bureau, "unit"])[0]
+    page.wait_for_selector("#gaps-heatmap .nsewdrag")
     page.locator("#gaps-heatmap .nsewdrag").first.click(position={"x": 8, "y": 6})
     page.wait_for_selector("#branch-total")
     assert re.search(rf"/branch/{first}\?period=2026H1&area=A$", page.url), page.url

@@ -156,3 +156,63 @@ def test_ten_thousand_units_gaps_cover_every_unit_below_the_top_grade():
     last = g.groupby("unit").tail(1)
     ok = last[last["reaches"]]
     assert (ok["cumulative"] >= ok["needed_raw"] - 1e-9).all()
+
+
+# ---------------------------------------------------------------- aggregated views for the gap page
+def _three_units():
+    t = make_table([], areas=[("A", [item("A1", "boolean", 40, ["done"]), item("A2", "deduction", 20, ["n"],
+                                                                                   {"per_item": 5})]),
+                              ("B", [item("B1", "boolean", 40, ["flag"], period="annual")])])
+    ev = {"u0": {"done": 1, "n": 1, "flag": 0}, "u1": {"done": 0, "n": 0, "flag": 1}, "u2": {"n": 4, "flag": 1}}
+    return t, run(t, ev, "H1")
+
+
+def test_area_rate_matrix_is_the_pivot_of_area_gaps_in_unit_order():
+    from scoring.gaps import area_rate_matrix
+
+    t, res = _three_units()
+    pct, areas = area_rate_matrix(res)
+    want = area_gaps(res).pivot(index="unit", columns="area", values="pct").loc[res.units["unit"], areas]
+    assert areas == ["A", "B"]
+    np.testing.assert_allclose(pct, want.to_numpy(float), equal_nan=True)
+    assert pct[0, 0] == pytest.approx(55 / 60) and np.isnan(pct[:, 1]).all()  # B is annual: max 0 in H1
+
+
+def test_failed_matrix_marks_not_met_and_missing_base_items():
+    from scoring.gaps import failed_matrix
+
+    t, res = _three_units()
+    failed, items = failed_matrix(res, t)
+    assert items["item"].tolist() == ["A1", "A2", "B1"]
+    it = res.items.set_index(["unit", "item"])["status"].astype(str)
+    for u_pos, u in enumerate(res.units["unit"]):
+        for j, code in enumerate(items["item"]):
+            assert failed[u_pos, j] == (it[(u, code)] in ("未达标", "缺报")), (u, code)
+    assert failed[2, 0]  # u2 did not report 'done': 缺报
+
+
+def test_group_rates_average_units_and_skip_areas_without_a_maximum():
+    from scoring.gaps import group_rates
+
+    pct = np.array([[0.5, np.nan], [1.0, 0.2], [0.3, 0.4]])
+    labels, counts, means = group_rates(pct, np.array(["乙局", "甲局", "乙局"], dtype=object))
+    assert sorted(labels) == labels and set(labels) == {"甲局", "乙局"}
+    assert dict(zip(labels, counts.tolist())) == {"甲局": 1, "乙局": 2}
+    by = dict(zip(labels, means.tolist()))
+    assert by["乙局"][0] == pytest.approx((0.5 + 0.3) / 2) and by["乙局"][1] == pytest.approx(0.4)
+    assert by["甲局"] == pytest.approx([1.0, 0.2])
+
+
+def test_unit_gap_summary_one_line_per_unit_from_the_gap_steps():
+    from scoring.gaps import unit_gap_summary
+
+    t = make_table([item("X1", "boolean", 30, ["done"]), item("X2", "boolean", 30, ["flag"], core=True),
+                    item("X3", "deduction", 40, ["n"], {"per_item": 10})])
+    res = run(t, {"u0": {"done": 0, "flag": 0, "n": 0}, "u1": {"done": 1, "flag": 1, "n": 0}})
+    g = grade_gaps(t, res, "year")
+    s = unit_gap_summary(g).set_index("unit")
+    assert set(s.index) == set(g["unit"]) and "u1" not in s.index  # u1 is at the top grade
+    rows = g[g["unit"] == "u0"]
+    assert s.loc["u0", "steps"] == "；".join(f"{i} {n}" for i, n in zip(rows["item"], rows["need"]))
+    assert s.loc["u0", "needed_total"] == rows["needed_total"].iloc[0]
+    assert bool(s.loc["u0", "reaches"]) == bool(rows["reaches"].any())

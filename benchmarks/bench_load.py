@@ -1,0 +1,81 @@
+"""Load-and-score: ``services.score_period`` with the cache cleared (read the period's units, evidence
+and adjustments from the database, then ``scoring.engine.score``), on SQLite and PostgreSQL.
+
+Baseline, run alongside: the naive load the issue measured (every current evidence row as an ORM
+object, turned into a frame row by row) plus the same score() call.
+Target: ≤ 1 s at 10,000 units (issue 15 item 1; the shared results cache is another branch's work).
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from benchmarks.table import Row, pct
+
+PERIOD = "2026H1"
+TARGET_MS = 1000.0
+
+
+def naive_load_and_score(db) -> float:
+    from sqlalchemy import select
+
+    from data import repo
+    from data.models import EvidenceValue, OrgUnit
+    from scoring.engine import score
+
+    t0 = time.perf_counter()
+    with db.session() as s:
+        p = repo.get_period(s, PERIOD)
+        codes = dict(s.execute(select(OrgUnit.id, OrgUnit.code)).all())
+        rows = [{"unit": codes[e.unit_id], "field": e.field, "value": e.value}
+                for e in s.scalars(select(EvidenceValue).where(EvidenceValue.period_id == p.id,
+                                                               EvidenceValue.superseded_at.is_(None)))]
+        ev = pd.DataFrame(rows, columns=["unit", "field", "value"])
+        units = repo.units_frame(s, p)
+        adj = repo.adjustments_frame(s, p.id)
+        table, kind = repo.table_for(p), p.kind
+    score(table, ev, units[["unit", "name", "category"]], kind, adj)
+    return (time.perf_counter() - t0) * 1000
+
+
+def load_rows(db, label: str, n_units: int, cold_reps: int = 2, warm_reps: int = 10) -> Row:
+    from data import services
+
+    cold = []
+    for _ in range(cold_reps):
+        services.clear_cache()
+        t0 = time.perf_counter()
+        services.score_period(PERIOD, db)
+        cold.append((time.perf_counter() - t0) * 1000)
+    warm = []
+    for _ in range(warm_reps):
+        t0 = time.perf_counter()
+        services.score_period(PERIOD, db)
+        warm.append((time.perf_counter() - t0) * 1000)
+    base = naive_load_and_score(db)
+    return Row(f"读取并评分 score_period（{label}）", n_units, cold=pct(cold, 95), warm_p50=pct(warm, 50),
+               warm_p95=pct(warm, 95), baseline=base, ratio=base / pct(cold, 95), target="cold ≤ 1 s",
+               ok=pct(cold, 95) <= TARGET_MS, extra={"cold_runs_ms": cold})
+
+
+def postgres_rows(sizes: list[int]) -> list[Row]:
+    """The same on a throwaway PostgreSQL cluster, seeded at each size (seeding is not timed)."""
+    from benchmarks.pg import cluster
+    from data.db import Database
+    from data.demo import seed_database
+
+    rows = []
+    for n in sizes:
+        with cluster() as url:
+            if url is None:
+                return [Row("读取并评分 score_period（PostgreSQL）", n, target="PostgreSQL 未安装，跳过")]
+            db = Database(url)
+            db.upgrade()
+            t0 = time.perf_counter()
+            seed_database(db, n_units=n)
+            print(f"  seeded PostgreSQL with {n} units in {time.perf_counter() - t0:.1f} s", flush=True)
+            rows.append(load_rows(db, "PostgreSQL", n))
+            print(f"  {rows[-1].line()}", flush=True)
+            db.dispose()
+    return rows

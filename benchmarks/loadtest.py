@@ -1,0 +1,373 @@
+"""`make loadtest`: gunicorn (4 workers) under readers and uploaders, on PostgreSQL, then on SQLite.
+
+Only 127.0.0.1 traffic, bounded in time. For each database:
+
+1. seed LOADTEST_UNITS units (default 10,000) into a throwaway PostgreSQL cluster / a temp SQLite file;
+2. start ``gunicorn app:server`` with 4 workers on a free local port;
+3. for LOADTEST_SECONDS (default 60): LOADTEST_READERS (default 50) threads signed in as leader or
+   inspector open the ranking, a branch detail and the gap page through the real Dash router callback;
+   5 uploader threads (staff accounts created for the run, one unit each) preview and commit small
+   CSV files through the upload page's callbacks; twice during the run two of them commit for the
+   same unit at the same moment (a barrier);
+4. report requests/s, client-side p50/p95 per request type, server-side p95 (gunicorn's access log
+   %D), errors and worker timeouts;
+5. verify: every commit the client saw succeed is in the database with all its values; the race left
+   the batch with the higher id current and nothing half-written; and every worker serves the same
+   totals as a fresh re-score (the branch page, asked repeatedly so every worker answers).
+
+Prints one table per database; exit status 1 when a check fails or an error was seen.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from benchmarks.bench_pages import router_payload
+from benchmarks.table import pct
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = int(os.environ.get("LOADTEST_UNITS", "10000"))
+SECONDS = float(os.environ.get("LOADTEST_SECONDS", "60"))
+READERS = int(os.environ.get("LOADTEST_READERS", "50"))
+UPLOADERS = 5
+WORKERS = int(os.environ.get("LOADTEST_WORKERS", "4"))
+PERIOD = "2026H1"
+FIELD_LABEL, FIELD = "支委会次数", "committee_meetings"
+READER_PASSWORDS = {u[0]: u[1] for u in __import__("data.demo", fromlist=["DEMO_USERS"]).DEMO_USERS
+                    if u[0] in ("leader", "inspector")}
+STAFF_PASSWORD = "Load@test-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ setup
+def seed(url: str) -> list[str]:
+    """The demo at UNITS units plus 5 staff accounts; returns the uploaders' unit codes."""
+    from data.accounts import create_user
+    from data.db import Database
+    from data.demo import seed_database
+
+    db = Database(url)
+    db.upgrade()
+    t0 = time.perf_counter()
+    seed_database(db, n_units=UNITS)
+    units = sorted(__import__("data.services", fromlist=["x"]).scoring_inputs(PERIOD, db).units["unit"])
+    picked = units[1:1 + UPLOADERS - 1]
+    race_unit = units[-1]
+    codes = picked + [race_unit]
+    for k, code in enumerate(codes):
+        # uploaders 3 and 4 both answer for the race unit
+        scope = list(dict.fromkeys([code, race_unit])) if k >= UPLOADERS - 2 else [code]
+        create_user(f"load{k}", STAFF_PASSWORD, "staff", f"压测干事{k}", scope, db=db)
+    db.dispose()
+    print(f"  seeded {UNITS} units in {time.perf_counter() - t0:.0f} s", flush=True)
+    return codes + [race_unit]
+
+
+@contextmanager
+def gunicorn(url: str, log_dir: Path):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "loadtest", "LOGIN_LIMIT_USER": "100000 per minute",
+           "LOGIN_LIMIT_IP": "100000 per minute", "PYTHONPATH": str(ROOT)}
+    access = log_dir / "access.log"
+    errors = log_dir / "error.log"
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "app:server", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+         "--timeout", "30", "--access-logfile", str(access), "--access-logformat", '%(U)s %(s)s %(D)s %(b)s',
+         "--error-logfile", str(errors)], cwd=ROOT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if requests.get(base + "/login", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield base, access, errors
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------ clients
+class Client:
+    def __init__(self, base: str, username: str, password: str, app):
+        self.base, self.app = base, app
+        self.s = requests.Session()
+        page = self.s.get(base + "/login", timeout=30).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        r = self.s.post(base + "/login", data={"username": username, "password": password, "csrf_token": token},
+                        allow_redirects=False, timeout=60)
+        assert r.status_code == 302, (username, r.status_code)
+
+    def callback(self, payload: dict, timeout: float = 120) -> requests.Response:
+        return self.s.post(self.base + "/_dash-update-component", data=json.dumps(payload),
+                           headers={"Content-Type": "application/json", "Accept-Encoding": "br, gzip"},
+                           timeout=timeout)
+
+
+def _cb_payload(app, output_part: str, values: dict, changed: str) -> dict:
+    from benchmarks.bench_pages import _callback
+
+    key, cb = _callback(app, output_part)
+    spec = lambda items: [{"id": s["id"], "property": s["property"], "value": values.get((s["id"], s["property"]))}
+                          for s in items]
+    outputs = ([{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in key.strip(".").split("...")]
+               if key.startswith("..") else {"id": key.rsplit(".", 1)[0], "property": key.rsplit(".", 1)[1]})
+    return {"output": key, "outputs": outputs, "inputs": spec(cb["inputs"]), "state": spec(cb.get("state", [])),
+            "changedPropIds": [changed]}
+
+
+def csv_contents(unit: str, value: int) -> str:
+    data = f"单位编码,{FIELD_LABEL}\n{unit},{value}\n".encode("utf-8")
+    return "data:text/csv;base64," + base64.b64encode(data).decode()
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.samples: list[str] = []
+        self.commits: list[tuple[str, str, int]] = []  # (file name, unit, value) the client saw committed
+
+    def record(self, kind: str, t0: float, ok: bool, note: str = ""):
+        with self.lock:
+            self.times[kind].append((time.perf_counter() - t0) * 1000)
+            if not ok:
+                self.errors[kind] += 1
+                if len(self.samples) < 10:
+                    self.samples.append(f"{kind}: {note[:200]}")
+
+
+def reader(base, app, stop, stats, units, k):
+    user = "leader" if k % 2 else "inspector"
+    c = Client(base, user, READER_PASSWORDS[user], app)
+    rng = random.Random(k)
+    pages = [("ranking", "/", f"?period={PERIOD}"), ("detail", None, f"?period={PERIOD}"),
+             ("gaps", "/gaps", f"?period={PERIOD}")]
+    while not stop.is_set():
+        kind, path, search = rng.choice(pages)
+        path = path or f"/branch/{rng.choice(units)}"
+        t0 = time.perf_counter()
+        try:
+            r = c.callback(router_payload(app, path, search))
+            ok = r.status_code == 200 and "系统错误" not in r.text
+            stats.record(kind, t0, ok, f"{r.status_code} {r.text[:120]}")
+        except requests.RequestException as exc:
+            stats.record(kind, t0, False, repr(exc))
+
+
+def upload(c: Client, app, stats: Stats, unit: str, value: int, name: str, barrier=None):
+    contents = csv_contents(unit, value)
+    t0 = time.perf_counter()
+    try:
+        r = c.callback(_cb_payload(app, "upload-file-name.children", {
+            ("upload-file", "contents"): contents, ("upload-file", "filename"): name,
+            ("upload-period-store", "data"): PERIOD}, "upload-file.contents"))
+        stats.record("preview", t0, r.status_code == 200 and "系统错误" not in r.text, f"{r.status_code} {r.text[:200]}")
+        if barrier is not None:
+            barrier.wait(timeout=60)
+        t0 = time.perf_counter()
+        r = c.callback(_cb_payload(app, "upload-history.children", {
+            ("upload-commit", "n_clicks"): 1, ("upload-file", "contents"): contents,
+            ("upload-file", "filename"): name, ("upload-period-store", "data"): PERIOD}, "upload-commit.n_clicks"))
+        text = json.dumps(r.json(), ensure_ascii=False) if r.status_code == 200 else r.text
+        ok = r.status_code == 200 and "已提交" in text
+        stats.record("commit", t0, ok, f"{r.status_code} {text[:300]}")
+        if ok:
+            with stats.lock:
+                stats.commits.append((name, unit, value))
+    except (requests.RequestException, threading.BrokenBarrierError) as exc:
+        stats.record("commit", t0, False, repr(exc))
+
+
+def uploader(base, app, stop, stats, k, unit, race_unit, barrier):
+    c = Client(base, f"load{k}", STAFF_PASSWORD, app)
+    n = 0
+    racing = k >= UPLOADERS - 2
+    races = 0
+    while not stop.is_set():
+        n += 1
+        if racing and races < 2 and n % 3 == 0:
+            races += 1
+            upload(c, app, stats, race_unit, 100 + 10 * races + k, f"race{races}-load{k}.csv", barrier)
+        else:
+            upload(c, app, stats, unit, 1 + (n * 7 + k) % 20, f"load{k}-{n}.csv")
+        time.sleep(1.0)
+
+
+# ------------------------------------------------------------------ checks
+def server_times(access: Path) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for line in access.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[2].isdigit():
+            out[parts[0]].append(int(parts[2]) / 1000)
+    return out
+
+
+def verify(url: str, base: str, app, stats: Stats, units: list[str]) -> list[str]:
+    from sqlalchemy import func, select
+
+    from data import services
+    from data.db import Database
+    from data.models import EvidenceValue, OrgUnit, Period, UploadBatch
+
+    problems = []
+    db = Database(url)
+    with db.session() as s:
+        batches = {b.file_name: b for b in s.scalars(select(UploadBatch).where(UploadBatch.status == "committed"))}
+        for name, unit, value in stats.commits:
+            b = batches.get(name)
+            if b is None:
+                problems.append(f"committed {name} missing")
+                continue
+            n = s.scalar(select(func.count()).select_from(EvidenceValue).where(EvidenceValue.batch_id == b.id))
+            if n != b.n_values or n < 1:
+                problems.append(f"{name}: {n} rows stored, batch says {b.n_values}")
+        # the race: per race round, the batch with the higher id is current
+        race_unit = units[-1]
+        uid = s.scalar(select(OrgUnit.id).where(OrgUnit.code == race_unit))
+        pid = s.scalar(select(Period.id).where(Period.code == PERIOD))
+        current = s.execute(select(EvidenceValue.value, EvidenceValue.batch_id).where(
+            EvidenceValue.unit_id == uid, EvidenceValue.field == FIELD, EvidenceValue.period_id == pid,
+            EvidenceValue.superseded_at.is_(None))).all()
+        race_batches = sorted((b.id, name) for name, b in batches.items() if name.startswith("race"))
+        if len(current) != 1:
+            problems.append(f"race unit {race_unit}: {len(current)} current values (want 1)")
+        elif race_batches and current[0][1] != race_batches[-1][0]:
+            problems.append(f"race unit {race_unit}: current value from batch {current[0][1]}, "
+                            f"latest committed race batch is {race_batches[-1][0]}")
+    services.clear_cache()
+    fresh = services.score_period(PERIOD, db).units.set_index("unit")["total"]
+    c = Client(base, "leader", READER_PASSWORDS["leader"], app)
+    checked = {u for _, u, _ in stats.commits} | {units[-1]}
+    for unit in sorted(checked):
+        want = "—" if fresh[unit] != fresh[unit] else f"{__import__('components.formats', fromlist=['x']).round_half_up(float(fresh[unit])):.2f}"
+        for _ in range(3 * WORKERS):  # several answers, so every worker is asked
+            r = c.callback(router_payload(app, f"/branch/{unit}", f"?period={PERIOD}"))
+            got = _branch_total(r.json())
+            if got != want:
+                problems.append(f"{unit}: a worker served total {got}, fresh re-score {want}")
+                break
+    db.dispose()
+    return problems
+
+
+def _branch_total(body) -> str | None:
+    """The text of the component with id branch-total in a router response."""
+    stack = [body]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("props", {}).get("id") == "branch-total":
+                return x["props"].get("children")
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return None
+
+
+# ------------------------------------------------------------------ run
+def run(label: str, url: str, tmp: Path, app) -> bool:
+    print(f"== {label}: {UNITS} units, {WORKERS} gunicorn workers, {READERS} readers + {UPLOADERS} uploaders, "
+          f"{SECONDS:.0f} s", flush=True)
+    codes = seed(url)
+    from data import services
+    from data.db import Database
+
+    db = Database(url)
+    units = services.scoring_inputs(PERIOD, db).units["unit"].tolist()
+    db.dispose()
+    with gunicorn(url, tmp) as (base, access, errors):
+        stats, stop = Stats(), threading.Event()
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=reader, args=(base, app, stop, stats, units, k), daemon=True)
+                   for k in range(READERS)]
+        threads += [threading.Thread(target=uploader, args=(base, app, stop, stats, k, codes[k], codes[-1], barrier),
+                                     daemon=True) for k in range(UPLOADERS)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        time.sleep(SECONDS)
+        stop.set()
+        for t in threads:
+            t.join(timeout=150)
+        elapsed = time.perf_counter() - t0
+        problems = verify(url, base, app, stats, codes)
+    server = server_times(access)
+    timeouts = len(re.findall(r"WORKER TIMEOUT", errors.read_text()))
+    total = sum(len(v) for v in stats.times.values())
+    print(f"{'request':<10}{'count':>7}{'errors':>8}{'client p50':>12}{'client p95':>12}")
+    for kind in ("ranking", "detail", "gaps", "preview", "commit"):
+        xs = stats.times.get(kind, [])
+        print(f"{kind:<10}{len(xs):>7}{stats.errors.get(kind, 0):>8}{pct(xs, 50):>10.0f}ms{pct(xs, 95):>10.0f}ms")
+    cb = server.get("/_dash-update-component", [])
+    print(f"requests/s: {total / elapsed:.1f}; server-side p50/p95 of all callbacks: {pct(cb, 50):.0f} / "
+          f"{pct(cb, 95):.0f} ms ({len(cb)} requests); worker timeouts: {timeouts}; "
+          f"commits seen by clients: {len(stats.commits)}")
+    for s in stats.samples:
+        print("  error:", s)
+    for p in problems:
+        print("  CHECK FAILED:", p)
+    locked = sum("database is locked" in s for s in stats.samples)
+    ok = not problems and not stats.errors and timeouts == 0 and locked == 0
+    print("checks: " + ("every commit present, race left the later batch current, every worker agrees with a "
+                        "fresh re-score, 0 errors" if ok else "FAILED"), flush=True)
+    return ok
+
+
+def main() -> int:
+    from benchmarks.bench_pages import make_app
+    from benchmarks.pg import cluster
+
+    app = make_app()  # only to build callback payloads; traffic goes to gunicorn
+    app.test_client().get("/login")  # Dash registers its router callback on the first request
+    ok = True
+    which = os.environ.get("LOADTEST_DATABASES", "postgresql,sqlite").split(",")
+    if "postgresql" in which:
+        with cluster(max_connections=200) as url:
+            if url is None:
+                print("PostgreSQL not installed: skipped")
+            else:
+                tmp = Path(tempfile.mkdtemp(prefix="loadtest-pg-"))
+                ok &= run("PostgreSQL", url, tmp, app)
+                shutil.rmtree(tmp, ignore_errors=True)
+    if "sqlite" in which:
+        tmp = Path(tempfile.mkdtemp(prefix="loadtest-sqlite-"))
+        try:
+            ok &= run("SQLite (WAL)", f"sqlite:///{tmp / 'load.sqlite3'}", tmp, app)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
