@@ -97,17 +97,26 @@ def test_rectification_lifecycle_is_audited(seeded):
     assert actions == ["rectification_open", "rectification_close", "rectification_reopen"]
 
 
-def test_cache_drops_older_data_versions_of_a_period_but_keeps_other_periods():
+def test_cache_drops_older_data_versions_of_a_period_but_keeps_other_periods(sqlite_db):
+    from data import results_store
     from data import services as sv
 
     sv.clear_cache()
     built = []
-    for key in [("score", "db", "2026H1", 1, 7), ("gaps", "db", "2026H1", 1, 7), ("score", "db", "2025", 3, 7)]:
-        sv._cached(key, lambda k=key: built.append(k) or k)
-    sv._cached(("score", "db", "2026H1", 2, 7), lambda: "new")
-    keys = set(sv._cache)
-    assert ("score", "db", "2026H1", 1, 7) not in keys and ("gaps", "db", "2026H1", 1, 7) not in keys
-    assert ("score", "db", "2025", 3, 7) in keys and ("score", "db", "2026H1", 2, 7) in keys
-    sv._cached(("gaps", "db", "2026H1", 1, 7), lambda: "late")  # a late build of the old version
-    assert ("score", "db", "2026H1", 2, 7) in sv._cache
+
+    def key(kind, period, version):
+        return (kind, sqlite_db, period, version, 7, None)
+
+    for k in [key("score", "2026H1", 1), key("gaps", "2026H1", 1), key("score", "2025", 3)]:
+        sv._cached(k, lambda k=k: built.append(k) or k)
+    sv._cached(key("score", "2026H1", 2), lambda: "new")
+    keys = set(results_store._memory(sqlite_db).items)
+    assert key("score", "2026H1", 1) not in keys  # the older version of the same kind and period is gone
+    assert {key("gaps", "2026H1", 1), key("score", "2025", 3), key("score", "2026H1", 2)} <= keys
+    assert sv._cached(key("score", "2025", 3), lambda: "rebuilt") == key("score", "2025", 3)  # still cached
+    # What-if answers are kept per question: a second question does not evict the first.
+    q1, q2 = key("what_if", "2026H1", 2) + (("points", "A1", 5.0),), key("what_if", "2026H1", 2) + (("points", "A1", 6.0),)
+    sv._cached(q1, lambda: 1)
+    sv._cached(q2, lambda: 2)
+    assert sv._cached(q1, lambda: "again") == 1
     sv.clear_cache()
