@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from data.db import Database, get_db
 from data.intake.issues import Limits
 from data.intake.units import COLUMNS, HEADERS, KIND_RANK, UnitsReport, parse_units
-from data.models import OrgUnit, UnitName, UserUnit
+from data.models import PERIOD_STATUSES, OrgUnit, Period, UnitName, UserUnit
 from data.permissions import Principal, require
 from data.services import InvalidInput, audit, clear_cache
 
@@ -40,6 +40,14 @@ _ATTRS = ("kind", "bureau", "level", "category", "secretary", "members_full", "m
 
 def default_effective_date(today: dt.date | None = None) -> dt.date:
     return dt.date((today or dt.date.today()).year, 1, 1)
+
+
+def _org_changed(s: Session) -> None:
+    """Names, categories, parents and who takes part feed every period's ranking: each period not yet
+    published gets a new data version, so no worker keeps serving a stored result with the old tree
+    (a published period is served from its snapshot and never moves)."""
+    s.execute(update(Period).where(Period.status != PERIOD_STATUSES[-1])
+              .values(data_version=Period.data_version + 1))
 
 
 def _check(principal: Principal | None) -> None:
@@ -234,6 +242,7 @@ def commit_units(principal: Principal | None, data: bytes, file_name: str, close
         if not report.ok or pv.changes.empty:
             return pv
         _apply(s, existing, report.rows, pv.changes, eff)
+        _org_changed(s)
         audit(s, principal, action, entity="org_units", entity_id=file_name[:64], **_who(principal),
               after={"file": file_name, "effective": eff.isoformat(), "counts": pv.counts,
                      "codes": {k: pv.changes.loc[pv.changes["change"] == k, "code"].tolist()[:200]
@@ -372,6 +381,7 @@ def rename_unit(principal: Principal | None, code: str, new_name: str, effective
             raise InvalidInput(f"更名生效日期应晚于单位成立日期 {u.valid_from.isoformat()}")
         before = u.name
         _rename(s, u, new_name, eff)
+        _org_changed(s)
         audit(s, principal, "unit_rename", entity="org_unit", entity_id=u.code, unit_code=u.code, **_who(principal),
               before={"name": before}, after={"name": new_name, "effective": eff})
     clear_cache()
@@ -405,6 +415,7 @@ def move_unit(principal: Principal | None, code: str, parent_code: str | None, d
                     d.bureau = p.bureau
         else:
             u.parent_id = None
+        _org_changed(s)
         audit(s, principal, "unit_move", entity="org_unit", entity_id=u.code, unit_code=u.code, **_who(principal),
               before=before, after={"parent": parent_code or None, "bureau": u.bureau})
     clear_cache()
@@ -418,6 +429,7 @@ def close_unit(principal: Principal | None, code: str, effective: dt.date, db: D
         u = _unit(s, code)
         _closable(s, u, effective)
         _close(s, u, effective)
+        _org_changed(s)
         audit(s, principal, "unit_close", entity="org_unit", entity_id=u.code, unit_code=u.code, **_who(principal),
               after={"closed_from": effective})
     clear_cache()
@@ -453,6 +465,7 @@ def merge_units(principal: Principal | None, code: str, into_code: str, effectiv
         for uid in holders:
             if uid not in have:
                 s.add(UserUnit(user_id=uid, unit_id=into.id))
+        _org_changed(s)
         audit(s, principal, "unit_merge", entity="org_unit", entity_id=u.code, unit_code=u.code, **_who(principal),
               before={"name": u.name}, after={"merged_into": into.code, "closed_from": effective,
                                               "staff_added": len([x for x in holders if x not in have])})
@@ -471,6 +484,7 @@ def rename_category(principal: Principal | None, old: str, new: str, db: Databas
                       .values(category=new)).rowcount
         if not n:
             raise InvalidInput(f"没有属于类别「{old}」的单位")
+        _org_changed(s)
         audit(s, principal, "category_rename", entity="category", entity_id=old[:64], **_who(principal),
               before={"category": old}, after={"category": new, "units": n})
     clear_cache()

@@ -13,6 +13,8 @@ out, every callback gets 401.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import base64
 import json
 
@@ -92,7 +94,7 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
                                           "branch-adj-points.value": 0.5, "branch-adj-reason.value": "记录缺页"},
         "pages.branch:_rectify": {"branch-rect-add.n_clicks": 1, "branch-key.data": key,
                                   "branch-rect-problem.value": "台账不全", "branch-rect-item.value": "E1",
-                                  "branch-rect-deadline.value": "2026-12-31"},
+                                  "branch-rect-deadline.value": (dt.date.today() + dt.timedelta(days=30)).isoformat()},
         "pages.branch:_save_self": {"branch-self-save.n_clicks": 1, "branch-key.data": key,
                                     "branch-self-item.value": "C1", "branch-self-points.value": 3,
                                     "branch-self-note.value": "自评"},

@@ -3,6 +3,8 @@
 issue 18 item 5: withdrawing an adjustment used to say 「请选择要撤回的评分记录」)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import base64
 import json
 
@@ -80,7 +82,7 @@ CASES = {  # name: (user, output, trigger, values)
         "branch-self-item.value": "A1", "branch-self-points.value": 3, "branch-self-note.value": "自评"}),
     "rectification_add": ("inspector", "branch-rect-msg.children", "branch-rect-add.n_clicks", {
         "branch-rect-add.n_clicks": 1, "branch-key.data": KEY, "branch-rect-problem.value": "台账不全",
-        "branch-rect-deadline.value": "2026-12-31"}),
+        "branch-rect-deadline.value": (dt.date.today() + dt.timedelta(days=30)).isoformat()}),
     "rectification_close": ("inspector", "branch-rect-msg.children", "branch-rect-update.n_clicks", {
         "branch-rect-update.n_clicks": 1, "branch-key.data": KEY, "branch-rect-id.value": "RECT",
         "branch-rect-action.value": "close", "branch-rect-note.value": "已补齐"}),

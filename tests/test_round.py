@@ -25,7 +25,7 @@ from tests.cli_helpers import empty_database, run
 from tests.fixtures.org_files import unit_rows, xlsx
 
 PERIOD = "2026"
-ADMIN_PASSWORD = "Round@2026-admin"
+ADMIN_PASSWORD = "Round@2026-zhuguan"
 
 
 @dataclass

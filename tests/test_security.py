@@ -139,7 +139,7 @@ def test_audit_rows_for_each_action(app_db):
     import datetime as dt
     services.set_adjustment(insp, "2026H1", "C02", "F2", "judgement", 2, "现场评定", db=app_db)
     services.set_adjustment(insp, "2026H1", "C02", "C1", "deduction", 1, "记录缺页", db=app_db)
-    rid = services.add_rectification(insp, "2026H1", "C02", "台账不全", dt.date(2026, 12, 31), db=app_db)
+    rid = services.add_rectification(insp, "2026H1", "C02", "台账不全", dt.date.today() + dt.timedelta(days=30), db=app_db)
     services.update_rectification(insp, rid, "close", "已补齐台账", db=app_db)
     services.decide_candidate(insp, "2025", "C02", "推荐", "表现突出", db=app_db)
     content = table_xlsx.xlsx_to_dict(table_xlsx.table_to_xlsx(services.table_for_period("2026H1", app_db)))[0]

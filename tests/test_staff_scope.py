@@ -51,17 +51,27 @@ def test_rankings_and_kpis_cover_only_the_staff_units(app_db, staff):
 def test_every_frame_of_the_gap_overview_is_scoped(app_db, staff):
     p, scope = staff
     g = services.gap_overview(p, PERIOD, db=app_db)
-    assert set(g["heat"].index) == scope
-    assert set(g["lost"]["unit"]) <= scope and len(g["lost"])
-    assert set(g["gaps"]["unit"]) <= scope
-    assert set(g["names"].index) == scope and set(g["totals"].index) == scope
+    assert set(g["units"]) == scope
+    assert sum(r["units"] for r in g["rows"]) == len(scope)  # the 局 rows count the staff's units only
+    assert set(g["gaps"]["unit"]) <= scope and g["n_gap_units"] <= len(scope)
+    # Drilling into every group shows unit rows of the scope only, whatever group is asked for.
+    for by in ("bureau", "category"):
+        top = services.gap_overview(p, PERIOD, by=by, db=app_db)
+        for row in top["rows"]:
+            drill = services.gap_overview(p, PERIOD, by=by, group=row["key"], db=app_db)
+            assert {r["key"] for r in drill["rows"]} <= scope
+        other = services.gap_overview(p, PERIOD, by=by, group="市局机关支部", db=app_db)
+        assert {r["key"] for r in other["rows"]} <= scope | {r["key"] for r in top["rows"]}
     # The failed-item counts: recomputed from the engine's rows of the staff units only.
     items = services.score_period(PERIOD, app_db).items
-    base_areas = {a.code for a in g["table"].areas}
+    base_areas = set(g["areas"])
     mine = items[items["unit"].isin(scope) & items["area"].isin(base_areas) & items["status"].isin(["未达标", "缺报"])]
     expected = mine.groupby("item").size().to_dict()
-    assert g["failed"].set_index("item")["units_failed"].to_dict() == expected
+    shown = g["failed"].set_index("item")["units_failed"].to_dict()
+    assert shown and all(expected[i] == n for i, n in shown.items())
     assert g["failed"]["units_failed"].max() <= len(scope)
+    lost = services.gap_overview(principal_by_name("leader", db=app_db), PERIOD, db=app_db)
+    assert set(lost["units"]) > scope  # the leader sees everyone: the scope above is a real restriction
 
 
 def test_rectifications_summary_and_trend_are_scoped(app_db, staff):

@@ -36,7 +36,8 @@ def test_item11_empty_period_and_units_without_evidence_are_not_scored_anywhere(
     assert services.rankings(leader, "2026", db=seeded).empty
     k = services.kpis(leader, "2026", db=seeded)
     assert k["units"] == 0 and k["top_grade_count"] == 0 and k["average"] != k["average"]
-    assert services.gap_overview(leader, "2026", db=seeded)["heat"].empty
+    g = services.gap_overview(leader, "2026", db=seeded)
+    assert g["units"] == [] and g["rows"] == []
     trend = services.unit_trend(leader, "C05", db=seeded)
     assert "2026" not in set(trend["period"]) and (trend["total"] > 0).all()
     d = services.branch_detail(leader, "C05", "2026", db=seeded)
@@ -46,7 +47,7 @@ def test_item11_empty_period_and_units_without_evidence_are_not_scored_anywhere(
     ranked = services.rankings(leader, "2026", db=seeded)
     assert ranked["unit"].tolist() == ["C02"] and ranked["rank"].tolist() == [1]
     assert services.kpis(leader, "2026", db=seeded)["units"] == 1
-    assert services.gap_overview(leader, "2026", db=seeded)["heat"].index.tolist() == ["C02"]
+    assert services.gap_overview(leader, "2026", db=seeded)["units"] == ["C02"]
     assert "2026" in set(services.unit_trend(leader, "C02", db=seeded)["period"])
     assert "2026" not in set(services.unit_trend(leader, "C05", db=seeded)["period"])
     missing = services.units_without_data(leader, "2026", db=seeded)

@@ -132,6 +132,24 @@ def test_a_rename_keeps_the_old_name_in_old_periods(seeded_sqlite):
     assert services.score_period("2025", db).unit("C01")["name"] == old
 
 
+def test_a_rename_reaches_every_worker_of_an_open_period_but_not_a_published_one(seeded_sqlite):
+    """Org changes give open periods a new data version: another worker (another Database on the same
+    file, with its own memory) must not keep serving the result stored before the rename."""
+    from data.db import Database
+
+    db = seeded_sqlite
+    ADMIN = _admin(db)
+    other = Database(db.url)
+    try:
+        before_2025 = services.score_period("2025", other).unit("C01")["name"]
+        assert services.score_period("2026H1", other).unit("C01")["name"] == "市局机关第一党支部"
+        org.rename_unit(ADMIN, "C01", "第一党支部（新名）", dt.date(2026, 1, 1), db=db)
+        assert services.score_period("2026H1", other).unit("C01")["name"] == "第一党支部（新名）"
+        assert services.score_period("2025", other).unit("C01")["name"] == before_2025  # published: frozen
+    finally:
+        other.dispose()
+
+
 def test_a_merge_keeps_both_histories_and_closes_the_merged_unit(seeded_sqlite):
     ADMIN = _admin(seeded_sqlite)
     db = seeded_sqlite

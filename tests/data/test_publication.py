@@ -66,7 +66,7 @@ WRITES = {
     "self_assessment": lambda db, ids: services.set_self_assessment(_who(db, "staff_sj"), P, "C01", "A1", 3, "",
                                                                     db=db),
     "rectification_add": lambda db, ids: services.add_rectification(_who(db, "inspector"), P, "C02", "台账不全",
-                                                                    dt.date(2026, 12, 31), db=db),
+                                                                    dt.date.today() + dt.timedelta(days=30), db=db),
     "rectification_close": lambda db, ids: services.update_rectification(_who(db, "inspector"), ids[1], "close",
                                                                          "已补齐", db=db),
     "candidate_decision": lambda db, ids: services.decide_candidate(_who(db, "inspector"), P, "C02", "推荐", "",
@@ -132,6 +132,15 @@ def test_a_published_period_serves_its_snapshot_not_the_live_rows(published):
     assert "改名后的支部" not in services.rankings(_who(published, "leader"), P, db=published)["name"].tolist()
 
 
+def _rect_due(db, who, period: str, unit: str, problem: str, deadline: dt.date) -> int:
+    """A 整改 item with ``deadline``: entered with today's date (a past deadline is refused at entry),
+    then dated back in the table as if it had been entered back then."""
+    rid = services.add_rectification(who, period, unit, problem, dt.date.today(), db=db)
+    with db.session() as s:
+        s.get(Rectification, rid).deadline = deadline
+    return rid
+
+
 def _candidate(db, period: str) -> str:
     df = services.candidate_list(_who(db, "inspector"), period, db=db)
     return df.loc[df["status"] == "候选", "unit"].iloc[0]
@@ -143,13 +152,13 @@ def test_overdue_rectifications_are_judged_as_of_the_period_end_not_today(seeded
     unit = _candidate(seeded, "2025")
     insp = _who(seeded, "inspector")
     # Overdue today, but its deadline is after 2025's last day: not overdue as of 2025-12-31.
-    services.add_rectification(insp, P, unit, "2026 年发现的问题", dt.date(2026, 1, 15), db=seeded)
+    _rect_due(seeded, insp, P, unit, "2026 年发现的问题", dt.date(2026, 1, 15))
     assert dt.date(2026, 1, 15) < dt.date.today()
     df = services.candidate_list(insp, "2025", db=seeded).set_index("unit")
     assert df.loc[unit, "status"] == "候选"
     assert df.attrs["as_of"] == "2025-12-31"
     # Past its deadline on 2025-12-31 and still open: the unit is no longer a candidate.
-    rid = services.add_rectification(insp, P, unit, "2025 年的问题", dt.date(2025, 11, 30), db=seeded)
+    rid = _rect_due(seeded, insp, P, unit, "2025 年的问题", dt.date(2025, 11, 30))
     df = services.candidate_list(insp, "2025", db=seeded).set_index("unit")
     assert df.loc[unit, "status"] != "候选" and "整改逾期未销号" in df.loc[unit, "failed"]
     # Closed today, i.e. after the period's end: on 2025-12-31 it was still open and overdue.
@@ -162,7 +171,7 @@ def test_a_published_shortlist_does_not_move_when_later_rectifications_become_ov
     insp = _who(seeded, "inspector")
     frozen = services.candidate_list(insp, "2025", db=seeded)
     unit = frozen.loc[frozen["status"] == "候选", "unit"].iloc[0]
-    services.add_rectification(insp, P, unit, "逾期问题", dt.date(2025, 10, 1), db=seeded)
+    _rect_due(seeded, insp, P, unit, "逾期问题", dt.date(2025, 10, 1))
     with seeded.session() as s:  # and one that went overdue long ago, written straight into the table
         r = s.scalar(select(Rectification).where(Rectification.status == "整改中").limit(1))
         r.deadline = dt.date(2025, 6, 1)

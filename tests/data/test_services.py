@@ -87,7 +87,7 @@ def test_rectification_lifecycle_is_audited(seeded):
     import datetime as dt
 
     insp = _p(seeded, "inspector")
-    rid = services.add_rectification(insp, "2026H1", "C02", "党费收缴记录不全", dt.date(2026, 12, 31), db=seeded)
+    rid = services.add_rectification(insp, "2026H1", "C02", "党费收缴记录不全", dt.date.today() + dt.timedelta(days=30), db=seeded)
     services.update_rectification(insp, rid, "close", "已补齐收缴记录", db=seeded)
     services.update_rectification(insp, rid, "reopen", "回头看发现 9 月仍未足额", db=seeded)
     with pytest.raises(services.InvalidInput):
