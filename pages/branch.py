@@ -44,8 +44,11 @@ def _num(x) -> str:
 def _header(d: dict, period_code: str) -> html.Div:
     u = d["unit"]
     gaps = d["gaps"]
+    held = str(u.get("grade_reason") or "")
     if u.get("veto"):
         gap_text = u.get("veto_reason") or "一票否决"  # the engine's reason already starts with 「一票否决：」
+    elif held.startswith(("因名额限制", "直接定级", "因「")):  # points alone would not change this grade
+        gap_text = held
     elif len(gaps) and "next_grade" in gaps:
         g0 = gaps.iloc[0]
         gap_text = (f"距「{g0['next_grade']}」还差 {fmt_points(g0['needed_total'])} 分"

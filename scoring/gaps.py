@@ -133,6 +133,8 @@ def grade_gaps(table: IndicatorTable, res: ScoreResult, period_kind: str) -> pd.
     raw_points = units["raw_points"].to_numpy(float)
     raw_max = units["raw_max"].to_numpy(float)
     bonus = units["bonus"].to_numpy(float)
+    if "penalty" in units.columns:  # penalties come off after rescaling: the base must make them up too
+        bonus = bonus - units["penalty"].to_numpy(float)
     grade = units["grade"].to_numpy(object)
     codes = units["unit"].to_numpy(object)
 

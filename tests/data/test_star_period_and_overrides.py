@@ -70,3 +70,27 @@ def test_the_effect_of_a_new_version_lists_the_units_whose_grade_or_rank_changes
     assert expected and set(effect["unit"]) == expected
     assert (effect["grade_after"] == "优秀").all() and (effect["rank_before"] == effect["rank_after"]).all()
     assert f"等次变化 {len(expected)} 个单位" in table_io.effect_summary(effect)
+
+
+def test_inspector_entries_respect_a_manual_items_range(seeded_sqlite):
+    from scoring.indicators import default_table, table_to_dict
+
+    admin = principal_by_name("admin", seeded_sqlite)
+    inspector = principal_by_name("inspector", seeded_sqlite)
+    d = table_to_dict(default_table())
+    d["version"] = "2027-扣分范围"
+    g2 = next(i for a in d["areas"] for i in a["items"] if i["code"] == "G2")
+    g2["params"] = {"deduct_range": [1, 3]}            # 「扣1-3分」 on a 4-point item
+    f2 = next(i for a in d["areas"] for i in a["items"] if i["code"] == "F2")
+    f2["params"] = {"min": 1, "max": 2.5}
+    services.save_table_version(admin, d, db=seeded_sqlite)
+    services.create_period(admin, "2027", "2027-扣分范围", db=seeded_sqlite)
+    for item, ok, bad in (("G2", (0, 1, 3), (0.5, 3.5)), ("F2", (1, 2.5), (0.5, 3))):
+        for v in ok:
+            services.set_adjustment(inspector, "2027", "C01", item, "judgement", v, "现场检查", db=seeded_sqlite)
+        for v in bad:
+            with pytest.raises(services.InvalidInput):
+                services.set_adjustment(inspector, "2027", "C01", item, "judgement", v, "现场检查", db=seeded_sqlite)
+    services.clear_cache()
+    row = services.score_period("2027", seeded_sqlite).items_for("C01").set_index("item").loc["G2"]
+    assert row["points"] == 1 and row["explanation"].startswith("考核组扣 3 分")   # last entry: 3 of 4 deducted

@@ -491,3 +491,16 @@ def test_a_candidate_held_back_by_a_grade_quota_is_told_so():
     # u3 (96) reached 90 but the 五星 quota (3 of 10) moved it to 四星: its reason names the quota
     assert out.loc["u3", "status"] == "未入选"
     assert "因名额限制（五星≤30%）定为四星" in out.loc["u3", "reason"]
+
+
+def test_the_gap_to_the_next_grade_counts_penalties():
+    from scoring.gaps import grade_gaps
+
+    t = penalty_table()
+    res = go(t, {"u": full(rate=90, light=1)})   # 50 × 0.9 + 50 = 95, − 3 = 92 ≥ 90 → 优秀
+    assert unit(res, "u")["grade"] == "优秀"
+    res = go(t, {"u": full(rate=80, light=2)})   # 40 + 50 = 90 − 6 = 84 → 良好
+    gaps = grade_gaps(t, res, "year")
+    first = gaps[gaps["unit"] == "u"].iloc[0]
+    # to reach 90 the base must be 96 (90 + 6 of penalty): raw points needed = 96 − 90 = 6 (scale 100 = raw 100)
+    assert first["needed_raw"] == pytest.approx(6) and first["needed_total"] == pytest.approx(6)
