@@ -17,7 +17,7 @@ from components.cards import make_alert, make_section
 from components.grids import make_grid, text_col
 from components.org import make_unit_tree
 from components.shell import make_empty, make_page_header
-from data import org
+from data import org, org_edit
 from data.intake.units import KINDS, LEVELS
 from data.services import InvalidInput
 from pages._access import guard
@@ -73,7 +73,7 @@ def layout(**_):
     if denied:
         return denied
     eff = org.default_effective_date().isoformat()
-    cats = org.categories_in_use()
+    cats = org_edit.categories_in_use()
     importer = make_section("导入单位名单", [
         dbc.Row([
             dbc.Col(dcc.Upload(id="org-upload", multiple=False, className="upload-drop", children=html.Div([
@@ -268,7 +268,7 @@ def _save(n_clicks, *values):
     # A blank field keeps what is stored (for a new unit: the import's default, or its error).
     row = {k: (None if v is None or (isinstance(v, str) and not v.strip()) else v) for k, v in zip(_FORM, form)}
     try:
-        pv = org.save_unit(current_principal(), row, effective=_date(effective))
+        pv = org_edit.save_unit(current_principal(), row, effective=_date(effective))
     except InvalidInput as exc:
         return make_alert(str(exc), "warning"), no_update
     warn = "；".join(i.message.split(" 第 2 行 ", 1)[-1] for i in pv.report.warnings
@@ -292,21 +292,21 @@ def _operate(n_clicks, code, op, value, date_value):
         if op in ("rename", "merge", "close") and when is None:
             raise InvalidInput("请填写生效日期")
         if op == "rename":
-            org.rename_unit(p, code, value, when)
+            org_edit.rename_unit(p, code, value, when)
             msg = f"已将 {code} 更名为「{value}」，自 {when.isoformat()} 起生效"
         elif op == "move":
-            org.move_unit(p, code, value or None)
+            org_edit.move_unit(p, code, value or None)
             msg = f"已将 {code} 调整到 {value or '（无上级）'} 之下"
         elif op == "merge":
             if not value:
                 raise InvalidInput("请填写并入单位的编码")
-            org.merge_units(p, code, value, when)
+            org_edit.merge_units(p, code, value, when)
             msg = f"已将 {code} 合并到 {value}，自 {when.isoformat()} 起不再单独考核"
         elif op == "close":
-            org.close_unit(p, code, when)
+            org_edit.close_unit(p, code, when)
             msg = f"已撤销 {code}，自 {when.isoformat()} 起不再参加考核"
         elif op == "category":
-            n = org.rename_category(p, code, value)
+            n = org_edit.rename_category(p, code, value)
             msg = f"已将类别「{code}」改为「{value}」（{n} 个单位）"
         else:
             raise InvalidInput("未知的操作")

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from data import bureaus, org, services
+from data import bureaus, org, org_edit, services
 from data.models import AuditLog, EvidenceValue, OrgUnit, UnitName, User, UserUnit
 from data.permissions import AccessDenied, Principal
 from data.services import InvalidInput
@@ -90,7 +90,7 @@ def test_only_an_admin_imports(sqlite_db):
     with pytest.raises(AccessDenied):
         org.preview_units(LEADER, xlsx(unit_rows()), "u.xlsx", db=sqlite_db)
     with pytest.raises(AccessDenied):
-        org.rename_unit(LEADER, "C01", "x", db=sqlite_db)
+        org_edit.rename_unit(LEADER, "C01", "x", db=sqlite_db)
     assert _n(sqlite_db, OrgUnit) == 0
 
 
@@ -127,7 +127,7 @@ def test_a_rename_keeps_the_old_name_in_old_periods(seeded_sqlite):
     assert [(h["name"], h["valid_to"]) for h in history] == [
         (old, dt.date(2025, 12, 31)), ("市局机关第一党支部（机关党建示范点）", None)]
     # The page's rename: a second name from mid-2026 leaves 2026H1 (ends 30 June) on the first new name.
-    org.rename_unit(ADMIN, "C01", "第一党支部（第三个名字）", dt.date(2026, 7, 1), db=db)
+    org_edit.rename_unit(ADMIN, "C01", "第一党支部（第三个名字）", dt.date(2026, 7, 1), db=db)
     assert services.score_period("2026H1", db).unit("C01")["name"] == "市局机关第一党支部（机关党建示范点）"
     assert services.score_period("2025", db).unit("C01")["name"] == old
 
@@ -143,7 +143,7 @@ def test_a_rename_reaches_every_worker_of_an_open_period_but_not_a_published_one
     try:
         before_2025 = services.score_period("2025", other).unit("C01")["name"]
         assert services.score_period("2026H1", other).unit("C01")["name"] == "市局机关第一党支部"
-        org.rename_unit(ADMIN, "C01", "第一党支部（新名）", dt.date(2026, 1, 1), db=db)
+        org_edit.rename_unit(ADMIN, "C01", "第一党支部（新名）", dt.date(2026, 1, 1), db=db)
         assert services.score_period("2026H1", other).unit("C01")["name"] == "第一党支部（新名）"
         assert services.score_period("2025", other).unit("C01")["name"] == before_2025  # published: frozen
     finally:
@@ -159,7 +159,7 @@ def test_a_merge_keeps_both_histories_and_closes_the_merged_unit(seeded_sqlite):
         staff_sj = s.scalar(select(User).where(User.username == "staff_sj"))
         c02 = s.scalar(select(OrgUnit).where(OrgUnit.code == "C02"))
         s.add(UserUnit(user_id=staff_sj.id, unit_id=c02.id))
-    org.merge_units(ADMIN, "C02", "C01", JAN1, db=db)
+    org_edit.merge_units(ADMIN, "C02", "C01", JAN1, db=db)
     # 2025 still has both units with their own evidence and score; 2026H1 has only the unit merged into.
     res_2025 = services.score_period("2025", db)
     assert res_2025.unit("C02")["total"] == c02_2025 and res_2025.unit("C01")
@@ -171,7 +171,7 @@ def test_a_merge_keeps_both_histories_and_closes_the_merged_unit(seeded_sqlite):
         assert c02.valid_to == dt.date(2025, 12, 31) and c02.merged_into_id == c01.id
         assert s.scalar(select(AuditLog).where(AuditLog.action == "unit_merge")).after["merged_into"] == "C01"
     with pytest.raises(InvalidInput, match="撤销或合并"):
-        org.rename_unit(ADMIN, "C02", "再改名", db=db)
+        org_edit.rename_unit(ADMIN, "C02", "再改名", db=db)
 
 
 def test_a_unit_that_does_not_take_part_is_not_in_that_periods_ranking(seeded_sqlite):
@@ -181,7 +181,7 @@ def test_a_unit_that_does_not_take_part_is_not_in_that_periods_ranking(seeded_sq
     org.commit_units(ADMIN, xlsx(rows), "u.xlsx", db=db, effective=JAN1)
     assert "X0011" not in set(services.rankings(ADMIN, "2026H1", db=db)["unit"])
     assert "X0011" in set(services.rankings(ADMIN, "2025", db=db)["unit"])
-    org.close_unit(ADMIN, "X0012", JAN1, db=db)
+    org_edit.close_unit(ADMIN, "X0012", JAN1, db=db)
     assert "X0012" not in set(services.score_period("2026H1", db).units["unit"])
     assert "X0012" in set(services.score_period("2025", db).units["unit"])
 
@@ -191,36 +191,36 @@ def test_a_unit_that_does_not_take_part_is_not_in_that_periods_ranking(seeded_sq
 def test_add_edit_move_and_categories(seeded_sqlite):
     ADMIN = _admin(seeded_sqlite)
     db = seeded_sqlite
-    org.save_unit(ADMIN, dict(code="x0900", name="临河县局党委", kind="党委", bureau="临河县局", level="县",
+    org_edit.save_unit(ADMIN, dict(code="x0900", name="临河县局党委", kind="党委", bureau="临河县局", level="县",
                               assessed=False), db=db)
-    org.save_unit(ADMIN, dict(code="X0901", name="临河县局新党支部", kind="党支部", parent="X0900", bureau="临河县局",
+    org_edit.save_unit(ADMIN, dict(code="X0901", name="临河县局新党支部", kind="党支部", parent="X0900", bureau="临河县局",
                               level="县", category="县局支部", members_full=8, has_committee=True), db=db)
     with pytest.raises(InvalidInput, match="上级单位属于「临河县局」"):
-        org.save_unit(ADMIN, dict(code="X0902", name="错挂支部", kind="党支部", parent="X0900", bureau="青山县局",
+        org_edit.save_unit(ADMIN, dict(code="X0902", name="错挂支部", kind="党支部", parent="X0900", bureau="青山县局",
                                   level="县", category="县局支部"), db=db)
-    org.save_unit(ADMIN, dict(code="X0901", secretary="赵六"), db=db)  # an edit keeps the other fields
+    org_edit.save_unit(ADMIN, dict(code="X0901", secretary="赵六"), db=db)  # an edit keeps the other fields
     table = org.units_table(ADMIN, db=db).set_index("code")
     assert table.loc["X0901", "secretary"] == "赵六" and table.loc["X0901", "parent"] == "X0900"
     assert table.loc["X0901", "members_full"] == 8
     # Moving a 党委 with its 支部 to another 局 takes the 局 along.
-    org.save_unit(ADMIN, dict(code="Q0900", name="青山县局党委", kind="党委", bureau="青山县局", level="县",
+    org_edit.save_unit(ADMIN, dict(code="Q0900", name="青山县局党委", kind="党委", bureau="青山县局", level="县",
                               assessed=False), db=db)
     with pytest.raises(InvalidInput, match="循环"):
-        org.move_unit(ADMIN, "X0900", "X0900", db=db)
+        org_edit.move_unit(ADMIN, "X0900", "X0900", db=db)
     with pytest.raises(InvalidInput, match="不能管辖"):
-        org.move_unit(ADMIN, "X0900", "Q0900", db=db)
-    org.move_unit(ADMIN, "X0901", "Q0900", db=db)
+        org_edit.move_unit(ADMIN, "X0900", "Q0900", db=db)
+    org_edit.move_unit(ADMIN, "X0901", "Q0900", db=db)
     assert org.units_table(ADMIN, db=db).set_index("code").loc["X0901", "bureau"] == "青山县局"
-    n = org.rename_category(ADMIN, "县局支部", "县（区）局支部", db=db)
+    n = org_edit.rename_category(ADMIN, "县局支部", "县（区）局支部", db=db)
     assert n == int((org.units_table(ADMIN, db=db)["category"] == "县（区）局支部").sum()) > 20
     with pytest.raises(InvalidInput, match="下级单位"):
-        org.close_unit(ADMIN, "Q0900", dt.date(2026, 7, 1), db=db)
+        org_edit.close_unit(ADMIN, "Q0900", dt.date(2026, 7, 1), db=db)
 
 
 def test_export_round_trips_and_neutralises_formulas(seeded_sqlite):
     ADMIN = _admin(seeded_sqlite)
     db = seeded_sqlite
-    org.rename_unit(ADMIN, "C06", "=HYPERLINK(\"http://x\")", JAN1, db=db)
+    org_edit.rename_unit(ADMIN, "C06", "=HYPERLINK(\"http://x\")", JAN1, db=db)
     data = org.export_bytes(None, db=db)
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     names = [c.value for c in ws["B"]]

@@ -79,7 +79,7 @@ def test_bureaus001_shows_every_bureau(page_for, app_db):
 
 def test_rankings101_bureau_filter(page_for, app_db):
     page = page_for("inspector")
-    page.wait_for_selector("#rankings-grid .ag-row")
+    page.wait_for_selector("#rankings-bureau")
     page.select_option("#rankings-bureau", "青山县局")
     page.wait_for_function("() => decodeURIComponent(location.search).includes('bureau=青山县局')")
     page.wait_for_function("() => dash_ag_grid.getApi('rankings-grid') && "
