@@ -108,7 +108,7 @@ def test_every_export_neutralises_formula_text(app_db):
         from data.models import UnitName
         s.execute(update(UnitName).where(UnitName.unit_id == select(OrgUnit.id).where(OrgUnit.code == "C03")
                                          .scalar_subquery()).values(name=EVIL))
-    services.clear_cache()
+    services.clear_cache(app_db, stored=True)  # names edited behind the services' back: no version bump
     admin = principal_by_name("admin", db=app_db)
     inspector = principal_by_name("inspector", db=app_db)
     from flask import Flask
@@ -141,7 +141,7 @@ def test_audit_rows_for_each_action(app_db):
     services.set_adjustment(insp, "2026H1", "C02", "C1", "deduction", 1, "记录缺页", db=app_db)
     rid = services.add_rectification(insp, "2026H1", "C02", "台账不全", dt.date.today() + dt.timedelta(days=30), db=app_db)
     services.update_rectification(insp, rid, "close", "已补齐台账", db=app_db)
-    services.decide_candidate(insp, "2025", "C02", "推荐", "表现突出", db=app_db)
+    services.decide_candidate(insp, "2026H1", "C02", "推荐", "表现突出", db=app_db)  # 2025 is published: frozen
     content = table_xlsx.xlsx_to_dict(table_xlsx.table_to_xlsx(services.table_for_period("2026H1", app_db)))[0]
     content["version"] = "2027"
     services.save_table_version(admin, content, "测试", db=app_db)
@@ -152,7 +152,7 @@ def test_audit_rows_for_each_action(app_db):
     services.set_period_status(insp, "2026H1", "已发布", db=app_db)
     actions = set(_audit_actions(app_db))
     for action in ("judgement", "deduction", "rectification_open", "rectification_close", "candidate_decision",
-                   "period_status", "table_version", "user_create", "upload"):
+                   "period_publish", "table_version", "user_create", "upload"):
         assert action in actions, action
 
 
