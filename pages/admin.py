@@ -61,7 +61,7 @@ def layout(**_):
             dbc.Col(dbc.Input(id="admin-new-name", placeholder="姓名"), md=2),
             dbc.Col(dbc.Select(id="admin-new-role", options=role_opts, value="staff"), md=2),
             dbc.Col(dbc.Input(id="admin-new-units", placeholder="负责单位编码，逗号分隔（党务干事必填）"), md=3),
-            dbc.Col(dbc.Input(id="admin-new-password", type="password", placeholder="初始密码（至少 8 位）",
+            dbc.Col(dbc.Input(id="admin-new-password", type="password", placeholder="初始密码（至少 12 位，首次登录须修改）",
                               autoComplete="new-password"), md=2),
             dbc.Col(dbc.Button("创建", id="admin-new-save", color="danger", className="w-100"), md=1),
         ], className="g-2"),
@@ -71,7 +71,7 @@ def layout(**_):
             dbc.Col(dbc.Select(id="admin-user-action", value="disable", options=[
                 {"label": "停用", "value": "disable"}, {"label": "启用", "value": "enable"},
                 {"label": "重置密码", "value": "password"}]), md=2),
-            dbc.Col(dbc.Input(id="admin-user-password", type="password", placeholder="新密码（重置密码时填写）",
+            dbc.Col(dbc.Input(id="admin-user-password", type="password", placeholder="新密码（至少 12 位；重置后须本人修改）",
                               autoComplete="new-password"), md=3),
             dbc.Col(dbc.Button("执行", id="admin-user-save", color="secondary", outline=True, className="w-100"), md=2),
         ], className="g-2"),

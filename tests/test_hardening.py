@@ -159,3 +159,28 @@ def test_https_setting_turns_on_secure_cookies_at_start():
         app.config["SESSION_COOKIE_SECURE"] = True
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert dt  # keep import
+
+
+def test_over_long_text_never_reaches_a_column_as_a_database_error(db):
+    """On both databases: user-facing columns refuse with a Chinese message, log columns are cut."""
+    from data.models import OrgUnit, Period, Rectification, TableVersion
+
+    with db.session() as s:
+        services.audit(s, None, "x" * 50, entity="e" * 50, entity_id="i" * 500, username="u" * 100, ip="1" * 100)
+    with db.session() as s:
+        row = s.scalar(select(AuditLog))
+        assert (len(row.action), len(row.entity_id), len(row.username), len(row.ip)) == (32, 64, 64, 64)
+    with db.session() as s:
+        tv = TableVersion(version="v", title="t", content={})
+        unit = OrgUnit(code="U1", name="n", level="市", category="c", bureau="b", valid_from=dt.date(2026, 1, 1))
+        s.add_all([tv, unit])
+        s.flush()
+        p = Period(code="P", kind="year", year=2026, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31),
+                   table_version_id=tv.id)
+        s.add(p)
+    with pytest.raises(services.InvalidInput, match="责任人.*最多 32 个字符"):
+        with db.session() as s:
+            s.add(Rectification(period_id=p.id, unit_id=unit.id, problem="p", source="s", responsible="人" * 33,
+                                deadline=dt.date(2026, 12, 31)))
+    with db.session() as s:
+        assert s.scalar(select(Rectification.id)) is None

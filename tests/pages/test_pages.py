@@ -207,8 +207,8 @@ def test_admin001_create_a_staff_account_who_then_signs_in_to_their_unit_only(pa
         # An account an admin created must choose its own password first.
         p2.wait_for_selector("#password-forced")
         p2.fill("#current", "Wf@2026-pass")
-        p2.fill("#new", "Wangfang-Own-Choice-1")
-        p2.fill("#confirm", "Wangfang-Own-Choice-1")
+        p2.fill("#new", "Ziji-Xuan-De-Mima-27")
+        p2.fill("#confirm", "Ziji-Xuan-De-Mima-27")
         p2.click("#password-submit")
         p2.click("#password-home")
         p2.goto(live_server + "/")
