@@ -58,9 +58,9 @@ def register_cli(app: Flask) -> None:
             if not password:
                 if not sys.stdin or not sys.stdin.isatty():
                     raise click.ClickException(
-                        "系统中还没有管理员账号：请设置环境变量 DANGJIAN_ADMIN_PASSWORD（至少 8 位）后重新运行 "
+                        "系统中还没有管理员账号：请设置环境变量 DANGJIAN_ADMIN_PASSWORD（至少 12 位）后重新运行 "
                         "init-db，或在终端中直接运行以交互输入密码")
-                password = click.prompt("请设置管理员 admin 的密码（至少 8 位，输入时不显示）", hide_input=True,
+                password = click.prompt("请设置管理员 admin 的密码（至少 12 位，输入时不显示）", hide_input=True,
                                         confirmation_prompt="再次输入密码")
             from data.services import InvalidInput
 

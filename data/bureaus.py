@@ -33,7 +33,8 @@ def bureau_comparison(principal: Principal, period_code: str, db: Database | Non
         for grade in grades:
             row[f"grade:{grade}"] = int((g["grade"] == grade).sum())
         rows.append(row)
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["bureau", "level", "units", "average", "best", "worst", "vetoed",
+                                      *[f"grade:{g}" for g in grades]])  # no unit with data yet: no rows
     prev_code = services.previous_period_code(period_code, db, same_kind=True)
     out["prev_average"] = float("nan")
     if prev_code and len(out):

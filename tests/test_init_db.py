@@ -46,7 +46,7 @@ def test_init_db_without_a_password_source_is_a_clear_chinese_error(flask_app, t
         assert "DANGJIAN_ADMIN_PASSWORD" in res.output and "管理员" in res.output
         assert _count(db, User) == 0
         short = run(flask_app, "init-db", env={"DANGJIAN_ADMIN_PASSWORD": "short"})
-        assert short.exit_code != 0 and "至少 8 位" in short.output
+        assert short.exit_code != 0 and "至少 12 位" in short.output
         assert _count(db, User) == 0
         help_text = run(flask_app, "init-db", "--help").output
         assert "--password" not in help_text

@@ -25,7 +25,7 @@ def _admin(db) -> Principal:
 
     p = principal_by_name("admin", db)
     if p is None:
-        create_user("admin", "Admin@2026-x", "admin", db=db)
+        create_user("admin", "Zhuguan@2026-xy", "admin", db=db)
         p = principal_by_name("admin", db)
     return p
 
@@ -269,8 +269,17 @@ def test_change_from_the_last_period_of_the_same_kind(seeded_sqlite):
     ADMIN = _admin(seeded_sqlite)
     db = seeded_sqlite
     services.create_period(ADMIN, "2026", "2026", db=db)
+    empty = bureaus.bureau_comparison(LEADER, "2026", db=db)
+    assert empty["previous"] == "2025" and empty["rows"].empty  # 尚无数据: no 局 row before any upload
+    from data import evidence_service
+    from data.accounts import principal_by_name
+
+    codes = services.scoring_inputs("2025", db).units["unit"].tolist()
+    csv = ("单位编码,支委会次数\n" + "".join(f"{u},{5 + i % 7}\n" for i, u in enumerate(codes))).encode()
+    done = evidence_service.commit_upload(db, csv, "2026.csv", "2026", principal_by_name("inspector", db))
+    assert done.status == "committed", evidence_service.format_commit(done)
     out = bureaus.bureau_comparison(LEADER, "2026", db=db)
-    assert out["previous"] == "2025"
+    assert out["previous"] == "2025" and len(out["rows"]) == len(set(services.scoring_inputs("2026", db).units["bureau"]))
     df = out["rows"].set_index("bureau")
     prev = services.score_period("2025", db).units
     units = services.scoring_inputs("2025", db).units.set_index("unit")["bureau"]
