@@ -260,6 +260,10 @@ def verify(url: str, base: str, app, stats: Stats, units: list[str]) -> list[str
     from data.models import EvidenceValue, OrgUnit, Period, UploadBatch
 
     problems = []
+    if not stats.commits:
+        problems.append("no commit completed during the run (nothing to check: the uploaders never got through)")
+    elif not any(name.startswith("race") for name, _, _ in stats.commits):
+        problems.append("no same-unit race commit completed during the run")
     db = Database(url)
     with db.session() as s:
         batches = {b.file_name: b for b in s.scalars(select(UploadBatch).where(UploadBatch.status == "committed"))}
