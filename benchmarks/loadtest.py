@@ -73,16 +73,14 @@ def seed(url: str) -> list[str]:
     t0 = time.perf_counter()
     seed_database(db, n_units=UNITS)
     units = sorted(__import__("data.services", fromlist=["x"]).scoring_inputs(PERIOD, db).units["unit"])
-    picked = units[1:1 + UPLOADERS - 1]
-    race_unit = units[-1]
-    codes = picked + [race_unit]
-    for k, code in enumerate(codes):
-        # uploaders 3 and 4 both answer for the race unit
-        scope = list(dict.fromkeys([code, race_unit])) if k >= UPLOADERS - 2 else [code]
+    picked = units[1:1 + UPLOADERS]  # each uploader's own unit
+    race_unit = units[-1]             # only the two racing uploaders write this one, and only in races
+    for k, code in enumerate(picked):
+        scope = [code, race_unit] if k >= UPLOADERS - 2 else [code]
         create_user(f"load{k}", STAFF_PASSWORD, "staff", f"压测干事{k}", scope, db=db)
     db.dispose()
     print(f"  seeded {UNITS} units in {time.perf_counter() - t0:.0f} s", flush=True)
-    return codes + [race_unit]
+    return picked + [race_unit]
 
 
 @contextmanager
@@ -288,6 +286,10 @@ def verify(url: str, base: str, app, stats: Stats, units: list[str]) -> list[str
         elif race_batches and current[0][1] != race_batches[-1][0]:
             problems.append(f"race unit {race_unit}: current value from batch {current[0][1]}, "
                             f"latest committed race batch is {race_batches[-1][0]}")
+        elif race_batches:
+            want = next(v for name, _, v in stats.commits if name == race_batches[-1][1])
+            if current[0][0] != want:
+                problems.append(f"race unit {race_unit}: current value {current[0][0]}, the later batch wrote {want}")
     services.clear_cache()
     fresh = services.score_period(PERIOD, db).units.set_index("unit")["total"]
     checked = {u for _, u, _ in stats.commits} | {units[-1]}
