@@ -38,6 +38,8 @@ from pathlib import Path
 
 import requests
 
+from components.formats import round_half_up
+
 from benchmarks.bench_pages import router_payload
 from benchmarks.table import pct
 
@@ -72,16 +74,14 @@ def seed(url: str) -> list[str]:
     t0 = time.perf_counter()
     seed_database(db, n_units=UNITS)
     units = sorted(__import__("data.services", fromlist=["x"]).scoring_inputs(PERIOD, db).units["unit"])
-    picked = units[1:1 + UPLOADERS - 1]
-    race_unit = units[-1]
-    codes = picked + [race_unit]
-    for k, code in enumerate(codes):
-        # uploaders 3 and 4 both answer for the race unit
-        scope = list(dict.fromkeys([code, race_unit])) if k >= UPLOADERS - 2 else [code]
+    picked = units[1:1 + UPLOADERS]  # each uploader's own unit
+    race_unit = units[-1]             # only the two racing uploaders write this one, and only in races
+    for k, code in enumerate(picked):
+        scope = [code, race_unit] if k >= UPLOADERS - 2 else [code]
         create_user(f"load{k}", STAFF_PASSWORD, "staff", f"压测干事{k}", scope, db=db)
     db.dispose()
     print(f"  seeded {UNITS} units in {time.perf_counter() - t0:.0f} s", flush=True)
-    return codes + [race_unit]
+    return picked + [race_unit]
 
 
 @contextmanager
@@ -120,10 +120,10 @@ class Client:
     def __init__(self, base: str, username: str, password: str, app):
         self.base, self.app = base, app
         self.s = requests.Session()
-        page = self.s.get(base + "/login", timeout=30).text
+        page = self.s.get(base + "/login", timeout=120).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         r = self.s.post(base + "/login", data={"username": username, "password": password, "csrf_token": token},
-                        allow_redirects=False, timeout=60)
+                        allow_redirects=False, timeout=120)
         assert r.status_code == 302, (username, r.status_code)
 
     def callback(self, payload: dict, timeout: float = 120) -> requests.Response:
@@ -166,9 +166,25 @@ class Stats:
                     self.samples.append(f"{kind}: {note[:200]}")
 
 
+def signed_in(base, app, stop, stats, username, password) -> Client | None:
+    """A signed-in client; a failed sign-in (timeout, 5xx) counts as an error and is retried."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        try:
+            c = Client(base, username, password, app)
+            stats.record("login", t0, True)
+            return c
+        except (requests.RequestException, AssertionError, AttributeError) as exc:
+            stats.record("login", t0, False, repr(exc))
+            time.sleep(1)
+    return None
+
+
 def reader(base, app, stop, stats, units, k):
     user = "leader" if k % 2 else "inspector"
-    c = Client(base, user, READER_PASSWORDS[user], app)
+    c = signed_in(base, app, stop, stats, user, READER_PASSWORDS[user])
+    if c is None:
+        return
     rng = random.Random(k)
     pages = [("ranking", "/", f"?period={PERIOD}"), ("detail", None, f"?period={PERIOD}"),
              ("gaps", "/gaps", f"?period={PERIOD}")]
@@ -209,13 +225,15 @@ def upload(c: Client, app, stats: Stats, unit: str, value: int, name: str, barri
 
 
 def uploader(base, app, stop, stats, k, unit, race_unit, barrier):
-    c = Client(base, f"load{k}", STAFF_PASSWORD, app)
+    c = signed_in(base, app, stop, stats, f"load{k}", STAFF_PASSWORD)
+    if c is None:
+        return
     n = 0
     racing = k >= UPLOADERS - 2
     races = 0
     while not stop.is_set():
         n += 1
-        if racing and races < 2 and n % 3 == 0:
+        if racing and races < 2 and (n == 1 or n % 3 == 0):  # the first race right away
             races += 1
             upload(c, app, stats, race_unit, 100 + 10 * races + k, f"race{races}-load{k}.csv", barrier)
         else:
@@ -241,6 +259,10 @@ def verify(url: str, base: str, app, stats: Stats, units: list[str]) -> list[str
     from data.models import EvidenceValue, OrgUnit, Period, UploadBatch
 
     problems = []
+    if not stats.commits:
+        problems.append("no commit completed during the run (nothing to check: the uploaders never got through)")
+    elif not any(name.startswith("race") for name, _, _ in stats.commits):
+        problems.append("no same-unit race commit completed during the run")
     db = Database(url)
     with db.session() as s:
         batches = {b.file_name: b for b in s.scalars(select(UploadBatch).where(UploadBatch.status == "committed"))}
@@ -265,18 +287,25 @@ def verify(url: str, base: str, app, stats: Stats, units: list[str]) -> list[str
         elif race_batches and current[0][1] != race_batches[-1][0]:
             problems.append(f"race unit {race_unit}: current value from batch {current[0][1]}, "
                             f"latest committed race batch is {race_batches[-1][0]}")
+        elif race_batches:
+            want = next(v for name, _, v in stats.commits if name == race_batches[-1][1])
+            if current[0][0] != want:
+                problems.append(f"race unit {race_unit}: current value {current[0][0]}, the later batch wrote {want}")
     services.clear_cache()
     fresh = services.score_period(PERIOD, db).units.set_index("unit")["total"]
-    c = Client(base, "leader", READER_PASSWORDS["leader"], app)
     checked = {u for _, u, _ in stats.commits} | {units[-1]}
-    for unit in sorted(checked):
-        want = "—" if fresh[unit] != fresh[unit] else f"{__import__('components.formats', fromlist=['x']).round_half_up(float(fresh[unit])):.2f}"
-        for _ in range(3 * WORKERS):  # several answers, so every worker is asked
-            r = c.callback(router_payload(app, f"/branch/{unit}", f"?period={PERIOD}"))
-            got = _branch_total(r.json())
-            if got != want:
-                problems.append(f"{unit}: a worker served total {got}, fresh re-score {want}")
-                break
+    try:
+        c = Client(base, "leader", READER_PASSWORDS["leader"], app)
+        for unit in sorted(checked):
+            want = "—" if fresh[unit] != fresh[unit] else f"{round_half_up(float(fresh[unit])):.2f}"
+            for _ in range(3 * WORKERS):  # several answers, so every worker is asked
+                r = c.callback(router_payload(app, f"/branch/{unit}", f"?period={PERIOD}"), timeout=300)
+                got = _branch_total(r.json())
+                if got != want:
+                    problems.append(f"{unit}: a worker served total {got}, fresh re-score {want}")
+                    break
+    except requests.RequestException as exc:
+        problems.append(f"could not ask the workers after the run: {exc!r}")
     db.dispose()
     return problems
 
@@ -326,7 +355,7 @@ def run(label: str, url: str, tmp: Path, app) -> bool:
     timeouts = len(re.findall(r"WORKER TIMEOUT", errors.read_text()))
     total = sum(len(v) for v in stats.times.values())
     print(f"{'request':<10}{'count':>7}{'errors':>8}{'client p50':>12}{'client p95':>12}")
-    for kind in ("ranking", "detail", "gaps", "preview", "commit"):
+    for kind in ("login", "ranking", "detail", "gaps", "preview", "commit"):
         xs = stats.times.get(kind, [])
         print(f"{kind:<10}{len(xs):>7}{stats.errors.get(kind, 0):>8}{pct(xs, 50):>10.0f}ms{pct(xs, 95):>10.0f}ms")
     cb = server.get("/_dash-update-component", [])
