@@ -83,3 +83,13 @@ def test_print003_branch_detail_prints_items_without_forms(page_for, app_db):
         assert item.replace(" ", "") in text
     for hidden in ("考核组李明", "退出", "登记整改事项", "反馈单Word", "理由（必填"):
         assert hidden not in text, hidden
+
+
+def test_print004_candidates_page_prints_every_row(page_for, app_db):
+    page = page_for("leader")
+    page.goto(page.base_url + "/candidates?period=2026H1")
+    page.wait_for_selector("#candidates-grid .ag-row")
+    n = len(services.candidate_list(Principal(0, "t", "t", "leader"), "2026H1", app_db))
+    text = _text(_print(page, "print_candidates")).replace(" ", "")
+    assert page.locator(".print-table[data-grid=candidates-grid] tbody tr").count() == n
+    assert "2026年上半年" in text and "张局长" not in text and "导出Excel" not in text
