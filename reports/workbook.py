@@ -123,9 +123,9 @@ def print_setup(ws: Worksheet, title: str, header_rows: str = "3:3") -> None:
     ws.page_margins.top = ws.page_margins.bottom = 0.7
     ws.print_title_rows = header_rows
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
-    ws.oddFooter.center.font = FONT
+    ws.oddFooter.center.font = FONT + ",Regular"  # Excel writes &"name,style"
     ws.oddHeader.center.text = title.replace("&", "&&")
-    ws.oddHeader.center.font = FONT
+    ws.oddHeader.center.font = FONT + ",Regular"
 
 
 def to_bytes(wb: Workbook) -> bytes:
