@@ -117,8 +117,8 @@ def _check_access(db: Database, data: bytes, file_name: str, period_code: str,
             return _refused(data, file_name, IssueCode.UNKNOWN_PERIOD,
                             f"{file_name}：考核期「{period_code}」不存在；请选择系统中已有的考核期")
         if p.status == PUBLISHED:
-            # Published results must not move under the leaders' feet; an inspector reopens the
-            # period (status back to 考核中, audited) when a correction is really needed.
+            # Published results must not move under the leaders' feet; an admin reopens the period
+            # (reopen-period, with a reason, audited) when a correction is really needed.
             return _refused(data, file_name, IssueCode.PERIOD_PUBLISHED, _published_message(file_name, period_code))
     late = periods.late_upload(db, period_code)
     if late is not None and late.refuse:

@@ -120,7 +120,7 @@ def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_dat
     with db.session() as s:
         p = _period(s, code)
         if p.status == PERIOD_STATUSES[-1]:
-            raise _invalid(f"{p.code} 考核结果已发布，不能再修改考核期设置；如需更正，请先由考核组将状态改回「考核中」")
+            raise _invalid(f"{p.code} 考核结果已发布，不能再修改考核期设置；如需更正，请由系统管理员重新开放该考核期（须填写理由）")
         changes: dict[str, tuple] = {}
         start = p.start_date if start_date is _UNSET else _as_date(start_date, "开始日期") or p.start_date
         end = p.end_date if end_date is _UNSET else _as_date(end_date, "结束日期") or p.end_date
