@@ -178,7 +178,7 @@ def _provenance(rows, table) -> html.Div:
             html.Td(f.label if f else r.field), html.Td(r.raw if r.raw not in (None, "") else _num(r.value)),
             html.Td(r.file_name), html.Td(r.sheet or "—"), html.Td(r.row if r.row else "—"),
             html.Td(r.column or "—"), html.Td(r.uploader or "—"), html.Td(fmt_datetime(r.uploaded_at)),
-            html.Td("当前" if pd.isna(r.superseded_at) else "已被替换",
+            html.Td(("当前（已清除）" if pd.isna(r.value) else "当前") if pd.isna(r.superseded_at) else "已被替换",
                     className="text-success" if pd.isna(r.superseded_at) else "text-muted"),
         ]))
     older = rows.attrs.get("older", 0)

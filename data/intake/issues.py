@@ -139,7 +139,7 @@ class UploadReport:
     def counts(self) -> dict[str, int]:
         return {
             "rows": self.n_rows,
-            "units": int(self.values["unit"].nunique()) if len(self.values) else 0,
+            "units": len(set(self.values["unit"]) | set(self.clears["unit"])),
             "values": len(self.values),
             "cleared": len(self.clears),
             "blank": self.n_blank,

@@ -327,13 +327,63 @@ class _XlsSource(Source):
     def __init__(self, data: bytes, sheets: list[SheetInfo], file_name: str, limits: Limits,
                  wb: CalamineWorkbook):
         super().__init__("xls", sheets, file_name, limits)
+        self._data = data
         self._wb = wb
 
     def grid(self, name: str) -> tuple[Grid | None, list[UploadIssue]]:
-        return _read_sheet(self._wb, name, self.file_name)
+        grid, issues = _read_sheet(self._wb, name, self.file_name)
+        if grid is not None:
+            try:
+                grid.error_cells.update(_xls_errors(self._data, name))
+            except Exception:  # damaged records: calamine read the cells; only the error scan is lost
+                pass
+        return grid, issues
 
     def close(self) -> None:
         self._wb.close()
+
+
+# BIFF error codes (BOOLERR and a FORMULA's cached error result) as Excel shows them.
+_XLS_ERROR_CODES = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+                    0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+
+
+def _xls_errors(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
+    """(row, col) → error text of the cells of ``sheet`` holding an Excel error value: calamine
+    reads them as blank. BOUNDSHEET records name each worksheet and point at its BOF."""
+    from xlrd.compdoc import CompDoc
+
+    cd = CompDoc(data, logfile=io.StringIO())
+    stream = cd.get_named_stream("Workbook") or cd.get_named_stream("Book")
+    if stream is None:
+        return {}
+    offsets: dict[int, str] = {}
+    pos, n = 0, len(stream)
+    out: dict[tuple[int, int], str] = {}
+    current: str | None = None
+    while pos + 4 <= n:
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        payload = pos + 4
+        if rtype == 0x0085 and length >= 8:  # BOUNDSHEET: BOF offset, state, type, name
+            bof, = struct.unpack_from("<I", stream, payload)
+            cch, flags = stream[payload + 6], stream[payload + 7]
+            raw = stream[payload + 8:payload + length]
+            name = raw[:cch * 2].decode("utf-16-le", "replace") if flags & 1 else raw[:cch].decode("latin-1")
+            offsets[bof] = name
+        elif rtype == 0x0809:  # BOF of a substream
+            current = offsets.get(pos)
+        elif current == sheet and rtype == 0x0205 and length >= 8:  # BOOLERR
+            r, c = struct.unpack_from("<HH", stream, payload)
+            value, is_error = stream[payload + 6], stream[payload + 7]
+            if is_error:
+                out[(r, c)] = _XLS_ERROR_CODES.get(value, "#N/A")
+        elif current == sheet and rtype == 0x0006 and length >= 14:  # FORMULA with its cached result
+            r, c = struct.unpack_from("<HH", stream, payload)
+            result = stream[payload + 6:payload + 14]
+            if result[6:8] == b"\xff\xff" and result[0] == 2:
+                out[(r, c)] = _XLS_ERROR_CODES.get(result[2], "#N/A")
+        pos = payload + length
+    return out
 
 
 # BIFF cell records: (row u16, col u16, ...) at the start of the payload.

@@ -68,6 +68,30 @@ def test_error_values_in_a_csv_export_are_errors_too():
     assert errors(report) == [("EXCEL_ERROR", 2, "C"), ("EXCEL_ERROR", 2, "D")]
 
 
+def test_error_cells_of_an_old_xls_are_errors_too():
+    import io
+
+    import xlwt
+
+    wb = xlwt.Workbook()
+    wb.add_sheet("说明").write(0, 0, "x")   # another sheet first: errors are found in the sheet read
+    ws = wb.add_sheet("填报表")
+    for c, h in enumerate(["单位编码", "支委会次数", "主题党日次数"]):
+        ws.write(0, c, h)
+    ws.write(1, 0, "C01")
+    ws.write(1, 1, 3)
+    ws.row(1).set_cell_error(2, "#DIV/0!")  # a BOOLERR record, as Excel 97-2003 stores an error value
+    ws.write(2, 0, "C02")
+    ws.row(2).set_cell_error(1, 0x2A)       # #N/A
+    ws.write(2, 2, 4)
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = parse(buf.getvalue(), "旧表.xls")
+    assert errors(report) == [("EXCEL_ERROR", 2, "C"), ("EXCEL_ERROR", 3, "B")]
+    assert [i.value for i in report.errors] == ["#DIV/0!", "#N/A"]
+    assert value_map(report) == {("C01", "committee_meetings"): 3, ("C02", "theme_days"): 4}
+
+
 # --------------------------------------------------------------------------- 3. merged cells
 
 def test_a_vertical_merge_over_two_unit_rows_is_read_for_both_and_named():
