@@ -163,10 +163,9 @@ def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame
     rank at 0 points as 「不合格」 just because nothing was uploaded yet. Every view reads
     ``score_period``, which scores only these units.
     """
-    if units.empty:
-        return units
-    has = set(evidence["unit"].astype(str)) if len(evidence) else set()
-    return units[units["unit"].astype(str).isin(has)]
+    if units.empty or not len(evidence):
+        return units.iloc[0:0]
+    return units[units["unit"].isin(evidence["unit"].unique())]
 
 
 def units_without_data(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:

@@ -76,3 +76,28 @@ def shot(page, name: str) -> Path:
 def assert_no_horizontal_overflow(page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"page overflows horizontally by {overflow}px"
+
+
+def wait_js(page, expression: str, arg=None, timeout: float = 45.0):
+    """Poll ``expression`` (a JS function source) with page.evaluate until it returns something truthy.
+
+    Used after in-place updates on the branch page: Playwright's own selector waits (which poll in
+    its isolated world) were seen to stall there on a loaded CI machine while plain evaluate calls
+    kept answering; polling from Python with evaluate does not depend on them.
+    """
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for: {expression[:120]} {arg!r}")
+        time.sleep(0.25)
+
+
+def wait_text(page, selector: str, text: str, timeout: float = 45.0):
+    """Wait until the element ``selector`` exists and its text contains ``text``."""
+    return wait_js(page, "([s, t]) => { const e = document.querySelector(s); return !!e && e.innerText.includes(t); }",
+                   [selector, text], timeout)

@@ -12,15 +12,14 @@ import pytest
 
 from components.formats import fmt_points
 from data import services
-from tests.pages.conftest import PASSWORDS, shot
+from tests.pages.conftest import PASSWORDS, shot, wait_js, wait_text
 
 pytestmark = pytest.mark.browser
 SIZES = [(1366, 768), (1920, 1080)]
 
 
-def _wait_text(page, selector: str, text: str, timeout: int = 30_000):
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
-                           arg=[selector, text], timeout=timeout)
+def _wait_text(page, selector: str, text: str):
+    wait_text(page, selector, text)
 
 
 def _sign_in_again(page, username):
@@ -55,7 +54,7 @@ def test_session001_expired_session_during_a_save_signs_in_and_comes_back_with_t
     # Nothing was saved by the refused call; saving now works.
     before = services.score_period("2026H1", app_db).unit("C05")["total"]
     page.click("#branch-adj-save")
-    page.wait_for_selector("#branch-adj-msg .alert-success")
+    _wait_text(page, "#branch-adj-msg", "已保存")
     assert services.score_period("2026H1", app_db).unit("C05")["total"] < before
 
 
@@ -71,11 +70,13 @@ def test_branch101_save_updates_in_place_and_the_confirmation_stays(page_for, ap
     page.locator("#branch-adj-save").scroll_into_view_if_needed()
     y = page.evaluate("window.scrollY")
     page.click("#branch-adj-save")
-    page.wait_for_selector("#branch-adj-msg .alert-success")
+    _wait_text(page, "#branch-adj-msg", "已保存")
     after = services.score_period("2026H1", app_db).unit("C05")["total"]
-    page.wait_for_function(f"() => document.querySelector('#branch-total').innerText.trim() === '{fmt_points(after)}'")
+    _wait_text(page, "#branch-total", fmt_points(after))
     time.sleep(3)
-    assert page.is_visible("#branch-adj-msg .alert-success"), "the confirmation vanished"
+    assert wait_js(page, "() => { const a = document.querySelector('#branch-adj-msg .alert-success');"
+                         " return !!a && a.offsetParent !== null && a.innerText.includes('已保存'); }", timeout=1), \
+        "the confirmation vanished"
     assert page.url == url and "t=" not in page.url
     assert page.evaluate("history.length") == history
     assert abs(page.evaluate("window.scrollY") - y) < 40, "the view jumped"
@@ -95,7 +96,7 @@ def test_branch102_inspector_acts_from_an_items_own_row(page_for, app_db):
     page.fill("#branch-row-points", "0.5")
     page.fill("#branch-row-reason", "行内扣分：记录缺页")
     page.click("#branch-row-save")
-    page.wait_for_selector("#branch-row-msg .alert-success")
+    _wait_text(page, "#branch-row-msg", "已保存")
     _wait_text(page, "#branch-adjustments", "行内扣分：记录缺页")
     page.fill("#branch-row-problem", "补齐记录")
     page.click("#branch-row-rect-add")
@@ -315,3 +316,25 @@ def test_candidates101_empty_list_has_no_stray_semicolon_and_no_export(page_for,
     page.wait_for_selector("#candidates-grid .ag-row")
     assert not page.is_disabled("#candidates-export")
     assert not page.inner_text("#candidates-summary").strip().endswith("；")
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_layout103_every_page_after_navigation_has_whole_headers_and_no_overflow(page_for, width, height):
+    from tests.pages.conftest import assert_no_horizontal_overflow
+
+    page = page_for("admin", width, height)
+    page.wait_for_selector("#rankings-grid .ag-row")
+    links = page.evaluate("[...document.querySelectorAll('#nav-links a')].map(a => a.id)")
+    assert len(links) >= 7
+    for link in links + ["nav-home"]:
+        page.click(f"#{link}")
+        page.wait_for_selector("#_pages_content .page-header, #_pages_content .error-body")
+        page.wait_for_timeout(1200)
+        assert "系统错误" not in page.inner_text("body")
+        assert_no_horizontal_overflow(page)
+        cut = page.evaluate("""() => [...document.querySelectorAll('.ag-header-cell-text')]
+            .filter(t => t.offsetParent && t.scrollWidth > t.clientWidth + 1).map(t => t.innerText)""")
+        assert cut == [], (link, cut)
+        wrapped = page.evaluate("""() => [...document.querySelectorAll('.table > thead th')]
+            .filter(t => t.offsetParent && t.getBoundingClientRect().height > 44).map(t => t.innerText)""")
+        assert wrapped == [], (link, wrapped)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from data import services
 from data.models import EvidenceValue, UploadBatch
-from tests.pages.conftest import assert_no_horizontal_overflow, shot
+from components.formats import fmt_points
+from tests.pages.conftest import assert_no_horizontal_overflow, shot, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -102,10 +103,10 @@ def test_branch003_inspector_deduction_moves_the_score_and_is_audited(page_for, 
     assert services.score_period("2026H1", app_db).unit("C05")["total"] == before
     page.fill("#branch-adj-reason", "现场检查：党课记录不完整")
     page.click("#branch-adj-save")
-    page.wait_for_selector("#branch-adjustments:has-text('现场检查：党课记录不完整')")
+    wait_text(page, "#branch-adjustments", "现场检查：党课记录不完整")  # updated in place, no reload
     after = services.score_period("2026H1", app_db).unit("C05")["total"]
     assert after < before
-    assert page.inner_text("#branch-total").strip() == f"{after:.2f}"
+    wait_text(page, "#branch-total", fmt_points(after))
 
 
 def _count(db, model):
@@ -266,8 +267,8 @@ def test_branch004_staff_enters_a_self_assessment_shown_beside_the_score(page_fo
     page.select_option("#branch-self-item", "A4")
     page.fill("#branch-self-points", "1.5")
     page.click("#branch-self-save")
-    page.wait_for_selector("#branch-self-msg .alert-success")
-    page.wait_for_function("() => document.querySelector('#branch-area-A').innerText.includes('1.5')")
+    wait_text(page, "#branch-self-msg", "自评分已保存")
+    wait_text(page, "#branch-area-A", "1.5")
 
 
 def test_rankings004_work_summary_figures_open_on_demand(page_for, app_db):
