@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from data import services
 from data.db import Database, get_db
-from data.models import OPEN_RECTIFICATION, PERIOD_STATUSES, AuditLog, OrgUnit, Period, Rectification, SelfAssessment
+from data.models import OPEN_RECTIFICATION, PERIOD_STATUSES, OrgUnit, Period, Rectification, SelfAssessment
 from data.permissions import NotFound, Principal, require, require_unit, unit_scope
 from scoring.glossary import period_label
 
@@ -116,11 +116,10 @@ def period_header(period_code: str, db: Database | None = None) -> PeriodHeader:
     table = services.table_for_period(period_code, db)
     published = None
     if info.status == PERIOD_STATUSES[-1]:
-        with db.session() as s:
-            rows = s.execute(select(AuditLog.at, AuditLog.after).where(
-                AuditLog.action == "period_status", AuditLog.period_code == period_code)
-                .order_by(AuditLog.id.desc())).all()
-        published = next((at for at, after in rows if (after or {}).get("status") == PERIOD_STATUSES[-1]), None)
+        # The date of the snapshot the documents are made from (「第 N 次发布」), not of an audit row.
+        from data import publication
+
+        published = publication.snapshot(period_code, db=db).published_at
     return PeriodHeader(code=info.code, label=period_label(info.code), kind=info.kind, year=info.year,
                         status=info.status, table_version=table.version, table_title=table.title,
                         grades=tuple((g.label, float(g.min)) for g in table.grades), veto_grade=table.veto_grade,
@@ -194,7 +193,7 @@ def bulletin_data(principal: Principal, period_code: str, db: Database | None = 
     pass_label = header.grades[-2][0] if len(header.grades) >= 2 else None
     items = res.items[res.items["unit"].isin(failed["unit"])]
     failed["reason"] = [_fail_reason(r, items, pass_line, pass_label) for _, r in failed.iterrows()]
-    ov = services.gap_overview(principal, period_code, db)
+    ov = services.gap_overview(principal, period_code, db=db)
     area_names = ov["area_names"]
     problems = ov["failed"].sort_values(["units_failed", "area", "item"], ascending=[False, True, True],
                                         kind="stable").head(top_problems).copy()

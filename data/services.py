@@ -151,28 +151,33 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
 def compute_score(inp: ScoringInputs) -> ScoreResult:
     """The one call of the engine for a period's data (counted in ``results_store.STATS``)."""
     results_store.STATS.add("engine_runs")
-    units = units_with_data(inp.units, inp.evidence)
+    units = units_with_data(inp.units, inp.evidence, inp.adjustments)
     return score(inp.table, inp.evidence, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
 
 
-def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
-    """The units of ``units`` that have at least one current evidence value in the period.
+def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame,
+                    adjustments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The units of ``units`` that have data in the period: a current evidence value, or an inspector's
+    current judgement or deduction (an on-site finding is data even before anything is uploaded).
 
-    THE rule for 「尚无数据」: a unit (or a whole period) without evidence is not scored at all,
+    THE rule for 「尚无数据」: a unit (or a whole period) without data is not scored at all,
     so it is not graded, ranked, averaged, drawn in a trend or a heat map; it would otherwise
     rank at 0 points as 「不合格」 just because nothing was uploaded yet. Every view reads
-    ``score_period``, which scores only these units.
+    ``score_period``, which scores only these units. (A 不适用 mark alone is not data.)
     """
-    if units.empty or not len(evidence):
+    has = set(evidence["unit"].unique()) if len(evidence) else set()
+    if adjustments is not None and len(adjustments):
+        has |= set(adjustments.loc[adjustments["kind"].isin(["judgement", "deduction"]), "unit"])
+    if units.empty or not has:
         return units.iloc[0:0]
-    return units[units["unit"].isin(evidence["unit"].unique())]
+    return units[units["unit"].isin(has)]
 
 
 def units_without_data(principal: Principal, period_code: str, db: Database | None = None) -> pd.DataFrame:
     """The visible units of a period that 「尚无数据」 (the complement of ``units_with_data``)."""
     require(principal, "view_scores")
     inp = scoring_inputs(period_code, db)
-    scored = set(units_with_data(inp.units, inp.evidence)["unit"])
+    scored = set(units_with_data(inp.units, inp.evidence, inp.adjustments)["unit"])
     return _scoped(inp.units[~inp.units["unit"].isin(scored)], principal).reset_index(drop=True)
 
 
@@ -218,7 +223,7 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
         keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
-    units = units_with_data(inp.units, ev)
+    units = units_with_data(inp.units, ev, inp.adjustments)
     return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
 
 
@@ -265,7 +270,7 @@ def what_if_changes(principal: Principal, period_code: str, changes: list[tuple[
                 raise InvalidInput("未知的调整类型")
         except KeyError:
             raise InvalidInput(f"「{code}」不在本期指标体系中") from None
-    units = units_with_data(inp.units, inp.evidence)[_UNIT_COLS]
+    units = units_with_data(inp.units, inp.evidence, inp.adjustments)[_UNIT_COLS]
     db = db or get_db()
     # The same question on the same data gets the same answer: kept with the period's data version.
     question = tuple((kind, code, None if value is None else float(value)) for kind, code, value in changes)
