@@ -61,7 +61,17 @@ def _value(key: str, v) -> str:
     return str(v)
 
 
-def describe(d) -> str:
+def _field_labels() -> dict[str, str]:
+    """Evidence field key → its Chinese label, from every stored table version (newest wins)."""
+    labels: dict[str, str] = {}
+    for v in services.table_versions():
+        table = services.get_table_version(v["version"])
+        if table is not None:
+            labels.update({k: f.label for k, f in table.fields.items()})
+    return labels
+
+
+def describe(d, field_labels: dict[str, str] | None = None) -> str:
     """An audit row's before/after as 「分值：1；理由：…」 (no JSON, no internal keys)."""
     if not d or not isinstance(d, dict):
         return ""
@@ -72,7 +82,9 @@ def describe(d) -> str:
     text = "；".join(parts)[:300]
     if changes and isinstance(changes, list):
         # Upload rows: each changed value, unit and field, old → new.
-        text += "；" + "；".join(f"{c['unit']} {c['field']}：{_num(c['old'])} → {_num(c['new'])}" for c in changes)
+        labels = field_labels or {}
+        text += "；" + "；".join(f"{c['unit']} {labels.get(c['field'], c['field'])}：{_num(c['old'])} → {_num(c['new'])}"
+                                for c in changes)
     return text[:4000]
 
 
@@ -93,9 +105,10 @@ def layout(**_):
     if denied:
         return denied
     df = services.audit_entries(principal, limit=2000)
+    labels = _field_labels()
     rows = [{"id": int(r.id), "at": fmt_datetime(r.at), "user": _who(r.user_name, r.username), "action":
              ACTION_LABELS.get(r.action, r.action), "period": period_label(_text(r.period)),
-             "unit": _who(r.unit_name, r.unit), "before": describe(r.before), "after": describe(r.after),
+             "unit": _who(r.unit_name, r.unit), "before": describe(r.before, labels), "after": describe(r.after, labels),
              "object": f"{ENTITY_LABELS.get(_text(r.entity), _text(r.entity))} {_text(r.entity_id)}".strip(),
              "ip": _text(r.ip)} for r in df.itertuples()]
     return html.Div([

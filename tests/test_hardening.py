@@ -93,6 +93,9 @@ def test_branch_page_body_is_identical_for_absent_and_not_yours(client, app_db):
 def test_audit_records_before_and_after(app_db):
     insp = principal_by_name("inspector", db=app_db)
     staff = principal_by_name("staff_sj", db=app_db)
+    from data import publication
+
+    publication.reopen(principal_by_name("admin", db=app_db), "2025", "补充评先意见", db=app_db)  # 2025 is published
     services.decide_candidate(insp, "2025", "C02", "推荐", "表现突出", db=app_db)
     services.decide_candidate(insp, "2025", "C02", "不推荐", "复核后不推荐", db=app_db)
     services.set_self_assessment(staff, "2026H1", "C01", "C1", 3, "第一次", db=app_db)
@@ -120,12 +123,15 @@ def test_audit_records_before_and_after(app_db):
 
 
 def test_the_audit_page_shows_each_changed_value():
-    from pages.audit import _brief
+    from pages.audit import describe
+    from scoring.indicators import default_table
 
-    text_ = _brief({"file_name": "a.csv", "changes": [{"unit": "C02", "field": "committee_meetings", "old": 4.0,
-                                                      "new": 11.0}, {"unit": "C02", "field": "theme_days",
-                                                                     "old": None, "new": 9.0}]})
-    assert "C02 committee_meetings：4 → 11" in text_ and "C02 theme_days：空 → 9" in text_
+    labels = {k: f.label for k, f in default_table().fields.items()}
+    text_ = describe({"file_name": "a.csv", "changes": [{"unit": "C02", "field": "committee_meetings", "old": 4.0,
+                                                        "new": 11.0}, {"unit": "C02", "field": "theme_days",
+                                                                       "old": None, "new": 9.0}]}, labels)
+    assert f"C02 {labels['committee_meetings']}：4 → 11" in text_ and f"C02 {labels['theme_days']}：空 → 9" in text_
+    assert "committee_meetings" not in text_  # field keys are shown by their Chinese labels
 
 
 # ----------------------------------------------------------------- headers

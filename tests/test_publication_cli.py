@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from data import evidence_service, services
 from data.accounts import principal_by_name
 from data.db import Database
-from data.models import OrgUnit, UnitName
+from data.models import Rectification, OrgUnit, UnitName
 
 ROOT = Path(__file__).resolve().parent.parent
 P = "2026H1"
@@ -51,7 +51,9 @@ def _later_changes(db: Database) -> None:
     res = evidence_service.commit_upload(db, "单位编码,支委会次数,党课次数\nC02,1,0\nC03,12,4\n".encode(), "y.csv",
                                          "2026", insp)
     assert res.status == "committed"
-    services.add_rectification(insp, "2026", "C04", "已逾期的问题", dt.date.today() - dt.timedelta(days=3), db=db)
+    rid = services.add_rectification(insp, "2026", "C04", "已逾期的问题", dt.date.today(), db=db)
+    with db.session() as s:  # dated back as if entered earlier (a past deadline is refused at entry)
+        s.get(Rectification, rid).deadline = dt.date.today() - dt.timedelta(days=3)
     with db.session() as s:
         uid = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "C03"))
         s.execute(update(OrgUnit).where(OrgUnit.id == uid).values(name="新名称党支部"))
