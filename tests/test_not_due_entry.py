@@ -16,7 +16,7 @@ def _post_adjustment(client, flask_app, item: str):
                if "branch-adj-msg.children" in k and any(i["id"] == "branch-adj-save" for i in cb["inputs"]))
     values = {"branch-key": {"unit": "C02", "period": "2026H1"}, "branch-adj-item": item,
               "branch-adj-kind": "judgement" if item == "G2" else "deduction", "branch-adj-points": 1,
-              "branch-adj-reason": "现场检查"}
+              "branch-adj-reason": "现场检查", "branch-refresh": 0}
     cb = _callbacks(flask_app)[key]
     state = [{"id": s["id"], "property": s["property"], "value": values[s["id"]]} for s in cb["state"]]
     payload = {"output": key, "outputs": _split_output(key), "changedPropIds": ["branch-adj-save.n_clicks"],
