@@ -288,6 +288,10 @@ def test_indicators101_what_if_several_changes_highlight_and_reset(page_for, app
     assert "共 2 项调整" in page.inner_text("#indicators-whatif-summary")
     changed = set(w.movers.loc[w.movers["grade_before"] != w.movers["grade_after"], "unit"])
     assert changed
+    # The summary can arrive before the grid has mounted: wait for its API and its first rows.
+    page.wait_for_function("""() => { try { return dash_ag_grid.getApi('indicators-whatif-grid')
+        .getDisplayedRowCount() > 0; } catch (e) { return false; } }""")
+    page.wait_for_selector("#indicators-whatif-grid .ag-center-cols-container .ag-row")
     marked = set(page.evaluate("[...document.querySelectorAll('#indicators-whatif-grid .ag-center-cols-container "
                                ".whatif-grade-changed')].map(r => r.getAttribute('row-id'))"))
     shown = set(page.evaluate("""() => { const out = []; dash_ag_grid.getApi('indicators-whatif-grid')
