@@ -5,6 +5,9 @@ Every page layout starts with ``guard(page_name)``; every callback is declared w
 """
 from __future__ import annotations
 
+import base64
+import binascii
+
 from auth import current_principal
 from components.shell import make_error_body
 from data import services
@@ -64,3 +67,13 @@ def period_options() -> list[tuple[str, str]]:
 
 
 __all__ = ["guard", "resolve_period", "open_page", "period_search", "period_options", "NotFound"]
+
+
+def decode_upload(contents) -> bytes | None:
+    """The bytes of a dcc.Upload ``contents`` data URL; None when it is missing or not base64."""
+    if not isinstance(contents, str) or "," not in contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=False)
+    except (binascii.Error, ValueError):
+        return None

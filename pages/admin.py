@@ -15,7 +15,7 @@ from components.shell import make_page_header
 from data import accounts, periods, services
 from data.models import LATE_POLICIES
 from data.permissions import ALL_ROLES, ROLE_LABELS
-from pages._access import guard
+from pages._access import decode_upload, guard
 
 dash.register_page(__name__, path="/admin", name="系统管理", title="系统管理 · 党建工作考核系统",
                    nav=True, nav_key="admin", nav_order=8)
@@ -230,18 +230,6 @@ def _edit_period(n_clicks, code, start, end, deadline, version, late):
     return make_alert(f"已修改考核期 {code}：{text}（已记入审计日志）", "success"), _periods_table()
 
 
-def _decode_upload(contents) -> bytes | None:
-    import base64
-    import binascii
-
-    if not isinstance(contents, str) or "," not in contents:
-        return None
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=False)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _import_report(report):
     from data.permissions import ROLE_LABELS as LABELS
 
@@ -262,7 +250,7 @@ def _import_report(report):
 def _users_import_preview(contents, filename):
     from data import user_import
 
-    data = _decode_upload(contents)
+    data = decode_upload(contents)
     if data is None:
         return make_alert("请上传用户表文件", "warning"), True
     report = user_import.parse_users(data, str(filename or "用户表")[:120])
@@ -278,7 +266,7 @@ def _users_import_commit(n_clicks, contents, filename):
 
     if not n_clicks:
         return no_update, no_update, no_update
-    data = _decode_upload(contents)
+    data = decode_upload(contents)
     if data is None:
         return make_alert("请上传用户表文件", "warning"), no_update, True
     p = current_principal()

@@ -4,8 +4,6 @@ one-unit changes (add/edit, rename, move, merge, close, categories). Every write
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 
 import dash
@@ -20,7 +18,7 @@ from components.shell import make_empty, make_page_header
 from data import org, org_edit
 from data.intake.units import KINDS, LEVELS
 from data.services import InvalidInput
-from pages._access import guard
+from pages._access import decode_upload, guard
 
 dash.register_page(__name__, path="/org", name="组织管理", title="组织管理 · 党建工作考核系统",
                    nav=True, nav_key="org", nav_order=10)
@@ -42,14 +40,6 @@ def _tree():
                              text_col("from", "自", 110)], height=220)], className="mt-2") if rows else None
     return html.Div([make_unit_tree(org.unit_tree(p)), gone])
 
-
-def _decode(contents: str | None) -> bytes | None:
-    if not contents or "," not in contents:
-        return None
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=False)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _date(value) -> dt.date | None:
@@ -189,7 +179,7 @@ def _download(t_clicks, e_clicks):
 def _preview(contents, close_missing, effective, filename):
     if not contents:
         return no_update, True, True, no_update
-    data, name = _decode(contents), _safe_name(filename)
+    data, name = decode_upload(contents), _safe_name(filename)
     if data is None:
         return make_alert(f"文件「{name}」无法读取，请重新选择。", "danger"), True, False, name
     eff = _date(effective)
@@ -213,7 +203,7 @@ def _commit(commit_clicks, cancel_clicks, contents, filename, close_missing, eff
         return make_alert("已取消，未写入任何数据。", "secondary"), no_update, None, None, True, True
     if trigger != "org-commit" or not commit_clicks:
         return (no_update,) * 6
-    data, eff = _decode(contents), _date(effective)
+    data, eff = decode_upload(contents), _date(effective)
     if data is None or eff is None:
         return make_alert("请先选择文件并填写生效日期", "warning"), no_update, no_update, no_update, True, no_update
     pv = org.commit_units(current_principal(), data, _safe_name(filename), close_missing=bool(close_missing),

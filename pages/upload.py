@@ -7,8 +7,6 @@ parses it afresh (a preview held by the browser is never trusted).
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 
 import dash
@@ -23,7 +21,7 @@ from components.grids import make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header, make_period_select
 from data import evidence_service, services
 from data.db import get_db
-from pages._access import open_page, period_options, period_search
+from pages._access import decode_upload, open_page, period_options, period_search
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/upload", name="数据上传", title="数据上传 · 党建工作考核系统",
@@ -90,14 +88,6 @@ def layout(period: str | None = None, **_):
         make_section("上传记录", html.Div(_history(principal, period_code), id="upload-history")),
     ])
 
-
-def _decode(contents: str | None) -> bytes | None:
-    if not contents or "," not in contents:
-        return None
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=False)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _safe_name(name: str | None) -> str:
@@ -209,7 +199,7 @@ def _navigate(period_code):
 def _preview(contents, filename, period_code):
     if not contents:
         return make_empty("请先上传文件"), True, True, "", no_update
-    data = _decode(contents)
+    data = decode_upload(contents)
     name = _safe_name(filename)
     if data is None:
         return make_alert(f"文件「{name}」无法读取，请重新选择。", "danger"), True, False, name, None
@@ -236,7 +226,7 @@ def _commit(commit_clicks, cancel_clicks, contents, filename, period_code):
                 True, True)
     if trigger != "upload-commit" or not commit_clicks:
         return (no_update,) * 6
-    data = _decode(contents)
+    data = decode_upload(contents)
     if data is None or not services.period_exists(period_code):
         return make_alert("请先上传文件", "warning"), no_update, no_update, no_update, True, no_update
     result = evidence_service.commit_upload(get_db(), data, _safe_name(filename), str(period_code), p)
