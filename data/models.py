@@ -30,6 +30,10 @@ LATE_POLICIES = {"warn": "逾期上传给出警告，仍可提交", "refuse": "�
 RECTIFICATION_STATUSES = ("整改中", "已销号", "回头看通过", "已重开", "已撤回")
 OPEN_RECTIFICATION = ("整改中", "已重开")
 ADJUSTMENT_KINDS = ("judgement", "deduction", "not_applicable")
+RECORD_SOURCES = {"typed": "以填报数为准（活动记录仅作对照）",
+                  "records": "以活动记录为准",
+                  "records_if_any": "有活动记录的以记录为准，否则以填报数为准"}
+REVIEW_STATUSES = ("已核实", "不符合")
 
 
 class OrgUnit(Base):
@@ -99,6 +103,9 @@ class Period(Base):
     deadline: Mapped[dt.date | None] = mapped_column(Date)  # 填报截止日期 (inclusive)
     # Uploads after the deadline: "warn" (accepted with a warning) or "refuse" (LATE_POLICIES).
     late_policy: Mapped[str] = mapped_column(String(8), default="warn", server_default="warn")
+    # Fields the table derives from activity records (``from_records``): which value counts when a unit
+    # has both a typed value and records — RECORD_SOURCES.
+    record_source: Mapped[str] = mapped_column(String(16), default="typed", server_default="typed")
     table_version: Mapped[TableVersion] = relationship()
 
 
@@ -340,6 +347,74 @@ class Publication(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # data/frames.py container
 
     __table_args__ = (UniqueConstraint("period_id", "number", name="uq_publication_number"),)
+
+
+class ActivityRecord(Base):
+    """One 三会一课 (or other) activity a unit held, with attendance and provenance.
+
+    Dated, not tied to a period: a record counts in every period whose span holds ``held_on``.
+    Never updated: an edit supersedes the row (``superseded_at``/``superseded_by_id``); a withdrawal
+    sets ``withdrawn_at`` with a reason.
+    """
+
+    __tablename__ = "activity_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    activity_type: Mapped[str] = mapped_column(String(32))  # 支委会 / 支部党员大会 / 党课 … (table's from_records)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    topic: Mapped[str | None] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(120))
+    expected: Mapped[int | None] = mapped_column(Integer)  # 应到人数
+    attended: Mapped[int | None] = mapped_column(Integer)  # 实到人数
+    host: Mapped[str | None] = mapped_column(String(64))  # 主持人 / 主讲人
+    secretary_lectured: Mapped[bool | None] = mapped_column(Boolean)  # 党课: 书记讲党课
+    note: Mapped[str | None] = mapped_column(Text)
+    # Provenance: a spreadsheet import (batch, file, sheet, row) or entry on the branch page (no batch).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("upload_batches.id"), index=True)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    sheet: Mapped[str | None] = mapped_column(String(64))
+    row: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("activity_records.id"))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_activity_current", "unit_id", "superseded_at", "withdrawn_at", "held_on"),
+                      Index("ix_activity_held_on", "held_on"))
+
+
+class Attachment(Base):
+    """A 佐证材料 file attached to an activity record or to a unit × item of a period.
+
+    The bytes live in the attachment store (instance folder or S3-compatible storage) under
+    ``storage_key``; the row holds the type detected from the content, never the one the browser sent.
+    """
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id"))  # unit × item attachments
+    item_code: Mapped[str | None] = mapped_column(String(16))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("activity_records.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))  # as uploaded (display only)
+    content_type: Mapped[str] = mapped_column(String(80))  # detected from the content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    review_status: Mapped[str | None] = mapped_column(String(8))  # REVIEW_STATUSES; None = 未核查
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_attachment_unit_period", "unit_id", "period_id", "item_code"),)
 
 
 from data import textlimits  # noqa: E402,F401  (registers the text-length check on every flush)
