@@ -104,8 +104,26 @@ class Limits:
     header_scan_rows: int = 30                  # how far down a header row is looked for
 
 
+class IssueReport:
+    """Errors, warnings and ``ok`` of a report holding ``issues`` (every intake report shares these)."""
+
+    issues: list[UploadIssue]
+
+    @property
+    def errors(self) -> list[UploadIssue]:
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[UploadIssue]:
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
 @dataclass
-class UploadReport:
+class UploadReport(IssueReport):
     """Everything ``parse_upload`` found: issues and the values it accepted."""
 
     file_name: str
@@ -123,17 +141,6 @@ class UploadReport:
     n_blank: int = 0                # blank value cells of known units (not reported)
     n_skipped: int = 0              # 合计/总计 and signature rows skipped
 
-    @property
-    def errors(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     @property
     def counts(self) -> dict[str, int]:

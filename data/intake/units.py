@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from data.intake.issues import Limits, Severity, UploadIssue
+from data.intake.issues import IssueReport, Limits, Severity, UploadIssue
 from data.intake.normalise import TRUE_WORDS, FALSE_WORDS, is_blank, key, raw_text, text
 from data.intake.readers import Grid, open_source
 
@@ -96,7 +96,7 @@ class UnitIssueCode(enum.Enum):
 
 
 @dataclass
-class UnitsReport:
+class UnitsReport(IssueReport):
     """What ``parse_units`` found: the unit rows and the issues."""
 
     file_name: str
@@ -106,18 +106,6 @@ class UnitsReport:
     columns: dict[str, str] = field(default_factory=dict)  # row key -> column letter
     issues: list[UploadIssue] = field(default_factory=list)
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROW_COLUMNS))
-
-    @property
-    def errors(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 def format_unit_issues(report: UnitsReport) -> str:
