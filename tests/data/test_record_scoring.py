@@ -88,6 +88,7 @@ def test_record_source_records_scores_the_records_and_record_counts_are_shared_a
     admin = _who(seeded, "admin")
     typed = services.score_period(P, seeded)
     c1_typed = typed.items[(typed.items["unit"] == "C02") & (typed.items["item"] == "C1")].iloc[0]
+    assert "活动记录" not in str(c1_typed["explanation"])  # no records yet: the explanation is as before
     rc = typed.record_counts
     assert list(rc.columns) == RECORD_COUNT_COLUMNS and set(rc["used"]) <= {"typed"}
 
