@@ -28,6 +28,14 @@ The table language of issue 17 (all optional; the default table uses none of it)
   component with nothing due dropping out;
 - the grade is decided in order: band of the total → ``requires`` → vetoes (``set`` / ``cap``) →
   quotas → 直接定级; ``grade_reason`` names the rule that decided it (see ``_grades``).
+
+Activity records (issue 16; only when ``score(records=..., span=...)`` is given and the table has
+fields with ``from_records``): counts come from ``scoring.records.derive``; ``record_source`` picks per
+unit × field the typed value or the valid-record count (bool fields: 是 with ≥ 1 valid record) before
+anything else is decided, so a records count is never 缺报; the explanation of a base item reading such
+a field gets the source and the counts appended (nothing when the typed value counts and the unit has
+no records, so such units read exactly as without records). ``record_counts`` always describes the
+records (records, below, missing, n_missing) whichever value was used (``used``).
 """
 from __future__ import annotations
 
