@@ -50,6 +50,7 @@ import pandas as pd
 from scoring import glossary as g
 from scoring.indicators import (MISSING_ZERO, PERIOD_ANNUAL, TIE_BREAK_KEYS, VETO_CAP, FieldDef, IndicatorTable,
                                 Item)
+from scoring.records import RECORD_COLUMNS
 from scoring.records import derive as derive_records
 from scoring.records import slots as record_slots
 from scoring.rules import PLAIN, RULES, RuleInput, fmt_kind, fmt_number, rate_detail
@@ -1338,8 +1339,11 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
     rec = None
     if records is not None and table.record_fields:
+        lacking = [c for c in RECORD_COLUMNS if c not in getattr(records, "columns", ())]
         if span is None:
             notes.append("未给出考核期起止日期，活动记录未使用")
+        elif lacking:
+            notes.append(f"活动记录缺少列 {'、'.join(lacking)}，未使用")
         else:
             rec = _apply_records(table, records, span, record_source, unit_index, col, raw, half)
     for f, j in col.items():  # missing: zero — a blank is 0 incidents, never 缺报

@@ -318,6 +318,17 @@ def test_records_without_a_span_are_not_used_and_say_so():
     assert "未给出考核期起止日期，活动记录未使用" in res.notes and res.record_counts.empty
 
 
+def test_odd_records_are_ignored_not_raised():
+    odd = pd.DataFrame({"unit": ["U1", None, "U9", "U1"], "type": ["支委会", "支委会", "支委会", None],
+                        "held_on": ["2026-01-05", "2026-02-05", "2026-03-05", "不是日期"],
+                        "expected": ["十", 10, 10, 10], "attended": [None, 9, 9, 9]})
+    res = score(default_table(), EVIDENCE, UNITS, "year", records=odd, span=YEAR, record_source="records")
+    cm = res.record_counts.set_index(["unit", "field"])
+    assert cm.loc[("U1", "committee_meetings"), "records"] == 1  # only the first row is a known unit, type and date
+    res = score(default_table(), EVIDENCE, UNITS, "year", records=odd.drop(columns="attended"), span=YEAR)
+    assert "活动记录缺少列 attended，未使用" in res.notes and res.record_counts.empty
+
+
 def test_unknown_record_source_is_a_programming_error():
     with pytest.raises(ValueError):
         score(default_table(), EVIDENCE, UNITS, "year", record_source="both")
