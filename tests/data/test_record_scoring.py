@@ -190,3 +190,22 @@ def test_record_counts_survive_the_columnar_frames():
     assert len(res.record_counts) == 3
     empty = frames.unpack_result(frames.pack_result(score(default_table(), ev, units, "H1")))
     assert empty.record_counts.empty and list(empty.record_counts.columns) == RECORD_COUNT_COLUMNS
+
+
+def test_work_summary_counts_records_where_a_unit_has_them(seeded):
+    from data.work_summary import field_totals, work_summary
+
+    leader = _who(seeded, "leader")
+    before = field_totals(leader, P, db=seeded).set_index("field")
+    typed_c02 = float(services.score_period(P, seeded).values.loc["C02", "committee_meetings"])
+    # Four meetings held, one below the attendance threshold: the summary counts the four (they took place).
+    _add(seeded, "C02", "支委会", [dt.date(2026, 1, 10), dt.date(2026, 2, 10), dt.date(2026, 3, 10)],
+         expected=10, attended=9)
+    _add(seeded, "C02", "支委会", [dt.date(2026, 4, 10)], expected=10, attended=2)
+    after = field_totals(leader, P, db=seeded).set_index("field")
+    assert after.loc["committee_meetings", "figure"] == before.loc["committee_meetings", "figure"] - typed_c02 + 4
+    assert after.loc["committee_meetings", "how"] == "合计（其中 1 个单位按活动记录条数统计）"
+    assert after.loc["general_meetings", "how"] == "合计"  # no records of that type: as before
+    fig = work_summary(leader, P, db=seeded).figures.set_index("key")
+    assert fig.loc["committee_meetings", "value"] == after.loc["committee_meetings", "figure"]
+    assert fig.loc["committee_meetings", "how"].endswith("；有活动记录的单位按记录条数统计")
