@@ -28,6 +28,14 @@ The table language of issue 17 (all optional; the default table uses none of it)
   component with nothing due dropping out;
 - the grade is decided in order: band of the total → ``requires`` → vetoes (``set`` / ``cap``) →
   quotas → 直接定级; ``grade_reason`` names the rule that decided it (see ``_grades``).
+
+Activity records (issue 16; only when ``score(records=..., span=...)`` is given and the table has
+fields with ``from_records``): counts come from ``scoring.records.derive``; ``record_source`` picks per
+unit × field the typed value or the valid-record count (bool fields: 是 with ≥ 1 valid record) before
+anything else is decided, so a records count is never 缺报; the explanation of a base item reading such
+a field gets the source and the counts appended (nothing when the typed value counts and the unit has
+no records, so such units read exactly as without records). ``record_counts`` always describes the
+records (records, below, missing, n_missing) whichever value was used (``used``).
 """
 from __future__ import annotations
 
@@ -42,6 +50,9 @@ import pandas as pd
 from scoring import glossary as g
 from scoring.indicators import (MISSING_ZERO, PERIOD_ANNUAL, TIE_BREAK_KEYS, VETO_CAP, FieldDef, IndicatorTable,
                                 Item)
+from scoring.records import RECORD_COLUMNS
+from scoring.records import derive as derive_records
+from scoring.records import slots as record_slots
 from scoring.rules import PLAIN, RULES, RuleInput, fmt_kind, fmt_number, rate_detail
 
 ROUND = 10  # decimals kept on points and totals: 89.99999999999999 and 90 are one number
@@ -54,6 +65,12 @@ UNIT_COLUMNS = ["unit", "name", "category", "raw_points", "raw_max", "base", "bo
                 "core_points", "core_met", "core_due", "missing_count", "deductions", "penalty", "grade_reason"]
 GROUP_COLUMNS = ["unit", "area", "group", "group_name", "points", "max"]
 COMPONENT_COLUMNS = ["unit", "component", "points", "max", "score", "weight"]
+# Per unit × from_records field (see ``score(records=...)``): the typed value, the valid records,
+# records not counted for attendance, the months/quarters without a valid record, which value counted.
+RECORD_COUNT_COLUMNS = ["unit", "field", "activity_type", "typed", "records", "below", "missing", "n_missing",
+                        "periods", "used"]
+RECORD_SOURCES = ("typed", "records", "records_if_any")
+USED_TYPED, USED_RECORDS = "typed", "records"
 
 KIND_BASE, KIND_BONUS, KIND_VETO, KIND_PENALTY = "base", "bonus", "veto", "penalty"
 NO_GRADE = "无法评定"  # a unit with nothing due and applicable: no base to grade
@@ -101,6 +118,8 @@ class ScoreResult:
     # scale after the component's penalties, and the weight used (0 when the component had nothing due).
     components: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPONENT_COLUMNS))
     group_of: dict = field(default_factory=dict, repr=False)  # item code → (area, group code, group name)
+    # Per unit × from_records field when records were given (RECORD_COUNT_COLUMNS); empty otherwise.
+    record_counts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
     _pos: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -717,9 +736,132 @@ def _field_values(raw: np.ndarray, col: dict[str, int], names: tuple[str, ...], 
     return raws, vals, bad
 
 
+# ---------------------------------------------------------------- activity records
+@dataclass
+class _FieldRecords:
+    """One from_records field once the period's record source has decided, per unit, which value counts.
+
+    The explanation suffix comes in two parts, each a code per unit into a few texts: the source and
+    counts (「；依据活动记录：支委会 10 次；1 次出席率低于 80%，不计入」) and the missing months
+    (「；3 月、7 月未召开」, only where the records count; the regular rule's own text names them).
+    """
+
+    counts: Any            # scoring.records.FieldCounts
+    used: np.ndarray       # bool per unit: the records' count is the value scored
+    code: np.ndarray       # int64 per unit → texts
+    texts: np.ndarray      # object
+    month_code: np.ndarray  # int64 per unit → month_texts (0: nothing to add)
+    month_texts: np.ndarray
+    missing_code: np.ndarray  # float per unit: distinct missing-month pattern where records count, else 0
+
+
+@dataclass
+class _Records:
+    fields: dict[str, _FieldRecords]
+    frame: pd.DataFrame
+
+
+def _period_slots(regular: str | None, span, half: bool) -> int:
+    """Months/quarters a regular field is checked over: from the span, or the period kind without one."""
+    if span is not None:
+        return record_slots(span, regular)[1]
+    per_year = 4 if regular == "quarterly" else 12
+    return per_year // 2 if half else per_year
+
+
+def _record_suffixes(fc, used: np.ndarray, pct: float | None) -> tuple:
+    """Per unit: a code into suffix texts saying which value counted and what the records hold, and a
+    code into the missing-month texts."""
+    # The few distinct (used, any, valid, below) combinations, numbered arithmetically (counts are small).
+    v, b = fc.valid, fc.below
+    width_v, width_b = int(v.max(initial=0)) + 1, int(b.max(initial=0)) + 1
+    key = ((used.astype(np.int64) * 2 + fc.any) * width_v + v) * width_b + b
+    uniq, code = np.unique(key, return_inverse=True)
+    texts = np.empty(len(uniq), dtype=object)
+    t = fc.activity_type
+    for j, kv in enumerate(uniq.tolist()):
+        bb = kv % width_b
+        vv = (kv // width_b) % width_v
+        anyr = (kv // width_b // width_v) % 2
+        u = kv // width_b // width_v // 2
+        low = f"{bb} 次出席率低于 {fmt_number(pct)}%，不计入" if bb and pct is not None else ""
+        if u:
+            texts[j] = f"；依据活动记录：{t} {vv} 次" + (f"；{low}" if low else "")
+        elif anyr:
+            texts[j] = f"；依据填报值（活动记录：{t} {vv} 次{'，' + low if low else ''}）"
+        else:
+            texts[j] = ""
+    mcode, labels = pd.factorize(fc.missing)
+    month_code = np.where(used, mcode + 1, 0).astype(np.int64)
+    month_texts = np.array([""] + [f"；{m}未召开" if m else "" for m in labels], dtype=object)
+    return code.reshape(-1).astype(np.int64), texts, month_code, month_texts, month_code.astype(float)
+
+
+def _apply_records(table: IndicatorTable, records: pd.DataFrame, span, source: str, unit_index: pd.Index,
+                   col: dict[str, int], raw: np.ndarray, half: bool) -> _Records:
+    """Derive the record counts, write the counted ones into ``raw`` and build the record_counts frame."""
+    specs = {f: table.fields[f] for f in table.record_fields}
+    counts = derive_records(records, unit_index, specs, span)
+    n = len(unit_index)
+    out: dict[str, _FieldRecords] = {}
+    rows_all, parts = [], {c: [] for c in ("typed", "records", "below", "missing", "n_missing", "periods", "used")}
+    names = list(counts)
+    for name, fc in counts.items():
+        f = specs[name]
+        j = col.get(name)
+        typed = raw[:, j].copy() if j is not None else np.full(n, np.nan)
+        if source == "records":
+            used = np.ones(n, dtype=bool)
+        elif source == "records_if_any":
+            used = fc.any.copy()
+        else:
+            used = np.zeros(n, dtype=bool)
+        if j is not None and used.any():
+            value = (fc.valid > 0).astype(float) if f.kind == "bool" else fc.valid.astype(float)
+            raw[used, j] = value[used]
+        out[name] = _FieldRecords(fc, used, *_record_suffixes(fc, used, f.min_attendance_pct))
+        rows = np.flatnonzero(~np.isnan(typed) | fc.any)
+        rows_all.append(rows)
+        parts["typed"].append(typed[rows])
+        parts["records"].append(fc.valid[rows])
+        parts["below"].append(fc.below[rows])
+        parts["missing"].append(fc.missing[rows])
+        parts["n_missing"].append(fc.n_missing[rows])
+        parts["periods"].append(np.full(len(rows), fc.periods, dtype=np.int64))
+        parts["used"].append(used[rows])
+    if not names:
+        return _Records(out, pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
+    which = np.repeat(np.arange(len(names)), [len(r) for r in rows_all])
+    cat = {c: np.concatenate(v) for c, v in parts.items()}
+    frame = pd.DataFrame({
+        "unit": _text(unit_index, np.concatenate(rows_all)),
+        "field": np.array(names, dtype=object)[which],
+        "activity_type": np.array([counts[x].activity_type for x in names], dtype=object)[which],
+        "typed": cat["typed"].astype(float), "records": cat["records"].astype(np.int64),
+        "below": cat["below"].astype(np.int64), "missing": cat["missing"].astype(object),
+        "n_missing": cat["n_missing"].astype(np.int64), "periods": cat["periods"],
+        "used": np.array([USED_TYPED, USED_RECORDS], dtype=object)[cat["used"].astype(np.int64)],
+    }, columns=RECORD_COUNT_COLUMNS)
+    return _Records(out, frame)
+
+
+def _rhythm(table: IndicatorTable, name: str, rec: _Records | None, span, half: bool, n: int) -> dict:
+    """The ``regular`` rule's facts for one field (see RuleInput.rhythm)."""
+    f = table.fields.get(name)
+    regular = f.regular if f is not None else None
+    fr = rec.fields.get(name) if rec is not None else None
+    if fr is None:
+        return {"n_missing": None, "missing": None, "periods": _period_slots(regular, span, half),
+                "regular": regular, "code": None}
+    fc = fr.counts
+    return {"n_missing": np.where(fr.used, fc.n_missing.astype(float), np.nan),
+            "missing": np.where(fr.used, fc.missing, ""), "periods": fc.periods, "regular": regular,
+            "code": fr.missing_code}
+
+
 def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[str, int], half: bool,
                 adj: _Adjustments, applies: np.ndarray | None = None, groups: np.ndarray | None = None,
-                scope_text: str = "") -> _ItemColumns:
+                scope_text: str = "", rec: _Records | None = None, span=None) -> _ItemColumns:
     n = raw.shape[0]
     rule = RULES.get(item.rule)
     params = item.params_for(half)
@@ -757,7 +899,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     else:
         if applies is not None and item.rule == "rank":  # ranked among the units it applies to only
             vals = [np.where(applies, v, np.nan) for v in vals]
-        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item, groups))
+        rhythm = _rhythm(table, item.fields[0], rec, span, half, n) if item.rule == "regular" and item.fields else None
+        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item, groups, rhythm))
         out_pts = np.round(out.points, ROUND)
         code = np.where(out_pts >= pts_full, np.int8(_MET), code)  # np.where: dense masks assign slowly
 
@@ -796,6 +939,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     # inspectors' adjustments) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
     key_cols = raws + ([gate_raw] if gate_extra else []) + ([applies.astype(float)] if applies is not None else [])
+    if item.rule == "regular" and rec is not None and item.fields and item.fields[0] in rec.fields:
+        key_cols.append(rec.fields[item.fields[0]].missing_code)  # the missing months are in the text
     key, first = _dedupe(*(key_cols or [evidence_code]))  # no fields at all: the status alone
     names = list(item.fields) + ([gate_name] if gate_extra else [])
     gate_pos = names.index(gate_name) if gate_raw is not None else -1
@@ -834,6 +979,14 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         else:
             expl_u[k] = context.text(k, row)
     explanation = _Text(key, expl_u)
+    if rec is not None and not is_manual:
+        shown = np.flatnonzero(~np.isin(evidence_code, (_NOT_DUE, _NA_SCOPE, _NA_GATE)))
+        for f in item.fields:
+            fr = rec.fields.get(f)
+            if fr is not None and len(shown):
+                explanation.append(shown, fr.code[shown], fr.texts)
+                if item.rule != "regular":  # the regular rule's text names the missing months itself
+                    explanation.append(shown, fr.month_code[shown], fr.month_texts)
     if insp_why is not None:
         explanation.assign(insp_why.rows, INSPECTOR_NA_TEXT)
     if jwhy is not None:
@@ -1158,13 +1311,25 @@ def _scope_text(*specs: dict | None) -> str:
 
 
 def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, period_kind: str,
-          adjustments: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None) -> ScoreResult:
+          adjustments: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None, *,
+          records: pd.DataFrame | None = None, span: tuple | None = None,
+          record_source: str = "typed") -> ScoreResult:
     """Score every unit in ``units`` against ``table`` for an ``"H1"`` or ``"year"`` period.
 
     ``units`` may carry a ``kind`` column (党支部 / 党总支 …) for items with ``applies_to.kinds``;
     ``overrides`` (unit, grade, reason) are inspectors' 直接定级, applied only when the table
     says ``allow_override: true``.
+
+    ``records`` (scoring.records.RECORD_COLUMNS, current records only) with ``span`` = (start_date,
+    end_date) feed the fields that say ``from_records``; ``record_source`` decides per unit × field
+    which value counts: ``typed`` (the typed value; records are shown beside it), ``records`` (the
+    count of valid records) or ``records_if_any`` (the records when the unit has ≥ 1 record of that
+    type in the span, else the typed value). ``record_counts`` of the result lists both. Without
+    ``records`` the result is exactly what it was before records existed (``regular`` items then
+    score the typed value, checked over the span's months, or the period's 6/12 without a span).
     """
+    if record_source not in RECORD_SOURCES:  # the caller's setting, not user data
+        raise ValueError(f"record_source must be one of {RECORD_SOURCES}, got {record_source!r}")
     kind = _normalise_period(period_kind)
     half = kind == g.PERIOD_H1
     notes: list[str] = []
@@ -1172,6 +1337,15 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     n = len(u)
     unit_index = pd.Index(_text(u["unit"]))
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
+    rec = None
+    if records is not None and table.record_fields:
+        lacking = [c for c in RECORD_COLUMNS if c not in getattr(records, "columns", ())]
+        if span is None:
+            notes.append("未给出考核期起止日期，活动记录未使用")
+        elif lacking:
+            notes.append(f"活动记录缺少列 {'、'.join(lacking)}，未使用")
+        else:
+            rec = _apply_records(table, records, span, record_source, unit_index, col, raw, half)
     for f, j in col.items():  # missing: zero — a blank is 0 incidents, never 缺报
         if table.missing_mode(f) == MISSING_ZERO:
             c = raw[:, j]
@@ -1207,7 +1381,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
             if own is not None:
                 applies = own if applies is None else applies & own
             c = _score_base(table, it, raw, col, half, adj, applies, cat_codes,
-                            _scope_text(area.applies_to, it.applies_to))
+                            _scope_text(area.applies_to, it.applies_to), rec, span)
         else:
             c = _score_extra(table, it, raw, col, kind_)
         for row, values in zip(block, (c.points, c.max, c.deducted)):
@@ -1340,4 +1514,4 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
                 for a in table.areas for it in a.items if it.group is not None}
     return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.base_scale,
                        period_kind=kind, values=values, notes=tuple(notes), components=components,
-                       group_of=group_of)
+                       group_of=group_of, **({"record_counts": rec.frame} if rec is not None else {}))
