@@ -46,7 +46,7 @@ def make_attachment_card(row: dict, target: str, uploaded: str, can_review: bool
     """One file: thumbnail (or its type), name, what it supports, review state, download and actions."""
     aid = row["id"]
     if row.get("has_thumbnail"):
-        picture = html.Img(src=thumb_url(aid), alt=row["file_name"], className="attach-thumb", loading="lazy")
+        picture = html.Img(src=thumb_url(aid), alt=row["file_name"], className="attach-thumb")
     else:
         picture = html.Div(TYPE_ICONS.get(row["content_type"], "文件"), className="attach-thumb attach-icon")
     review = [make_review_badge(row.get("review_status"))]
