@@ -72,13 +72,13 @@ def no_evidence_frame(period_code: str, db: Database | None = None, codes: set[s
         return pd.DataFrame(columns=FLAG_COLUMNS)
     files, records = _evidence_sets(db, period_code, codes)
     types = record_types(inp.table)
-    keep = []
-    for unit, item in zip(met["unit"].to_numpy(), met["item"].to_numpy()):
-        if (unit, item) in files:
-            keep.append(False)
-            continue
-        keep.append(not any((unit, t) in records for t in types.get(item, ())))
-    flagged = met[keep]
+    units, item_codes = met["unit"].astype(str), met["item"].astype(str)
+    covered = (units + "\x1f" + item_codes).isin({f"{u}\x1f{i}" for u, i in files}).to_numpy().copy()
+    for t in {t for ts in types.values() for t in ts}:  # one vectorised pass per activity type
+        items_t = [code for code, ts in types.items() if t in ts]
+        units_t = {u for u, kind in records if kind == t}
+        covered |= (item_codes.isin(items_t) & units.isin(units_t)).to_numpy()
+    flagged = met[~covered]
     bureaus = inp.units.set_index("unit")["bureau"] if "bureau" in inp.units else pd.Series(dtype=object)
     return pd.DataFrame({"unit": flagged["unit"].to_numpy(),
                          "name": flagged["unit"].map(res.units.set_index("unit")["name"]).to_numpy(),
