@@ -350,6 +350,9 @@ def delete_attachment(principal: Principal, attachment_id: int, db: Database | N
     db = db or get_db()
     with db.session() as s:
         a, unit = _scoped_load(s, principal, attachment_id, UPLOAD_ACTION)
+        if a.review_status is not None and not principal.sees_all_units:
+            # The unit's own staff cannot make a file an inspector has judged disappear.
+            raise InvalidAttachment(f"「{a.file_name}」已由考核组核查（{a.review_status}），不能删除；如需更正请联系考核组")
         period_code = None
         if a.record_id is not None:
             _check_record_open(s, s.get(ActivityRecord, a.record_id))

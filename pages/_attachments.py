@@ -58,7 +58,8 @@ def _body(principal, unit_code: str, period_code: str, table=None) -> list:
         target = (f"活动记录 {r['record_label']}" if r["record_id"] is not None
                   else f"指标 {r['item']} {names.get(r['item'], '')}")
         uploaded = f"{r['uploaded_by'] or '—'} {fmt_datetime(r['uploaded_at'])}"
-        cards.append(make_attachment_card(r, target, uploaded, can_review, can_delete))
+        deletable = can_delete and (principal.sees_all_units or r["review_status"] is None)
+        cards.append(make_attachment_card(r, target, uploaded, can_review, deletable))
     if flags:
         flag_line = html.Div([make_no_evidence_badge(True), html.Span(
             f" 本期得分为达标但没有佐证材料或活动记录的指标：{'、'.join(flags)}", className="small")],

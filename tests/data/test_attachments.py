@@ -327,3 +327,16 @@ def test_attachment_counts_per_record(seeded_sqlite, store):
     assert attachments.attachment_counts(seeded_sqlite, []) == {}
     with seeded_sqlite.session() as s:
         assert s.scalar(select(Period.status).where(Period.code == "2026H1")) == "考核中"
+
+
+def test_staff_cannot_delete_a_file_an_inspector_has_reviewed(seeded_sqlite, store):
+    staff, insp = principal(seeded_sqlite, "staff"), principal(seeded_sqlite, "inspector")
+    aid = attachments.attach_to_item(staff, "2026H1", "X0031", "C1", "签到表.png", PNG(), db=seeded_sqlite,
+                                     store=store)
+    attachments.review_attachment(insp, aid, "不符合", "缺签名", db=seeded_sqlite)
+    with pytest.raises(attachments.InvalidAttachment) as e:
+        attachments.delete_attachment(staff, aid, db=seeded_sqlite)
+    assert "签到表.png" in str(e.value)
+    attachments.delete_attachment(insp, aid, db=seeded_sqlite)
+    with pytest.raises(NotFound):
+        attachments.open_for_download(insp, aid, db=seeded_sqlite)
