@@ -306,7 +306,12 @@ def attach_to_record(principal: Principal, record_id: int, file_name: str, data:
     require(principal, UPLOAD_ACTION)
     db = db or get_db()
     with db.session() as s:
-        r = _current_record(s, record_id)
+        try:
+            r = _current_record(s, record_id)
+        except NotFound:
+            if not principal.sees_all_units:  # staff: absent and other units' records answer alike
+                raise AccessDenied(UPLOAD_ACTION) from None
+            raise
         unit = s.get(OrgUnit, r.unit_id)
         require_unit(principal, UPLOAD_ACTION, unit.code)
         for p in periods_holding(s, r.held_on):
