@@ -102,6 +102,17 @@ def sqlite_db(tmp_path):
     database.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def attachment_dir(tmp_path_factory):
+    """佐证材料 written by the demo and the app go to a temp folder, not the repository's instance/."""
+    from data import attachment_store
+
+    store = attachment_store.DiskStore(tmp_path_factory.mktemp("attachments"))
+    attachment_store.set_default_store(store)
+    yield store
+    attachment_store.set_default_store(None)
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     """A migrated SQLite database with the default 40-unit demo (read-only use)."""
