@@ -78,7 +78,9 @@ def _callback(app, output_part: str):
             if not any("_pages_content" in k for k in dash_app.callback_map):
                 with app.test_request_context():
                     dash_app._setup_server()
-            match = next(((k, cb) for k, cb in dash_app.callback_map.items() if output_part in k), None)
+            cbs = dash_app.callback_map
+            match = ((output_part, cbs[output_part]) if output_part in cbs else  # an exact key first
+                     next(((k, cb) for k, cb in cbs.items() if output_part in k), None))
             if match is None:
                 raise RuntimeError(f"callback {output_part} not found")
             _found[(id(app), output_part)] = match
@@ -101,7 +103,7 @@ def router_payload(app, path: str, search: str = "") -> dict:
 
 
 def whatif_payload(app, period: str, grade: str, grade_min: float) -> dict:
-    key, cb = _callback(app, "indicators-whatif-result")
+    key, cb = _callback(app, "indicators-whatif-result.children")
     values = {"indicators-whatif-run": 1, "indicators-period-store": period, "indicators-whatif-grade": grade,
               "indicators-whatif-min": grade_min}
     inputs = [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])} for s in cb["inputs"]]

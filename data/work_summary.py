@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -120,7 +121,8 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
     values = services.score_period(period_code, db).values
     units = _scope_units(principal, period_code, bureau, db)
     values = values[values.index.isin(set(units["unit"]))]
-    names = units.set_index("unit")["name"]
+    names = dict(zip(units["unit"], units["name"]))
+    labels = np.array([names.get(u, u) for u in values.index.tolist()], dtype=object)  # once, not per field
     n_units = len(units)
     rows = []
     for name in table.evidence_fields:
@@ -133,7 +135,8 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
             figure = float(col.mean()) if got else float("nan")
         else:
             figure = float(col.sum())
-        contrib = [names.get(u, u) for u in col.index[col > 0]] if f.kind != "percent" else []
+        contrib = (labels[(col > 0).to_numpy()].tolist() if name in values.columns else []) \
+            if f.kind != "percent" else []
         how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
         rows.append({"field": name, "label": f.label, "unit": f.unit, "kind": f.kind, "how": how,
                      "figure": figure, "reported": got, "units": n_units, "contributors": contrib})
