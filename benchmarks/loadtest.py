@@ -374,11 +374,11 @@ def run(label: str, url: str, tmp: Path, app) -> bool:
 
 
 def main() -> int:
-    from benchmarks.bench_pages import make_app
+    from benchmarks.bench_pages import _callback, make_app
     from benchmarks.pg import cluster
 
     app = make_app()  # only to build callback payloads; traffic goes to gunicorn
-    app.test_client().get("/login")  # Dash registers its router callback on the first request
+    _callback(app, "_pages_content")  # registers Dash's router callback (as its first request would)
     ok = True
     which = os.environ.get("LOADTEST_DATABASES", "postgresql,sqlite").split(",")
     if "postgresql" in which:

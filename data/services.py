@@ -74,6 +74,7 @@ class ScoringInputs:
 
 
 _UNIT_COLS = ["unit", "name", "category", "kind"]  # kind: for items that apply to 党总支 or 党支部 only
+UNIT_COLUMNS = _UNIT_COLS  # the unit columns the engine is given (data/preview_score.py scores a subset)
 
 
 def clear_cache(db: Database | None = None, stored: bool = False) -> None:
@@ -178,7 +179,8 @@ def units_without_data(principal: Principal, period_code: str, db: Database | No
     """The visible units of a period that 「尚无数据」 (the complement of ``units_with_data``)."""
     require(principal, "view_scores")
     inp = scoring_inputs(period_code, db)
-    scored = set(units_with_data(inp.units, inp.evidence, inp.adjustments)["unit"])
+    # score_period scores exactly the units with data: its (stored) result answers without reading evidence.
+    scored = score_period(period_code, db).units["unit"]
     return _scoped(inp.units[~inp.units["unit"].isin(scored)], principal).reset_index(drop=True)
 
 
@@ -221,8 +223,10 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
     ev = inp.evidence
     if new_values is not None and not new_values.empty:
         nv = new_values[["unit", "field", "value"]].astype({"value": float})
+        touched = ev["unit"].isin(set(nv["unit"])).to_numpy()  # compare keys only on the file's units
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
-        keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
+        keep = np.ones(len(ev), dtype=bool)
+        keep[touched] = ~pd.MultiIndex.from_frame(ev.loc[touched, ["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
     units = units_with_data(inp.units, ev, inp.adjustments)
     return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
