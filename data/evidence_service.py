@@ -395,6 +395,9 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
     return CommitResult("committed", batch_id, len(values), n_changed, n_units, report, period_code, file_name)
 
 
+_FEW_UNITS = 500  # up to this many units in a file, a commit reads only their current values
+
+
 def _write(s, ctx: _Context, principal: Principal, file_name: str, report: UploadReport) -> tuple[int, int]:
     # Lock first, read after: the bump takes SQLite's write lock (and PostgreSQL's row lock)
     # before the duplicate check and the current values are read.
@@ -407,10 +410,16 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     values = report.values
     now = utcnow()
     cur, mark = _cursor(s)
-    cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values "
-                f"WHERE period_id = {mark} AND superseded_at IS NULL", (ctx.period_id,))
-    current = {(u, f): (i, v) for i, u, f, v in cur.fetchall()}
     unit_ids = dict(zip(ctx.units["unit"].tolist(), ctx.units["unit_id"].astype(int).tolist()))
+    file_units = sorted({unit_ids[u] for u in values["unit"].tolist()} | {unit_ids[u] for u in report.clears["unit"]})
+    if len(file_units) <= _FEW_UNITS:  # a small file: its units' current values only (index ix_evidence_current)
+        cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values WHERE period_id = {mark} "
+                    f"AND unit_id IN ({', '.join([mark] * len(file_units))}) AND superseded_at IS NULL",
+                    (ctx.period_id, *file_units))
+    else:
+        cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values "
+                    f"WHERE period_id = {mark} AND superseded_at IS NULL", (ctx.period_id,))
+    current = {(u, f): (i, v) for i, u, f, v in cur.fetchall()}
     changed = []
     for u, f, x, raw, sheet, row, col, header in zip(
             values["unit"].tolist(), values["field"].tolist(), values["value"].astype(float).tolist(),
