@@ -97,7 +97,7 @@ def _cached(key: tuple, build):
     means, per-unit gaps, shortlists, 模拟测算). Keys are (kind,) + ``_version_key`` + extra: a newer
     version of the same kind and period drops the older ones (what-if answers are kept per question)."""
     kind, db, period_code = key[0], key[1], key[2]
-    family = (kind, period_code) + (tuple(key[6:]) if kind == "what_if" else ())
+    family = (kind, period_code) + (tuple(key[6:]) if kind in ("what_if", "evidence_summary") else ())
     return results_store.memoised(db, key, build, family=family)
 
 
@@ -412,7 +412,11 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     """
     from data.work_summary import field_totals
 
-    return field_totals(principal, period_code, db=db)
+    require(principal, "view_scores")
+    db = db or get_db()
+    # Kept per data version and unit scope (the ranking page shows it on every view); callers only read it.
+    return _cached(("evidence_summary",) + _version_key(db, period_code) + (unit_scope(principal),),
+                   lambda: field_totals(principal, period_code, db=db))
 
 
 # --------------------------------------------------------------------------- branch detail
