@@ -212,13 +212,6 @@ def _preview(contents, filename, period_code):
     return _preview_body(pv, labels), not can_commit, False, f"已选择：{name}", None
 
 
-@secure_callback(Output("upload-result", "children"), Output("upload-history", "children"),
-                 Output("upload-file", "contents"), Output("upload-preview", "children", allow_duplicate=True),
-                 Output("upload-commit", "disabled", allow_duplicate=True),
-                 Output("upload-cancel", "disabled", allow_duplicate=True),
-                 Input("upload-commit", "n_clicks"), Input("upload-cancel", "n_clicks"),
-                 State("upload-file", "contents"), State("upload-file", "filename"),
-                 State("upload-period-store", "data"), prevent_initial_call=True, action="upload")
 def _score_after_response(db, period_code: str) -> None:
     """Once the commit's response has been sent, this worker scores the new data version and stores it
     (``services.score_period``, shared by every worker): the next viewer in any worker loads it instead
@@ -236,6 +229,13 @@ def _score_after_response(db, period_code: str) -> None:
         return response
 
 
+@secure_callback(Output("upload-result", "children"), Output("upload-history", "children"),
+                 Output("upload-file", "contents"), Output("upload-preview", "children", allow_duplicate=True),
+                 Output("upload-commit", "disabled", allow_duplicate=True),
+                 Output("upload-cancel", "disabled", allow_duplicate=True),
+                 Input("upload-commit", "n_clicks"), Input("upload-cancel", "n_clicks"),
+                 State("upload-file", "contents"), State("upload-file", "filename"),
+                 State("upload-period-store", "data"), prevent_initial_call=True, action="upload")
 def _commit(commit_clicks, cancel_clicks, contents, filename, period_code):
     trigger = dash.ctx.triggered_id
     p = current_principal()
