@@ -421,10 +421,11 @@ def run(label: str, url: str, tmp: Path, app) -> bool:
     locked = sum("database is locked" in s for s in stats.samples)
     for f in failed_targets:
         print("  TARGET MISSED:", f)
-    ok = not problems and not stats.errors and timeouts == 0 and locked == 0 and not failed_targets
+    correct = not problems and not stats.errors and timeouts == 0 and locked == 0
     print("checks: " + ("every commit present, race left the later batch current, every worker agrees with a "
-                        "fresh re-score, 0 errors" if ok else "FAILED"), flush=True)
-    return ok
+                        "fresh re-score, 0 errors, 0 worker timeouts" if correct else "FAILED")
+          + "; time targets: " + ("PASS" if not failed_targets else "FAIL"), flush=True)
+    return correct and not failed_targets
 
 
 def main() -> int:
