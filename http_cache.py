@@ -14,10 +14,12 @@ Dynamic responses (pages, callbacks, downloads) are compressed but never cached 
 """
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 ONE_YEAR = 31_536_000
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
@@ -68,6 +70,9 @@ def init_http(server: Flask) -> None:
     server.config.setdefault("COMPRESS_CACHE_BACKEND", lambda: cache)
     server.config.setdefault("COMPRESS_CACHE_KEY", _cache_key)
 
+    if os.environ.get("SERVER_TIMING_CPU") == "1":
+        _server_timing(server)
+
     @server.after_request
     def _asset_cache_headers(response):
         if request.path.startswith("/assets/") and request.args.get("m") and response.status_code == 200:
@@ -77,4 +82,21 @@ def init_http(server: Flask) -> None:
         elif request.path.startswith("/_dash-component-suites/") and response.cache_control.max_age:
             response.cache_control.public = True
             response.cache_control.immutable = True
+        return response
+
+
+def _server_timing(server: Flask) -> None:
+    """``Server-Timing: cpu;dur=<ms>`` on every response: the process CPU time the request used, for
+    `make loadtest` (gunicorn's sync workers run one request at a time, so the process's CPU time
+    is the request's; the load test logs it per request). Registered before flask-compress, so its
+    after_request runs last and the compression is counted too. Off unless SERVER_TIMING_CPU=1."""
+    @server.before_request
+    def _cpu_start():
+        g._cpu_start = time.process_time()
+
+    @server.after_request
+    def _cpu_header(response):
+        start = g.get("_cpu_start")
+        if start is not None:
+            response.headers["Server-Timing"] = f"cpu;dur={(time.process_time() - start) * 1000:.1f}"
         return response

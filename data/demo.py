@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
 
+from data.bulk import insert_rows
 from data.db import Database
 from data.models import (
     Adjustment, AuditLog, EvidenceValue, OrgUnit, Period, Rectification, SelfAssessment, TableVersion, UnitName,
@@ -318,11 +319,13 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
             fields = list(dict.fromkeys(ev["field"]))
             field_col = {f: _col_letter(i + 3) for i, f in enumerate(fields)}
             row_of = {u: i + 3 for i, u in enumerate(data.units["code"])}
-            s.execute(insert(EvidenceValue), [
-                dict(period_id=p.id, unit_id=ids[r.unit], field=r.field, value=float(r.value), raw=f"{r.value:g}",
-                     batch_id=batch.id, file_name=batch.file_name, sheet="填报表", row=row_of[r.unit],
-                     column=field_col[r.field], uploaded_by=None, uploaded_at=seeded_at)
-                for r in ev.itertuples()])
+            values = ev["value"].astype(float).tolist()
+            unit_codes = ev["unit"].tolist()
+            field_names = ev["field"].tolist()
+            insert_rows(s, EvidenceValue.__table__, ("unit_id", "field", "value", "raw", "row", "column"), (
+                (ids[u], f, v, f"{v:g}", row_of[u], field_col[f]) for u, f, v in zip(unit_codes, field_names, values)),
+                constants=dict(period_id=p.id, batch_id=batch.id, file_name=batch.file_name, sheet="填报表",
+                               uploaded_at=seeded_at))
             batch.n_values = len(ev)
             batch.n_units = ev["unit"].nunique()
         j = data.judgements

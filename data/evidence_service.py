@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
-from data import periods, repo, services
+from data import periods, preview_score, repo, results_store, services
 from data.db import Database
 from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
 from data.intake.issues import IssueCode, Severity, UploadIssue
-from data.models import PERIOD_STATUSES, Period, UploadBatch, utcnow
+from data.models import PERIOD_STATUSES, OrgUnit, Period, UploadBatch, utcnow
 from data.permissions import NotFound, Principal, require, unit_scope
 from scoring.glossary import period_label
 
@@ -140,8 +140,11 @@ def _published_message(file_name: str, period_code: str) -> str:
             "如需更正，请联系系统管理员重新开放该考核期")
 
 
-def _previous_values(s, p: Period, table) -> pd.DataFrame:
-    """Last period's values to compare with: the previous same-kind period, else the previous one rescaled."""
+def _previous_values(db: Database, s, p: Period, table, scope: frozenset | None = None) -> pd.DataFrame:
+    """Last period's values to compare with: the previous same-kind period, else the previous one rescaled.
+    ``scope``: a staff user's unit codes: only theirs are read. Otherwise built once per (previous
+    period's data version, this period's table) in each process: a preview at 10,000 units must not
+    re-read and rescale half a million values."""
     prev = repo.previous_period(s, p, same_kind=True)
     scale = 1.0
     if prev is None:
@@ -150,18 +153,27 @@ def _previous_values(s, p: Period, table) -> pd.DataFrame:
             scale = 0.5 if p.kind == "H1" else 2.0
     if prev is None:
         return pd.DataFrame(columns=["unit", "field", "value"])
-    ev = repo.evidence_frame(s, prev.id)
-    label = period_label(prev.code)
-    if prev.kind != p.kind and len(ev):
-        # A half year against a year: only what can be put on one scale is compared — counts,
-        # hours and people rescaled, rates as they are; anything else would be noise.
-        kinds = {n: f.kind for n, f in table.fields.items()}
-        kind = ev["field"].map(kinds)
-        ev = ev[kind.isin(_PRORATED_KINDS + ("percent",))].copy()
-        mask = ev["field"].map(lambda f: kinds.get(f) in _PRORATED_KINDS).astype(bool)
-        ev.loc[mask, "value"] = ev.loc[mask, "value"] * scale
-        label += "，次数和学时按" + ("半年折算" if scale < 1 else "全年折算")
-    return ev.assign(source=label)
+    prev_id, prev_code, prev_kind = prev.id, prev.code, prev.kind
+
+    def build() -> pd.DataFrame:
+        with db.session() as s2:
+            ids = None if scope is None else list(s2.scalars(select(OrgUnit.id).where(OrgUnit.code.in_(scope))))
+            ev = repo.evidence_frame(s2, prev_id, ids)
+        label = period_label(prev_code)
+        if prev_kind != p.kind and len(ev):
+            # A half year against a year: only what can be put on one scale is compared — counts,
+            # hours and people rescaled, rates as they are; anything else would be noise.
+            kind = ev["field"].map({n: f.kind for n, f in table.fields.items()})
+            ev = ev[kind.isin(_PRORATED_KINDS + ("percent",))].copy()
+            mask = kind[ev.index].isin(_PRORATED_KINDS).to_numpy()
+            ev.loc[mask, "value"] = ev.loc[mask, "value"] * scale
+            label += "，次数和学时按" + ("半年折算" if scale < 1 else "全年折算")
+        return ev.assign(source=label)
+
+    if scope is not None:
+        return build()
+    key = ("previous_values", prev_id, prev.data_version, p.id, p.table_version_id)
+    return results_store.memoised(db, key, build, family=("previous_values", p.id))
 
 
 def _period_table_units(s, period_code: str):
@@ -172,15 +184,16 @@ def _period_table_units(s, period_code: str):
     return p, repo.table_for(p), repo.units_frame(s, p)
 
 
-def _context(db: Database, period_code: str, for_commit: bool = False) -> _Context:
+def _context(db: Database, period_code: str, for_commit: bool = False, scope: frozenset | None = None) -> _Context:
     """What parsing needs. A commit reads the current values itself, under the period lock, and
-    skips last period's values: FAR_FROM_LAST is a preview warning and never blocks a commit."""
+    skips last period's values: FAR_FROM_LAST is a preview warning and never blocks a commit.
+    ``current`` is left empty: a preview reads the current values of the file's units once parsed."""
     empty = pd.DataFrame(columns=["unit", "field", "value"])
     with db.session() as s:
         p, table, units = _period_table_units(s, period_code)
-        return _Context(p.id, p.code, p.kind, p.table_version.version, table, units,
-                        empty if for_commit else repo.evidence_frame(s, p.id),
-                        empty if for_commit else _previous_values(s, p, table), (p.start_date, p.end_date))
+        return _Context(p.id, p.code, p.kind, p.table_version.version, table, units, empty,
+                        empty if for_commit else _previous_values(db, s, p, table, scope),
+                        (p.start_date, p.end_date))
 
 
 def _limits(limits: Limits | None) -> Limits:
@@ -256,14 +269,14 @@ def _change_frame(ctx: _Context, changed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _score_changes(db: Database, ctx: _Context, report: UploadReport, changed: pd.DataFrame,
-                   principal: Principal) -> pd.DataFrame:
+                   principal: Principal, current: pd.DataFrame) -> pd.DataFrame:
     if changed.empty:
         return pd.DataFrame(columns=SCORE_CHANGE_COLUMNS)
     before = services.score_period(ctx.period_code, db).units
     new_values = report.values[["unit", "field", "value"]]
     if len(report.clears):  # a NaN row replaces the current value: 缺报, as after the commit
         new_values = pd.concat([new_values, report.clears[["unit", "field", "value"]]], ignore_index=True)
-    after = services.score_with_changes(ctx.period_code, new_values, db).units
+    after = preview_score.units_after(ctx.period_code, ctx.period_id, new_values, current, db)
     b = before.set_index("unit")[["name", "total", "rank", "grade"]]
     a = after.set_index("unit")[["name", "total", "rank", "grade"]]
     # Outer: a unit 「尚无数据」 before this upload is scored for the first time after it.
@@ -311,14 +324,17 @@ def preview_upload(db: Database, data: bytes, file_name: str, period_code: str, 
     refused = _check_access(db, data, file_name, period_code, principal)
     if refused is not None:
         return Preview(report=refused, file_hash=refused.file_hash, period_code=period_code)
-    ctx = _context(db, period_code)
+    ctx = _context(db, period_code, scope=unit_scope(principal))
     report = _parse(db, data, file_name, ctx, principal, limits)
     _late_warning(db, report, period_code)
-    changed = _all_changes(report, ctx.current)
+    # The current values of the file's units only: a small file at 10,000 units reads a few rows.
+    current = preview_score.current_values(db, ctx.period_id, pd.concat([report.values["unit"],
+                                                                         report.clears["unit"]]))
+    changed = _all_changes(report, current)
     with db.session() as s:
         # A duplicate only when committing again would change nothing (see _write).
         duplicate_of = _committed_batch(s, ctx.period_id, report.file_hash) if changed.empty else None
-    score_changes = (_score_changes(db, ctx, report, changed, principal) if report.ok
+    score_changes = (_score_changes(db, ctx, report, changed, principal, current) if report.ok
                      else pd.DataFrame(columns=SCORE_CHANGE_COLUMNS))
     return Preview(report=report, changes=_change_frame(ctx, changed), score_changes=score_changes,
                    duplicate_of=duplicate_of, file_hash=report.file_hash, period_code=period_code)
@@ -379,6 +395,9 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
     return CommitResult("committed", batch_id, len(values), n_changed, n_units, report, period_code, file_name)
 
 
+_FEW_UNITS = 500  # up to this many units in a file, a commit reads only their current values
+
+
 def _write(s, ctx: _Context, principal: Principal, file_name: str, report: UploadReport) -> tuple[int, int]:
     # Lock first, read after: the bump takes SQLite's write lock (and PostgreSQL's row lock)
     # before the duplicate check and the current values are read.
@@ -391,10 +410,16 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
     values = report.values
     now = utcnow()
     cur, mark = _cursor(s)
-    cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values "
-                f"WHERE period_id = {mark} AND superseded_at IS NULL", (ctx.period_id,))
-    current = {(u, f): (i, v) for i, u, f, v in cur.fetchall()}
     unit_ids = dict(zip(ctx.units["unit"].tolist(), ctx.units["unit_id"].astype(int).tolist()))
+    file_units = sorted({unit_ids[u] for u in values["unit"].tolist()} | {unit_ids[u] for u in report.clears["unit"]})
+    if len(file_units) <= _FEW_UNITS:  # a small file: its units' current values only (index ix_evidence_current)
+        cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values WHERE period_id = {mark} "
+                    f"AND unit_id IN ({', '.join([mark] * len(file_units))}) AND superseded_at IS NULL",
+                    (ctx.period_id, *file_units))
+    else:
+        cur.execute(f"SELECT id, unit_id, field, value FROM evidence_values "
+                    f"WHERE period_id = {mark} AND superseded_at IS NULL", (ctx.period_id,))
+    current = {(u, f): (i, v) for i, u, f, v in cur.fetchall()}
     changed = []
     for u, f, x, raw, sheet, row, col, header in zip(
             values["unit"].tolist(), values["field"].tolist(), values["value"].astype(float).tolist(),

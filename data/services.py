@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -94,6 +95,7 @@ class ScoringInputs:
 
 
 _UNIT_COLS = ["unit", "name", "category", "kind"]  # kind: for items that apply to 党总支 or 党支部 only
+UNIT_COLUMNS = _UNIT_COLS  # the unit columns the engine is given (data/preview_score.py scores a subset)
 
 
 def period_span(p: repo.PeriodInfo) -> tuple[dt.date, dt.date]:
@@ -131,7 +133,7 @@ def _cached(key: tuple, build):
     means, per-unit gaps, shortlists, 模拟测算). Keys are (kind,) + ``_version_key`` + extra: a newer
     version of the same kind and period drops the older ones (what-if answers are kept per question)."""
     kind, db, period_code = key[0], key[1], key[2]
-    family = (kind, period_code) + (tuple(key[6:]) if kind == "what_if" else ())
+    family = (kind, period_code) + (tuple(key[6:]) if kind in ("what_if", "evidence_summary") else ())
     return results_store.memoised(db, key, build, family=family)
 
 
@@ -217,7 +219,8 @@ def units_without_data(principal: Principal, period_code: str, db: Database | No
     """The visible units of a period that 「尚无数据」 (the complement of ``units_with_data``)."""
     require(principal, "view_scores")
     inp = scoring_inputs(period_code, db)
-    scored = set(units_with_data(inp.units, inp.evidence, inp.adjustments, inp.records)["unit"])
+    # score_period scores exactly the units with data: its (stored) result answers without reading evidence.
+    scored = score_period(period_code, db).units["unit"]
     return _scoped(inp.units[~inp.units["unit"].isin(scored)], principal).reset_index(drop=True)
 
 
@@ -260,8 +263,10 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
     ev = inp.evidence
     if new_values is not None and not new_values.empty:
         nv = new_values[["unit", "field", "value"]].astype({"value": float})
+        touched = ev["unit"].isin(set(nv["unit"])).to_numpy()  # compare keys only on the file's units
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
-        keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
+        keep = np.ones(len(ev), dtype=bool)
+        keep[touched] = ~pd.MultiIndex.from_frame(ev.loc[touched, ["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
     units = units_with_data(inp.units, ev, inp.adjustments, inp.records)
     return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides,
@@ -448,7 +453,11 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     """
     from data.work_summary import field_totals
 
-    return field_totals(principal, period_code, db=db)
+    require(principal, "view_scores")
+    db = db or get_db()
+    # Kept per data version and unit scope (the ranking page shows it on every view); callers only read it.
+    return _cached(("evidence_summary",) + _version_key(db, period_code) + (unit_scope(principal),),
+                   lambda: field_totals(principal, period_code, db=db))
 
 
 # --------------------------------------------------------------------------- branch detail
@@ -485,7 +494,7 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
     areas = res.areas_for(unit_code).reset_index(drop=True)
     areas = areas.merge(_category_area_means(period_code, db).get(unit_row["category"], _NO_AREAS),
                         on="area", how="left")
-    gaps = _gaps_by_unit(period_code, db).get(unit_code, period_gaps(period_code, db).iloc[0:0])
+    gaps = _gaps_by_unit(period_code, db)(unit_code)
     with db.session() as s:
         unit = _unit_or_404(s, unit_code)
         p = _period_or_404(s, period_code)
@@ -531,11 +540,17 @@ def _category_area_means(period_code: str, db: Database) -> dict:
     return _cached(("category_area_means",) + _version_key(db, period_code), build)
 
 
-def _gaps_by_unit(period_code: str, db: Database) -> dict:
-    """unit → its rows of ``period_gaps`` (split once per data version, not filtered per view)."""
+def _gaps_by_unit(period_code: str, db: Database):
+    """A function unit → its rows of ``period_gaps``: the gaps sorted by unit once per data version, then
+    a binary search and a slice per view (splitting into thousands of small frames took a second)."""
     def build():
-        gaps = period_gaps(period_code, db)
-        return {u: g for u, g in gaps.groupby("unit", sort=False)} if len(gaps) else {}
+        gaps = period_gaps(period_code, db).sort_values("unit", kind="stable")
+        keys = gaps["unit"].to_numpy(object)
+
+        def rows_of(unit_code: str) -> pd.DataFrame:
+            lo, hi = np.searchsorted(keys, unit_code, "left"), np.searchsorted(keys, unit_code, "right")
+            return gaps.iloc[lo:hi]
+        return rows_of
 
     return _cached(("gaps_by_unit",) + _version_key(db, period_code), build)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -126,7 +127,7 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
     values = res.values[res.values.index.isin(set(units["unit"]))]
     rc = res.record_counts
     rc = rc[rc["unit"].isin(set(units["unit"]))] if len(rc) else rc
-    names = units.set_index("unit")["name"]
+    names = dict(zip(units["unit"], units["name"]))
     n_units = len(units)
     rows = []
     for name in table.evidence_fields:
@@ -142,7 +143,7 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
             figure = float(col.mean()) if got else float("nan")
         else:
             figure = float(col.sum())
-        contrib = [names.get(u, u) for u in col.index[col > 0]] if f.kind != "percent" else []
+        contrib = [names.get(u, u) for u in col.index[(col > 0).to_numpy()]] if f.kind != "percent" else []
         how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
         if n_records:
             how += f"（其中 {n_records} 个单位按活动记录条数统计）"

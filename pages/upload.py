@@ -7,12 +7,13 @@ parses it afresh (a preview held by the browser is never trusted).
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
-from flask import current_app
+from flask import after_this_request, current_app
 
 from auth import current_principal, secure_callback
 from components.cards import make_alert, make_section
@@ -211,6 +212,23 @@ def _preview(contents, filename, period_code):
     return _preview_body(pv, labels), not can_commit, False, f"已选择：{name}", None
 
 
+def _score_after_response(db, period_code: str) -> None:
+    """Once the commit's response has been sent, this worker scores the new data version and stores it
+    (``services.score_period``, shared by every worker): the next viewer in any worker loads it instead
+    of computing it while a leader waits. A viewer arriving meanwhile waits for this computation
+    (the store's compute lock) rather than repeating it."""
+    @after_this_request
+    def _hook(response):
+        def score():
+            try:
+                services.score_period(period_code, db)
+                services.period_gaps(period_code, db)
+            except Exception:  # the next viewer computes it instead; nothing is lost
+                logging.getLogger(__name__).exception("scoring %s after a commit failed", period_code)
+        response.call_on_close(score)
+        return response
+
+
 @secure_callback(Output("upload-result", "children"), Output("upload-history", "children"),
                  Output("upload-file", "contents"), Output("upload-preview", "children", allow_duplicate=True),
                  Output("upload-commit", "disabled", allow_duplicate=True),
@@ -230,6 +248,8 @@ def _commit(commit_clicks, cancel_clicks, contents, filename, period_code):
     if data is None or not services.period_exists(period_code):
         return make_alert("请先上传文件", "warning"), no_update, no_update, no_update, True, no_update
     result = evidence_service.commit_upload(get_db(), data, _safe_name(filename), str(period_code), p)
+    if result.status == "committed":
+        _score_after_response(get_db(), str(period_code))
     color = {"committed": "success", "duplicate": "info"}.get(result.status, "danger")
     msg = make_alert(html.Div(evidence_service.format_commit(result), className="pre-line"), color,
                      id_="upload-commit-result")

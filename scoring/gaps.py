@@ -356,7 +356,12 @@ def unit_gap_summary(gaps: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     first = gaps.drop_duplicates("unit", keep="first").set_index("unit")
     real = gaps[gaps["item"] != ""]
-    steps = (real["item"].astype(str) + " " + real["need"].astype(str)).groupby(real["unit"], sort=False).agg("；".join)
+    # Joined in one pass over the rows (a groupby-agg with str.join runs Python per group: ~1 s at 10,000 units).
+    joined: dict = {}
+    for u, text in zip(real["unit"].to_numpy(object),
+                       (real["item"].astype(str) + " " + real["need"].astype(str)).to_numpy(object)):
+        joined.setdefault(u, []).append(text)
+    steps = pd.Series({u: "；".join(parts) for u, parts in joined.items()}, dtype=object)
     out = pd.DataFrame({
         "unit": first.index.to_numpy(object),
         "current_grade": first["current_grade"].to_numpy(object),

@@ -213,6 +213,8 @@ class _Parser:
         self.prev_label = "上期"
         if previous_values is not None and len(previous_values):
             pv = previous_values.dropna(subset=["value"])
+            if self.allowed is not None:  # a staff user's file: only their units' last values matter
+                pv = pv[pv["unit"].isin(self.allowed)]
             self.prev = {(u, f): float(v) for u, f, v in zip(pv["unit"].tolist(), pv["field"].tolist(),
                                                               pv["value"].tolist())}
             if "source" in pv.columns and len(pv):
