@@ -31,6 +31,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "what_if": (LEADER, INSPECTOR, ADMIN),
     "view_progress": (INSPECTOR, STAFF, ADMIN),  # 填报进度 and the 催报 list (staff: own units)
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
+    "record_activity": (STAFF, ADMIN),   # 三会一课 activity records: add, edit, withdraw, import (staff: own units)
 }
 
 # page name -> action needed to open it (the navigation shows only these).
