@@ -25,21 +25,25 @@ from sqlalchemy import insert
 
 from data.models import ActivityRecord, UploadBatch
 
-# The default table's count fields and the activity type each one counts (from_records).
+# The default table's fields and the activity type each one counts (from_records); a 是/否 field gets
+# one record when typed 是.
 RECORD_FIELDS = {"committee_meetings": "支委会", "general_meetings": "支部党员大会", "group_meetings": "党小组会",
                  "party_lectures": "党课", "theme_days": "主题党日", "study_sessions": "集中学习",
                  "seminar_sessions": "专题研讨", "spirit_activities": "党性锤炼活动",
-                 "benchmarking_visits": "对标共建"}
+                 "benchmarking_visits": "对标共建", "org_life_meeting": "组织生活会",
+                 "special_org_life": "专题组织生活会", "member_appraisal": "民主评议党员"}
 # Units with a deliberate pattern: (period, unit code) -> what (X003x are 临河县局, the demo staff's units).
 IRREGULAR = {("2025", "C06"): "december_cluster", ("2025", "C07"): "summer_gap", ("2026H1", "C08"): "june_cluster",
              ("2026H1", "C09"): "spring_gap", ("2026H1", "C10"): "low_attendance",
              ("2026H1", "X0031"): "low_attendance", ("2026H1", "C11"): "one_missing",
              ("2026H1", "X0032"): "one_missing"}
 DAY_OF = {"支委会": 6, "支部党员大会": 25, "党小组会": 12, "党课": 20, "主题党日": 10, "集中学习": 15, "专题研讨": 18,
-          "党性锤炼活动": 22, "对标共建": 27}
+          "党性锤炼活动": 22, "对标共建": 27,
+          "组织生活会": 16, "专题组织生活会": 23, "民主评议党员": 26}
 TOPICS = {"支委会": "研究{m}月份党建工作", "支部党员大会": "{m}月党员大会：通报支部工作", "党小组会": "{m}月党小组学习",
           "党课": "{m}月专题党课", "主题党日": "{m}月主题党日活动", "集中学习": "{m}月集中学习", "专题研讨": "专题学习研讨交流",
-          "党性锤炼活动": "红色教育基地实地研学", "对标共建": "跨部门对标共建交流"}
+          "党性锤炼活动": "红色教育基地实地研学", "对标共建": "跨部门对标共建交流",
+          "组织生活会": "年度组织生活会", "专题组织生活会": "作风转变专题组织生活会", "民主评议党员": "年度民主评议党员"}
 RECORD_COLUMNS = ["period", "unit", "activity_type", "held_on", "topic", "expected", "attended", "host",
                   "secretary_lectured"]
 

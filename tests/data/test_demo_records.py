@@ -13,7 +13,8 @@ from data.models import ActivityRecord, EvidenceValue, OrgUnit, Period
 FIELD_TYPE = {"committee_meetings": "支委会", "general_meetings": "支部党员大会", "group_meetings": "党小组会",
               "party_lectures": "党课", "theme_days": "主题党日", "study_sessions": "集中学习",
               "seminar_sessions": "专题研讨", "spirit_activities": "党性锤炼活动",
-              "benchmarking_visits": "对标共建"}
+              "benchmarking_visits": "对标共建", "org_life_meeting": "组织生活会",
+              "special_org_life": "专题组织生活会", "member_appraisal": "民主评议党员"}  # 是/否: one record for 是
 
 
 def _load(db):
