@@ -42,6 +42,8 @@ import pandas as pd
 from scoring import glossary as g
 from scoring.indicators import (MISSING_ZERO, PERIOD_ANNUAL, TIE_BREAK_KEYS, VETO_CAP, FieldDef, IndicatorTable,
                                 Item)
+from scoring.records import derive as derive_records
+from scoring.records import slots as record_slots
 from scoring.rules import PLAIN, RULES, RuleInput, fmt_kind, fmt_number, rate_detail
 
 ROUND = 10  # decimals kept on points and totals: 89.99999999999999 and 90 are one number
@@ -54,6 +56,12 @@ UNIT_COLUMNS = ["unit", "name", "category", "raw_points", "raw_max", "base", "bo
                 "core_points", "core_met", "core_due", "missing_count", "deductions", "penalty", "grade_reason"]
 GROUP_COLUMNS = ["unit", "area", "group", "group_name", "points", "max"]
 COMPONENT_COLUMNS = ["unit", "component", "points", "max", "score", "weight"]
+# Per unit × from_records field (see ``score(records=...)``): the typed value, the valid records,
+# records not counted for attendance, the months/quarters without a valid record, which value counted.
+RECORD_COUNT_COLUMNS = ["unit", "field", "activity_type", "typed", "records", "below", "missing", "n_missing",
+                        "periods", "used"]
+RECORD_SOURCES = ("typed", "records", "records_if_any")
+USED_TYPED, USED_RECORDS = "typed", "records"
 
 KIND_BASE, KIND_BONUS, KIND_VETO, KIND_PENALTY = "base", "bonus", "veto", "penalty"
 NO_GRADE = "无法评定"  # a unit with nothing due and applicable: no base to grade
@@ -101,6 +109,8 @@ class ScoreResult:
     # scale after the component's penalties, and the weight used (0 when the component had nothing due).
     components: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPONENT_COLUMNS))
     group_of: dict = field(default_factory=dict, repr=False)  # item code → (area, group code, group name)
+    # Per unit × from_records field when records were given (RECORD_COUNT_COLUMNS); empty otherwise.
+    record_counts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
     _pos: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -717,9 +727,108 @@ def _field_values(raw: np.ndarray, col: dict[str, int], names: tuple[str, ...], 
     return raws, vals, bad
 
 
+# ---------------------------------------------------------------- activity records
+@dataclass
+class _FieldRecords:
+    """One from_records field once the period's record source has decided, per unit, which value counts."""
+
+    counts: Any            # scoring.records.FieldCounts
+    used: np.ndarray       # bool per unit: the records' count is the value scored
+    code: np.ndarray       # int64 per unit: index into the suffix texts below
+    texts: np.ndarray      # object: 「；依据活动记录：支委会 10 次；3 月、7 月未召开」 …
+    texts_short: np.ndarray  # the same without the missing months (the regular rule's text names them)
+    missing_code: np.ndarray  # float per unit: distinct missing-month pattern where records count, else 0
+
+
+@dataclass
+class _Records:
+    fields: dict[str, _FieldRecords]
+    frame: pd.DataFrame
+    periods: dict[str, int]  # regular field → months/quarters checked
+
+
+def _period_slots(regular: str | None, span, half: bool) -> int:
+    """Months/quarters a regular field is checked over: from the span, or the period kind without one."""
+    if span is not None:
+        return record_slots(span, regular)[1]
+    per_year = 4 if regular == "quarterly" else 12
+    return per_year // 2 if half else per_year
+
+
+def _record_suffixes(fc, used: np.ndarray, pct: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit a code into suffix texts (long, short) saying which value counted and what the records hold."""
+    mcode, _ = pd.factorize(fc.missing)
+    missing_code = np.where(used, mcode + 1, 0).astype(float)
+    key, first = _dedupe(used.astype(float), fc.valid.astype(float), fc.below.astype(float),
+                         fc.any.astype(float), missing_code)
+    long, short = np.empty(len(first), dtype=object), np.empty(len(first), dtype=object)
+    t = fc.activity_type
+    for k, i in enumerate(first.tolist()):
+        v, b, m = int(fc.valid[i]), int(fc.below[i]), str(fc.missing[i])
+        below = f"{b} 次出席率低于 {fmt_number(pct)}%，不计入" if b and pct is not None else ""
+        if used[i]:
+            parts = [f"依据活动记录：{t} {v} 次"] + ([below] if below else [])
+            short[k] = "；" + "；".join(parts)
+            long[k] = short[k] + (f"；{m}未召开" if m else "")
+        elif fc.any[i]:
+            short[k] = long[k] = f"；依据填报值（活动记录：{t} {v} 次{'，' + below if below else ''}）"
+        else:
+            short[k] = long[k] = ""
+    return key, long, short, missing_code
+
+
+def _apply_records(table: IndicatorTable, records: pd.DataFrame, span, source: str, unit_index: pd.Index,
+                   col: dict[str, int], raw: np.ndarray, half: bool) -> _Records:
+    """Derive the record counts, write the counted ones into ``raw`` and build the record_counts frame."""
+    specs = {f: table.fields[f] for f in table.record_fields}
+    counts = derive_records(records, unit_index, specs, span)
+    n = len(unit_index)
+    out: dict[str, _FieldRecords] = {}
+    parts = []
+    for name, fc in counts.items():
+        f = specs[name]
+        j = col.get(name)
+        typed = raw[:, j].copy() if j is not None else np.full(n, np.nan)
+        if source == "records":
+            used = np.ones(n, dtype=bool)
+        elif source == "records_if_any":
+            used = fc.any.copy()
+        else:
+            used = np.zeros(n, dtype=bool)
+        if j is not None and used.any():
+            value = (fc.valid > 0).astype(float) if f.kind == "bool" else fc.valid.astype(float)
+            raw[used, j] = value[used]
+        code, long, short, missing_code = _record_suffixes(fc, used, f.min_attendance_pct)
+        out[name] = _FieldRecords(fc, used, code, long, short, missing_code)
+        rows = np.flatnonzero(~np.isnan(typed) | fc.any)
+        parts.append(pd.DataFrame({
+            "unit": _text(unit_index, rows), "field": np.full(len(rows), name, dtype=object),
+            "activity_type": np.full(len(rows), fc.activity_type, dtype=object), "typed": typed[rows],
+            "records": fc.valid[rows], "below": fc.below[rows], "missing": fc.missing[rows],
+            "n_missing": fc.n_missing[rows], "periods": np.full(len(rows), fc.periods, dtype=np.int64),
+            "used": np.where(used[rows], USED_RECORDS, USED_TYPED).astype(object)}, columns=RECORD_COUNT_COLUMNS))
+    frame = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
+    periods = {name: fc.periods for name, fc in counts.items() if fc.regular}
+    return _Records(out, frame, periods)
+
+
+def _rhythm(table: IndicatorTable, name: str, rec: _Records | None, span, half: bool, n: int) -> dict:
+    """The ``regular`` rule's facts for one field (see RuleInput.rhythm)."""
+    f = table.fields.get(name)
+    regular = f.regular if f is not None else None
+    fr = rec.fields.get(name) if rec is not None else None
+    if fr is None:
+        return {"n_missing": None, "missing": None, "periods": _period_slots(regular, span, half),
+                "regular": regular, "code": None}
+    fc = fr.counts
+    return {"n_missing": np.where(fr.used, fc.n_missing.astype(float), np.nan),
+            "missing": np.where(fr.used, fc.missing, ""), "periods": fc.periods, "regular": regular,
+            "code": fr.missing_code}
+
+
 def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[str, int], half: bool,
                 adj: _Adjustments, applies: np.ndarray | None = None, groups: np.ndarray | None = None,
-                scope_text: str = "") -> _ItemColumns:
+                scope_text: str = "", rec: _Records | None = None, span=None) -> _ItemColumns:
     n = raw.shape[0]
     rule = RULES.get(item.rule)
     params = item.params_for(half)
@@ -757,7 +866,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     else:
         if applies is not None and item.rule == "rank":  # ranked among the units it applies to only
             vals = [np.where(applies, v, np.nan) for v in vals]
-        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item, groups))
+        rhythm = _rhythm(table, item.fields[0], rec, span, half, n) if item.rule == "regular" and item.fields else None
+        out = rule.fn(RuleInput(tuple(vals), params, pts_full, item, groups, rhythm))
         out_pts = np.round(out.points, ROUND)
         code = np.where(out_pts >= pts_full, np.int8(_MET), code)  # np.where: dense masks assign slowly
 
@@ -796,6 +906,8 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
     # inspectors' adjustments) and broadcast.
     gate_extra = gate_raw is not None and gate_name not in item.fields
     key_cols = raws + ([gate_raw] if gate_extra else []) + ([applies.astype(float)] if applies is not None else [])
+    if item.rule == "regular" and rec is not None and item.fields and item.fields[0] in rec.fields:
+        key_cols.append(rec.fields[item.fields[0]].missing_code)  # the missing months are in the text
     key, first = _dedupe(*(key_cols or [evidence_code]))  # no fields at all: the status alone
     names = list(item.fields) + ([gate_name] if gate_extra else [])
     gate_pos = names.index(gate_name) if gate_raw is not None else -1
@@ -834,6 +946,12 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         else:
             expl_u[k] = context.text(k, row)
     explanation = _Text(key, expl_u)
+    if rec is not None and not is_manual:
+        shown = np.flatnonzero(~np.isin(evidence_code, (_NOT_DUE, _NA_SCOPE, _NA_GATE)))
+        for f in item.fields:
+            fr = rec.fields.get(f)
+            if fr is not None and len(shown):
+                explanation.append(shown, fr.code[shown], fr.texts_short if item.rule == "regular" else fr.texts)
     if insp_why is not None:
         explanation.assign(insp_why.rows, INSPECTOR_NA_TEXT)
     if jwhy is not None:
@@ -1158,13 +1276,25 @@ def _scope_text(*specs: dict | None) -> str:
 
 
 def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, period_kind: str,
-          adjustments: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None) -> ScoreResult:
+          adjustments: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None, *,
+          records: pd.DataFrame | None = None, span: tuple | None = None,
+          record_source: str = "typed") -> ScoreResult:
     """Score every unit in ``units`` against ``table`` for an ``"H1"`` or ``"year"`` period.
 
     ``units`` may carry a ``kind`` column (党支部 / 党总支 …) for items with ``applies_to.kinds``;
     ``overrides`` (unit, grade, reason) are inspectors' 直接定级, applied only when the table
     says ``allow_override: true``.
+
+    ``records`` (scoring.records.RECORD_COLUMNS, current records only) with ``span`` = (start_date,
+    end_date) feed the fields that say ``from_records``; ``record_source`` decides per unit × field
+    which value counts: ``typed`` (the typed value; records are shown beside it), ``records`` (the
+    count of valid records) or ``records_if_any`` (the records when the unit has ≥ 1 record of that
+    type in the span, else the typed value). ``record_counts`` of the result lists both. Without
+    ``records`` the result is exactly what it was before records existed (``regular`` items then
+    score the typed value, checked over the span's months, or the period's 6/12 without a span).
     """
+    if record_source not in RECORD_SOURCES:  # the caller's setting, not user data
+        raise ValueError(f"record_source must be one of {RECORD_SOURCES}, got {record_source!r}")
     kind = _normalise_period(period_kind)
     half = kind == g.PERIOD_H1
     notes: list[str] = []
@@ -1172,6 +1302,12 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     n = len(u)
     unit_index = pd.Index(_text(u["unit"]))
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
+    rec = None
+    if records is not None and table.record_fields:
+        if span is None:
+            notes.append("未给出考核期起止日期，活动记录未使用")
+        else:
+            rec = _apply_records(table, records, span, record_source, unit_index, col, raw, half)
     for f, j in col.items():  # missing: zero — a blank is 0 incidents, never 缺报
         if table.missing_mode(f) == MISSING_ZERO:
             c = raw[:, j]
@@ -1207,7 +1343,7 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
             if own is not None:
                 applies = own if applies is None else applies & own
             c = _score_base(table, it, raw, col, half, adj, applies, cat_codes,
-                            _scope_text(area.applies_to, it.applies_to))
+                            _scope_text(area.applies_to, it.applies_to), rec, span)
         else:
             c = _score_extra(table, it, raw, col, kind_)
         for row, values in zip(block, (c.points, c.max, c.deducted)):
@@ -1340,4 +1476,4 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
                 for a in table.areas for it in a.items if it.group is not None}
     return ScoreResult(items=items, areas=areas, units=units_df, table_version=table.version, scale=table.base_scale,
                        period_kind=kind, values=values, notes=tuple(notes), components=components,
-                       group_of=group_of)
+                       group_of=group_of, **({"record_counts": rec.frame} if rec is not None else {}))

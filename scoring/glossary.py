@@ -112,6 +112,7 @@ RULE_LABELS: dict[str, str] = {
     "checklist": "逐项检查",
     "rank": "按名次得分",
     "penalty": "减分",
+    "regular": "按月/季度规律性",
 }
 
 # Period kinds understood by the engine.

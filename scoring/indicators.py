@@ -22,6 +22,12 @@ FIELD_KINDS = ("count", "hours", "percent", "bool", "people", "number")
 MISSING_ZERO, MISSING_REPORT = "zero", "report"  # a blank field: 0 incidents, or 缺报
 VETO_SET, VETO_CAP = "set", "cap"  # a veto fixes the grade, or only caps it
 QUOTA_SCOPES = ("category", "all")
+# Activity types a table's fields may count from records (``from_records``) unless it lists its own.
+DEFAULT_ACTIVITY_TYPES = ("支部党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "专题组织生活会",
+                          "民主评议党员", "集中学习", "专题研讨", "党性锤炼活动", "对标共建", "谈心谈话")
+REGULAR_MONTHLY, REGULAR_QUARTERLY = "monthly", "quarterly"
+REGULAR_KINDS = {REGULAR_MONTHLY: "每月", REGULAR_QUARTERLY: "每季度"}
+RECORD_FIELD_KINDS = ("count", "bool")  # what a count of records can stand for
 AREA_BONUS, AREA_PENALTY, AREA_VETO = "加分项", "减分项", "一票否决"
 # Keys a table may list in ``tie_break`` (display order inside a tie): name → (中文, direction).
 TIE_BREAK_KEYS: dict[str, tuple[str, str]] = {
@@ -44,6 +50,9 @@ class FieldDef:
     kind: str
     max_per_year: float | None = None
     missing: str | None = None  # zero | report; None = the table's default_missing
+    from_records: str | None = None  # activity type whose valid records give the value (count; bool: ≥1)
+    regular: str | None = None  # monthly | quarterly: the rhythm the records are checked against
+    min_attendance_pct: float | None = None  # a record below this attendance (%) does not count
 
     @property
     def header(self) -> str:
@@ -152,6 +161,12 @@ class IndicatorTable:
     quota_scope: str = "category"
     allow_override: bool = False
     scale: float | None = None  # rescale the base to this (百分制: 100) instead of ``total``
+    activity_types: tuple[str, ...] = DEFAULT_ACTIVITY_TYPES  # what ``from_records`` may name
+
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        """Fields whose value may come from activity records (``from_records``), in table order."""
+        return tuple(n for n, f in self.fields.items() if f.from_records)
 
     @property
     def base_scale(self) -> float:
@@ -287,9 +302,17 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
         missing = spec.get("missing")
         if missing is not None and missing not in (MISSING_ZERO, MISSING_REPORT):
             problems.append(TableProblem(f"数据项 {name}", f"missing「{missing}」未知，应为 zero（未报按 0 计）或 report（未报为缺报）"))
+        pct = spec.get("min_attendance_pct")
+        if pct is not None and (isinstance(pct, bool) or not isinstance(pct, (int, float))):
+            problems.append(TableProblem(f"数据项 {name}", f"min_attendance_pct「{pct}」应为 0 到 100 之间的数字（出席率百分比）"))
+            pct = None
+        fr, reg = spec.get("from_records"), spec.get("regular")
         fields[name] = FieldDef(name=name, label=str(spec.get("label", name)), unit=str(spec.get("unit", "")),
                                 kind=kind, max_per_year=spec.get("max_per_year"),
-                                missing=str(missing) if missing else None)
+                                missing=str(missing) if missing else None,
+                                from_records=str(fr).strip() if fr not in (None, "") else None,
+                                regular=str(reg).strip() if reg not in (None, "") else None,
+                                min_attendance_pct=None if pct is None else float(pct))
 
     def item(raw: dict, area: str, default_rule: str | None = None, group: str | None = None) -> Item:
         na = raw.get("not_applicable_when")
@@ -349,7 +372,17 @@ def _build(d: dict, problems: list[TableProblem]) -> IndicatorTable | None:
         quota_scope=str(d.get("quota_scope") or "category"),
         allow_override=bool(d.get("allow_override", False)),
         scale=_opt_float(d.get("scale")),
+        activity_types=_activity_types(d.get("activity_types"), problems),
     )
+
+
+def _activity_types(raw, problems: list[TableProblem]) -> tuple[str, ...]:
+    if raw is None:
+        return DEFAULT_ACTIVITY_TYPES
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
+        problems.append(TableProblem("activity_types", "应为活动类型的列表，如 [支委会, 党课, 主题党日]"))
+        return DEFAULT_ACTIVITY_TYPES
+    return tuple(str(x).strip() for x in raw if x is not None)
 
 
 def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = True) -> None:
@@ -426,6 +459,7 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
             problems.append(TableProblem(where, "加分项须设置单项上限 cap"))
         if i.rule == "penalty" and i.cap is not None and i.cap <= 0:
             problems.append(TableProblem(where, "减分项的单项上限 cap 应为正数（不设上限可省略）"))
+    problems.extend(_record_problems(t))
     for a in t.areas:
         s = sum(i.points for i in a.items)
         if not math.isclose(s, a.points):
@@ -483,6 +517,42 @@ def _check(t: IndicatorTable, problems: list[TableProblem], check_total: bool = 
             problems.append(TableProblem("并列排序", f"排序依据「{key}」未知，可用：{'、'.join(TIE_BREAK_KEYS)}"))
     if t.bonus_cap < 0:
         problems.append(TableProblem("加分上限", "加分上限不能为负"))
+
+
+def _record_problems(t: IndicatorTable) -> list[TableProblem]:
+    """``activity_types`` and the record attributes of fields (from_records, regular, min_attendance_pct)."""
+    out: list[TableProblem] = []
+    types = t.activity_types
+    if not types or any(not x for x in types):
+        out.append(TableProblem("activity_types", "活动类型列表不能为空，也不能含空白项"))
+    dup = sorted({x for x in types if types.count(x) > 1})
+    if dup:
+        out.append(TableProblem("activity_types", f"活动类型「{'、'.join(dup)}」重复"))
+    for name, f in t.fields.items():
+        where = f"数据项 {name}"
+        if f.from_records is not None:
+            if f.from_records not in types:
+                out.append(TableProblem(where, f"from_records「{f.from_records}」不在活动类型中，可用：{'、'.join(types)}"))
+            if f.kind not in RECORD_FIELD_KINDS:
+                out.append(TableProblem(where, f"from_records 只能用于次数（count）或是/否（bool）类数据项，"
+                                               f"本数据项类型为 {f.kind}"))
+        if f.regular is not None:
+            if f.regular not in REGULAR_KINDS:
+                out.append(TableProblem(where, f"regular「{f.regular}」未知，应为 monthly（每月）或 quarterly（每季度）"))
+            if f.from_records is None:
+                out.append(TableProblem(where, "regular 须与 from_records 同时使用（规律性按活动记录核对）"))
+        if f.min_attendance_pct is not None:
+            if not (math.isfinite(f.min_attendance_pct) and 0 <= f.min_attendance_pct <= 100):
+                out.append(TableProblem(where, "min_attendance_pct 应在 0 到 100 之间（出席率百分比）"))
+            if f.from_records is None:
+                out.append(TableProblem(where, "min_attendance_pct 须与 from_records 同时使用"))
+    for i in t.all_items:
+        if i.rule == "regular" and i.fields:
+            f = t.fields.get(i.fields[0])
+            if f is not None and not f.regular:
+                out.append(TableProblem(f"指标 {i.code}", f"评分类型「按月/季度规律性」要求数据项「{f.name}」写明 "
+                                                         "regular: monthly 或 quarterly（并用 from_records 指明活动类型）"))
+    return out
 
 
 def _applies_problems(spec) -> list[str]:
@@ -596,6 +666,8 @@ def table_to_dict(t: IndicatorTable) -> dict:
         extra["allow_override"] = True
     if t.scale is not None:
         extra["scale"] = t.scale
+    if t.activity_types != DEFAULT_ACTIVITY_TYPES:
+        extra["activity_types"] = list(t.activity_types)
     return {
         "version": t.version, "title": t.title, "total": t.total, "bonus_cap": t.bonus_cap,
         "grades": [grade(g) for g in t.grades], "veto_grade": t.veto_grade,

@@ -38,6 +38,10 @@ class RuleInput:
     points: float                   # the item's points (bonus: its cap)
     item: Item
     groups: np.ndarray | None = None  # category code per unit (rules that rank inside a category)
+    # The ``regular`` rule's rhythm facts (see scoring/records.py): {"n_missing": float per unit, NaN
+    # where the typed value counts (months unknown), "missing": labels per unit, "periods": months or
+    # quarters checked, "regular": monthly | quarterly}. None for every other rule.
+    rhythm: Mapping | None = None
 
 
 @dataclass(frozen=True)
@@ -503,6 +507,57 @@ def veto(x: RuleInput) -> RuleOutput:
 )
 def penalty(x: RuleInput) -> RuleOutput:
     return bonus(x)
+
+
+def _regular_check(item: Item) -> list[str]:
+    out = _need_number("per_miss_period")(item)
+    if "cap" in item.params:
+        out.extend(_need_number("cap", positive=("cap",))(item))
+    return out
+
+
+@register(
+    "regular",
+    human_template="{field} {value}，其中 {missing}未召开，扣 {lost} 分",
+    templates={
+        "met": "{field} {value}，{span}均已召开，得满分 {points} 分",
+        "typed": "{field} {value}（填报值，无法核对月份），应召开 {span}，按少 {n_missing}{per}计，扣 {lost} 分",
+        "typed_met": "{field} {value}（填报值，未核对月份），不少于 {span}，得满分 {points} 分",
+        "none": "本期没有完整的月份或季度需核对，得满分 {points} 分",
+    },
+    params_doc="数据项须写明 from_records（活动类型）和 regular: monthly（每月）或 quarterly（每季度）。"
+               "per_miss_period：考核期内每有一个月（季度）没有有效活动记录扣的分值；cap：最多扣的分值（可省略，"
+               "扣完本项分值为止）。只核对完整落在考核期内的月份（季度）：全年 12 个月 / 4 个季度，上半年 6 个月 / "
+               "2 个季度。依据填报值计分时无法核对月份，按「应召开月（季）数 − 填报次数」计未召开的月（季）数。",
+    param_kinds={"per_miss_period": POINTS, "cap": POINTS},
+    need_template="补齐未召开的月份（季度）的活动可得 {gain} 分",
+    check=_regular_check,
+)
+def regular(x: RuleInput) -> RuleOutput:
+    v = x.values[0]
+    n = v.shape
+    rh = x.rhythm or {}
+    periods = float(rh.get("periods", 0))
+    per = "个季度" if rh.get("regular") == "quarterly" else "个月"
+    known = rh.get("n_missing")
+    known = np.full(n, np.nan) if known is None else np.asarray(known, dtype=float)
+    with np.errstate(invalid="ignore"):
+        typed_miss = np.maximum(0.0, periods - np.floor(v))
+    miss = np.where(np.isnan(known), typed_miss, known)
+    lost = miss * float(x.params["per_miss_period"])
+    if "cap" in x.params:
+        lost = np.minimum(lost, float(x.params["cap"]))
+    pts = np.maximum(0.0, x.points - lost)
+    if periods <= 0:
+        case = np.full(n, "none", dtype=object)
+    else:
+        case = _pick(("met", "main", "typed_met", "typed"),
+                     np.where(np.isnan(known), 2, 0) + np.where(miss > 0, 1, 0))
+    labels = rh.get("missing")
+    labels = np.full(n, "", dtype=object) if labels is None else np.asarray(labels, dtype=object)
+    return RuleOutput(pts, case, {"missing": (labels, "text"), "n_missing": (miss, PLAIN),
+                                  "span": (np.full(n, f"{int(periods)} {per}", dtype=object), "text"),
+                                  "per": (np.full(n, f" {per}", dtype=object), "text")})
 
 
 def _checks(item: Item) -> list[tuple[str, float]]:

@@ -295,7 +295,8 @@ def test_each_band_boundary_is_inclusive():
 
 def test_every_registered_rule_is_exercised_here():
     used = {"count_target", "ratio", "stepped", "tiered", "boolean", "deduction", "manual", "bonus", "veto",
-            "checklist", "rank", "penalty"}  # the last three: test_table_language.py
+            "checklist", "rank", "penalty", "regular"}  # checklist, rank, penalty: test_table_language.py;
+    # regular: tests/scoring/test_records.py
     assert set(RULES) == used
 
 
