@@ -253,9 +253,13 @@ def register_cli(app: Flask) -> None:
     @click.option("--deadline", default=None, help="填报截止日期 YYYY-MM-DD（含当天）")
     @click.option("--late", "late_policy", type=click.Choice(["warn", "refuse"]), default="warn", show_default=True,
                   help="截止后上传：warn 给出警告仍可提交，refuse 拒绝")
+    @click.option("--record-source", "record_source", type=click.Choice(["typed", "records", "records_if_any"]),
+                  default="typed", show_default=True,
+                  help="可由活动记录得出的数据项的计分依据：typed 以填报数为准，records 以活动记录为准，"
+                       "records_if_any 有记录时以记录为准")
     @click.option("--user", "username", default=None, help="以该管理员身份记入审计日志，默认记为「命令行」")
     def create_period_cmd(code: str, table_version: str, deadline: str | None, late_policy: str,
-                          username: str | None):
+                          username: str | None, record_source: str = "typed"):
         """新建考核期（CODE 如 2027H1 上半年、2027 年度），指定指标体系版本和填报截止日期。"""
         from data import periods
         from data.permissions import AccessDenied, Principal
@@ -264,12 +268,16 @@ def register_cli(app: Flask) -> None:
         principal = _principal(username) if username else Principal(None, "命令行", "命令行", "admin")
         try:
             created = periods.create_period(principal, code, table_version, get_db(), deadline=deadline,
-                                            late_policy=late_policy)
+                                            late_policy=late_policy, record_source=record_source)
         except InvalidInput as exc:
             raise click.ClickException(str(exc)) from None
         except AccessDenied:
             raise click.ClickException(f"用户 {username} 不是系统管理员，不能新建考核期") from None
         info = f"，填报截止日期 {deadline}（截止后{'拒绝' if late_policy == 'refuse' else '警告'}）" if deadline else ""
+        if record_source != "typed":
+            from data.models import RECORD_SOURCES
+
+            info += f"，计分依据：{RECORD_SOURCES[record_source]}"
         click.echo(f"已新建考核期 {created}（指标体系 {table_version} 版，状态：填报中{info}）")
     from report_cli import register as register_report_cli
 

@@ -138,7 +138,7 @@ def unpack(data: bytes) -> tuple[dict[str, pd.DataFrame], dict]:
 def result_frames(res) -> tuple[dict[str, pd.DataFrame], dict]:
     """A ScoreResult as frames + meta (the engine's own object, nothing recomputed)."""
     return ({"items": res.items, "areas": res.areas, "units": res.units, "values": res.values,
-             "components": res.components},
+             "components": res.components, "record_counts": res.record_counts},
             {"table_version": res.table_version, "period_kind": res.period_kind, "scale": res.scale,
              "notes": list(res.notes),
              # item code → (area, group code, group name): the optional middle level's subtotals
@@ -151,11 +151,22 @@ def to_result(frames: dict[str, pd.DataFrame], meta: dict):
     extra = {}
     if "components" in frames:
         extra["components"] = frames["components"]
+    if "record_counts" in frames:  # absent from results stored before activity records existed
+        extra["record_counts"] = _record_counts(frames["record_counts"])
     if meta.get("group_of"):
         extra["group_of"] = {k: tuple(v) for k, v in meta["group_of"].items()}
     return ScoreResult(items=frames["items"], areas=frames["areas"], units=frames["units"],
                        table_version=meta["table_version"], period_kind=meta["period_kind"],
                        scale=float(meta["scale"]), values=frames["values"], notes=tuple(meta["notes"]), **extra)
+
+
+def _record_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """The record_counts frame with its columns in order (an empty frame comes back without them)."""
+    from scoring.engine import RECORD_COUNT_COLUMNS
+
+    if not len(df):
+        return pd.DataFrame(columns=RECORD_COUNT_COLUMNS)
+    return df[RECORD_COUNT_COLUMNS]
 
 
 def pack_result(res) -> bytes:

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from data import repo
 from data.db import Database, get_db
-from data.models import (LATE_POLICIES, PERIOD_STATUSES, EvidenceValue, Period, TableVersion, UploadBatch,
-                         User)
+from data.models import (LATE_POLICIES, PERIOD_STATUSES, RECORD_SOURCES, EvidenceValue, Period, TableVersion,
+                         UploadBatch, User)
 from data.permissions import NotFound, Principal, require, unit_scope
 from scoring.glossary import PERIOD_H1, period_kind, period_label
 from scoring.indicators import PERIOD_ANNUAL, IndicatorTable
@@ -71,11 +71,19 @@ def _committed(s, period_id: int) -> bool:
 
 # --------------------------------------------------------------------------- writes
 
+def _record_source(value) -> str:
+    if value not in RECORD_SOURCES:
+        raise _invalid("计分依据应为 " + "、".join(f"{k}（{v}）" for k, v in RECORD_SOURCES.items()))
+    return value
+
+
 def create_period(principal: Principal, code: str, table_version: str, db: Database | None = None,
-                  deadline=None, late_policy: str = "warn") -> str:
+                  deadline=None, late_policy: str = "warn", record_source: str = "typed") -> str:
     """Open a new assessment period (``2027H1`` / ``2027``) on a stored indicator-table version,
-    optionally with a reporting deadline (填报截止日期) and what to do with later uploads."""
+    optionally with a reporting deadline (填报截止日期), what to do with later uploads and which
+    value counts for fields the table derives from activity records (``record_source``)."""
     require(principal, "manage_tables")
+    record_source = _record_source(record_source)
     code = (code or "").strip().upper()
     kind = period_kind(code)
     if kind is None:
@@ -96,11 +104,13 @@ def create_period(principal: Principal, code: str, table_version: str, db: Datab
         if tv is None:
             raise _invalid(f"指标体系版本 {table_version} 不存在")
         p = Period(code=code, kind=kind, year=year, start_date=start, end_date=end, status=PERIOD_STATUSES[0],
-                   table_version_id=tv.id, data_version=1, deadline=deadline, late_policy=late_policy)
+                   table_version_id=tv.id, data_version=1, deadline=deadline, late_policy=late_policy,
+                   record_source=record_source)
         s.add(p)
         s.flush()
         _audit(s, principal, "period_create", entity="period", entity_id=code, period_code=code,
-               after={"code": code, "table_version": tv.version, "deadline": deadline, "late_policy": late_policy})
+               after={"code": code, "table_version": tv.version, "deadline": deadline, "late_policy": late_policy,
+                      "record_source": record_source})
     return code
 
 
@@ -108,8 +118,10 @@ _UNSET = object()
 
 
 def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_date=_UNSET, deadline=_UNSET,
-                  table_version=_UNSET, late_policy=_UNSET, db: Database | None = None) -> dict:
-    """Edit a period's dates, 填报截止日期, late policy and table version; returns {field: (old, new)}.
+                  table_version=_UNSET, late_policy=_UNSET, record_source=_UNSET,
+                  db: Database | None = None) -> dict:
+    """Edit a period's dates, 填报截止日期, late policy, table version and record source (计分依据:
+    typed / records / records_if_any); returns {field: (old, new)}.
 
     The table version may change only while nothing has been committed for the period (the
     values would otherwise have been checked against another table). A published period is
@@ -139,6 +151,8 @@ def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_dat
             if late_policy not in LATE_POLICIES:
                 raise _invalid("逾期上传的处理方式应为 warn（警告）或 refuse（拒绝）")
             changes["late_policy"] = (p.late_policy, late_policy)
+        if record_source is not _UNSET and record_source != (p.record_source or "typed"):
+            changes["record_source"] = (p.record_source or "typed", _record_source(record_source))
         if table_version is not _UNSET and table_version and table_version != p.table_version.version:
             tv = s.scalar(select(TableVersion).where(TableVersion.version == table_version))
             if tv is None:
@@ -150,7 +164,7 @@ def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_dat
             p.table_version_id = tv.id
         if not changes:
             return {}
-        for name in ("start_date", "end_date", "deadline", "late_policy"):
+        for name in ("start_date", "end_date", "deadline", "late_policy", "record_source"):
             if name in changes:
                 setattr(p, name, changes[name][1])
         # Dates and the table move scores (caps, due items): a new cache key.
@@ -158,6 +172,30 @@ def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_dat
         _audit(s, principal, "period_update", entity="period", entity_id=p.code, period_code=p.code,
                before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
     return changes
+
+
+def bump_for_dates(s, unit_id: int | None, dates) -> list[str]:
+    """Give every unpublished period whose span holds one of ``dates`` a new data version; returns their codes.
+
+    Call it in the same transaction as any write of activity records (add, supersede, withdraw,
+    import): a record counts in every period whose [start_date, end_date] holds its ``held_on``, so
+    those periods' cached scores must go. ``unit_id`` is accepted for the callers' symmetry (and a
+    future per-unit key) — the data version is per period. A published period is not touched: its
+    results are a frozen snapshot (writes to it are refused elsewhere).
+    """
+    days = sorted({_as_date(d, "活动日期") for d in dates if d not in (None, "")})
+    if not days:
+        return []
+    rows = s.scalars(select(Period).where(Period.start_date <= days[-1], Period.end_date >= days[0],
+                                          Period.status != PERIOD_STATUSES[-1])).all()
+    bumped = []
+    for p in rows:
+        if any(p.start_date <= d <= p.end_date for d in days):
+            p.data_version = (p.data_version or 0) + 1
+            bumped.append(p.code)
+    if bumped:
+        s.flush()
+    return sorted(bumped)
 
 
 def set_period_status(principal: Principal, period_code: str, status: str, db: Database | None = None) -> None:

@@ -89,8 +89,11 @@ def _build(s, db: Database, p: Period, prev_grades: dict | None) -> tuple[bytes,
     evidence = repo.evidence_frame(s, p.id)
     adjustments = repo.adjustments_frame(s, p.id)
     overrides = repo.overrides_frame(s, p.id)
+    start, end = services.period_span(info)
+    records = repo.records_frame(s, start, end) if table.record_fields else None
     inp = services.ScoringInputs(info, table, units, services._Lazy(lambda: evidence),
-                                 services._Lazy(lambda: adjustments), services._Lazy(lambda: overrides))
+                                 services._Lazy(lambda: adjustments), services._Lazy(lambda: overrides),
+                                 services._Lazy(lambda: records) if records is not None else None)
     res = services.compute_score(inp)
     gaps = grade_gaps(table, res, info.kind)
     cands = services.live_candidates(s, p.code, db, prev_grades, res=res, inp=inp)

@@ -19,8 +19,8 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from data.models import (OPEN_RECTIFICATION, RECTIFICATION_STATUSES, Adjustment, EvidenceValue, GradeOverride, OrgUnit, Period, Rectification,
-                         UnitName, User)
+from data.models import (OPEN_RECTIFICATION, RECTIFICATION_STATUSES, ActivityRecord, Adjustment, EvidenceValue,
+                         GradeOverride, OrgUnit, Period, Rectification, UnitName, User)
 from scoring.indicators import IndicatorTable, parse_table
 
 
@@ -94,11 +94,13 @@ class PeriodInfo:
     data_version: int
     deadline: object = None      # 填报截止日期 (date) or None
     late_policy: str = "warn"    # uploads after the deadline: warn / refuse
+    record_source: str = "typed"  # which value counts for from_records fields (models.RECORD_SOURCES)
 
 
 def period_info(p: Period) -> PeriodInfo:
     return PeriodInfo(p.id, p.code, p.kind, p.year, p.status, p.start_date, p.end_date,
-                      p.table_version.version, p.data_version, p.deadline, p.late_policy or "warn")
+                      p.table_version.version, p.data_version, p.deadline, p.late_policy or "warn",
+                      p.record_source or "typed")
 
 
 def get_period(s: Session, code: str) -> Period | None:
@@ -177,6 +179,41 @@ def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None
     return pd.DataFrame({"unit": pd.array(codes_by_id[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
                          "field": pd.array(fields, dtype="str"),
                          "value": raw["value"].to_numpy(float)}, columns=["unit", "field", "value"])
+
+
+def records_frame(s: Session, start, end, unit_ids: list[int] | None = None) -> pd.DataFrame:
+    """The current activity records held in [start, end] (both included), as the engine takes them:
+    ``scoring.records.RECORD_COLUMNS`` = unit (categorical code), type (categorical), held_on
+    (datetime64), expected, attended (float, NaN = not filled).
+
+    Current = neither superseded nor withdrawn. Set-based like ``evidence_frame`` (driver cursor,
+    COPY on PostgreSQL; no ORM object per row), through ix_activity_current / ix_activity_held_on,
+    ordered by unit, date and id.
+    """
+    cond = and_(ActivityRecord.superseded_at.is_(None), ActivityRecord.withdrawn_at.is_(None),
+                ActivityRecord.held_on >= start, ActivityRecord.held_on <= end)
+    if unit_ids is not None:
+        cond = and_(cond, ActivityRecord.unit_id.in_([int(u) for u in unit_ids]))
+    cols = ["unit_id", "type", "held_on", "expected", "attended"]
+    q = (select(ActivityRecord.unit_id, ActivityRecord.activity_type, ActivityRecord.held_on,
+                ActivityRecord.expected, ActivityRecord.attended).where(cond)
+         .order_by(ActivityRecord.unit_id, ActivityRecord.held_on, ActivityRecord.id))
+    if s.get_bind().dialect.name == "postgresql":
+        raw = _copy_frame(s, q, cols, {"unit_id": np.int64, "type": str, "held_on": str, "expected": float,
+                                       "attended": float})
+    else:
+        raw = read_frame(s, q, cols)
+    ids = raw["unit_id"].to_numpy(np.int64)
+    codes, uniq = pd.factorize(ids)
+    by_id = unit_codes(s) if len(ids) else np.array([], dtype=object)
+    unit = pd.Categorical.from_codes(codes, categories=pd.Index(by_id[uniq] if len(uniq) else [], dtype=object))
+    held = raw["held_on"]
+    if held.dtype.kind != "M":  # ISO text (SQLite, COPY) or date objects (a driver's own conversion)
+        held = pd.to_datetime(held.astype(str).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    return pd.DataFrame({"unit": unit, "type": pd.Categorical(raw["type"].to_numpy(object)),
+                         "held_on": held.to_numpy(dtype="datetime64[ns]"),
+                         "expected": pd.to_numeric(raw["expected"], errors="coerce").to_numpy(float),
+                         "attended": pd.to_numeric(raw["attended"], errors="coerce").to_numpy(float)})
 
 
 def adjustments_frame(s: Session, period_id: int) -> pd.DataFrame:

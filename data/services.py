@@ -57,10 +57,27 @@ class ScoringInputs:
     _evidence: _Lazy = field(repr=False, compare=False)
     _adjustments: _Lazy = field(repr=False, compare=False)
     _overrides: _Lazy = field(repr=False, compare=False)
+    _records: _Lazy | None = field(default=None, repr=False, compare=False)
 
     @property
     def evidence(self) -> pd.DataFrame:
         return self._evidence.get()
+
+    @property
+    def records(self) -> pd.DataFrame | None:
+        """Current activity records held in the period's span (``repo.records_frame``); None when the
+        table derives no field from records (then they cannot move a score and are not read)."""
+        if self._records is None or not self.table.record_fields:
+            return None
+        return self._records.get()
+
+    @property
+    def span(self) -> tuple[dt.date, dt.date]:
+        return period_span(self.period)
+
+    def score_kwargs(self) -> dict:
+        """The activity-record arguments of ``scoring.engine.score`` for this period."""
+        return {"records": self.records, "span": self.span, "record_source": self.period.record_source or "typed"}
 
     @property
     def adjustments(self) -> pd.DataFrame:
@@ -73,6 +90,21 @@ class ScoringInputs:
 
 
 _UNIT_COLS = ["unit", "name", "category", "kind"]  # kind: for items that apply to 党总支 or 党支部 only
+
+
+def period_span(p: repo.PeriodInfo) -> tuple[dt.date, dt.date]:
+    """[start_date, end_date] of a period (from its code when a legacy row lacks the dates)."""
+    start = p.start_date or dt.date(int(p.year), 1, 1)
+    end = p.end_date or (dt.date(int(p.year), 6, 30) if str(p.kind) == "H1" else dt.date(int(p.year), 12, 31))
+    return start, end
+
+
+def _records_loader(db: Database, info: repo.PeriodInfo) -> _Lazy:
+    def load():
+        start, end = period_span(info)
+        with db.session() as s:
+            return repo.records_frame(s, start, end)
+    return _Lazy(load)
 
 
 def clear_cache(db: Database | None = None, stored: bool = False) -> None:
@@ -143,7 +175,7 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
                 table, units = repo.table_for(p), repo.units_frame(s, p)
         return ScoringInputs(info, table, units, _load_frame(db, repo.evidence_frame, v.period_id),
                              _load_frame(db, repo.adjustments_frame, v.period_id),
-                             _load_frame(db, repo.overrides_frame, v.period_id))
+                             _load_frame(db, repo.overrides_frame, v.period_id), _records_loader(db, info))
 
     return results_store.memoised(db, ("inputs", v), build, family=("inputs", v.period_id))
 
@@ -151,14 +183,16 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
 def compute_score(inp: ScoringInputs) -> ScoreResult:
     """The one call of the engine for a period's data (counted in ``results_store.STATS``)."""
     results_store.STATS.add("engine_runs")
-    units = units_with_data(inp.units, inp.evidence, inp.adjustments)
-    return score(inp.table, inp.evidence, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
+    units = units_with_data(inp.units, inp.evidence, inp.adjustments, inp.records)
+    return score(inp.table, inp.evidence, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides,
+                 **inp.score_kwargs())
 
 
 def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame,
-                    adjustments: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The units of ``units`` that have data in the period: a current evidence value, or an inspector's
-    current judgement or deduction (an on-site finding is data even before anything is uploaded).
+                    adjustments: pd.DataFrame | None = None, records: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The units of ``units`` that have data in the period: a current evidence value, an inspector's
+    current judgement or deduction (an on-site finding is data even before anything is uploaded), or a
+    current activity record in the period's span (``records``: given when the table counts records).
 
     THE rule for 「尚无数据」: a unit (or a whole period) without data is not scored at all,
     so it is not graded, ranked, averaged, drawn in a trend or a heat map; it would otherwise
@@ -168,6 +202,8 @@ def units_with_data(units: pd.DataFrame, evidence: pd.DataFrame,
     has = set(evidence["unit"].unique()) if len(evidence) else set()
     if adjustments is not None and len(adjustments):
         has |= set(adjustments.loc[adjustments["kind"].isin(["judgement", "deduction"]), "unit"])
+    if records is not None and len(records):
+        has |= set(pd.unique(records["unit"].astype(object)))
     if units.empty or not has:
         return units.iloc[0:0]
     return units[units["unit"].isin(has)]
@@ -177,7 +213,7 @@ def units_without_data(principal: Principal, period_code: str, db: Database | No
     """The visible units of a period that 「尚无数据」 (the complement of ``units_with_data``)."""
     require(principal, "view_scores")
     inp = scoring_inputs(period_code, db)
-    scored = set(units_with_data(inp.units, inp.evidence, inp.adjustments)["unit"])
+    scored = set(units_with_data(inp.units, inp.evidence, inp.adjustments, inp.records)["unit"])
     return _scoped(inp.units[~inp.units["unit"].isin(scored)], principal).reset_index(drop=True)
 
 
@@ -223,8 +259,9 @@ def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database 
         keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
         keep = ~pd.MultiIndex.from_frame(ev[["unit", "field"]]).isin(keys)
         ev = pd.concat([ev[keep], nv], ignore_index=True)
-    units = units_with_data(inp.units, ev, inp.adjustments)
-    return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides)
+    units = units_with_data(inp.units, ev, inp.adjustments, inp.records)
+    return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides,
+                 **inp.score_kwargs())
 
 
 def table_for_period(period_code: str, db: Database | None = None) -> IndicatorTable:
@@ -270,13 +307,13 @@ def what_if_changes(principal: Principal, period_code: str, changes: list[tuple[
                 raise InvalidInput("未知的调整类型")
         except KeyError:
             raise InvalidInput(f"「{code}」不在本期指标体系中") from None
-    units = units_with_data(inp.units, inp.evidence, inp.adjustments)[_UNIT_COLS]
+    units = units_with_data(inp.units, inp.evidence, inp.adjustments, inp.records)[_UNIT_COLS]
     db = db or get_db()
     # The same question on the same data gets the same answer: kept with the period's data version.
     question = tuple((kind, code, None if value is None else float(value)) for kind, code, value in changes)
     key = ("what_if",) + _version_key(db, period_code) + question
     return _cached(key, lambda: what_if(score_period(period_code, db), table, inp.evidence, units, inp.period.kind,
-                                        inp.adjustments, check_total=False))
+                                        inp.adjustments, check_total=False, score_kwargs=inp.score_kwargs()))
 
 
 # --------------------------------------------------------------------------- periods & units
@@ -876,11 +913,12 @@ def decide_candidate(principal: Principal, period_code: str, unit_code: str, dec
 
 
 def create_period(principal: Principal, code: str, table_version: str, db: Database | None = None,
-                  deadline=None, late_policy: str = "warn") -> str:
+                  deadline=None, late_policy: str = "warn", record_source: str = "typed") -> str:
     """Open a new assessment period; the use case lives in ``data.periods`` (kept here for callers)."""
     from data import periods
 
-    return periods.create_period(principal, code, table_version, db=db, deadline=deadline, late_policy=late_policy)
+    return periods.create_period(principal, code, table_version, db=db, deadline=deadline, late_policy=late_policy,
+                                 record_source=record_source)
 
 
 def set_period_status(principal: Principal, period_code: str, status: str, db: Database | None = None) -> None:

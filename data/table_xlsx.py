@@ -47,12 +47,13 @@ ITEM_HEADERS = (["序号", "一级指标", "二级指标", "考核内容", "评�
                 + list(PARAM_HEADERS) + ["其他参数", "单项上限", "编码", "核心指标", "周期", "折算参数", "不适用条件",
                                          "适用范围", "组成部分", "否决等次", "否决方式", "一级指标编码",
                                          "一级指标适用范围", "分组编码", "分组名称", "分组分值"])
-FIELD_HEADERS = ["数据项", "名称", "计量单位", "类型", "年度上限", "未报处理"]
+FIELD_HEADERS = ["数据项", "名称", "计量单位", "类型", "年度上限", "未报处理", "活动记录类型", "规律性", "最低出席率（%）"]
+REGULAR_LABELS = {"monthly": "每月", "quarterly": "每季度"}
 MISSING_LABELS = {"zero": "按 0 计", "report": "按缺报计"}
 SETTINGS = [("version", "版本号"), ("title", "标题"), ("total", "基础分总分"), ("scale", "折算分制"),
             ("bonus_cap", "加分上限"), ("penalty_cap", "减分上限"), ("veto_grade", "一票否决等次"),
             ("default_missing", "未报数据"), ("quota_scope", "名额范围"), ("allow_override", "允许直接定级"),
-            ("tie_break", "同分排序"), ("weights", "组成部分权重")]
+            ("tie_break", "同分排序"), ("weights", "组成部分权重"), ("activity_types", "活动类型")]
 GRADE_HEADERS = ["等次", "分数线", "最多占比（%）", "最少占比（%）", "定级条件"]
 CANDIDATE_LABELS = [("title", "评先名称"), ("annual_only", "仅年度考核推荐"), ("grade", "评先等次"),
                     ("quota_pct", "名额比例（%）"), ("quota_min", "最少名额"), ("require_core", "★指标须全部达标"),
@@ -222,7 +223,9 @@ def table_to_xlsx(table: IndicatorTable) -> bytes:
     fs.append(FIELD_HEADERS)
     for name, f in d["fields"].items():
         fs.append([name, f.get("label", name), f.get("unit", ""), f.get("kind", "number"), f.get("max_per_year", ""),
-                   MISSING_LABELS.get(f.get("missing", ""), "")])
+                   MISSING_LABELS.get(f.get("missing", ""), ""), f.get("from_records", ""),
+                   REGULAR_LABELS.get(f.get("regular", ""), f.get("regular", "")),
+                   "" if f.get("min_attendance_pct") is None else _num(f["min_attendance_pct"])])
 
     ms = wb.create_sheet(META_SHEET)
     ms.append(["项目", "内容"])
@@ -238,6 +241,8 @@ def table_to_xlsx(table: IndicatorTable) -> bytes:
             v = "、".join(v)
         elif key == "weights":
             v = _pairs(v) if v else ""
+        elif key == "activity_types":
+            v = "、".join(table.activity_types)
         ms.append([label, "" if v is None else v])
     ms.append([])
     ms.append(GRADE_HEADERS)
@@ -474,6 +479,10 @@ def _read_meta(rows: list, problems: list[TableProblem]) -> dict:
         d["tie_break"] = [t.strip() for t in re.split(r"[、,，]", str(d["tie_break"])) if t.strip()]
     if d.get("weights"):
         d["weights"] = _read_pairs(d["weights"], f"{META_SHEET}「组成部分权重」", problems) or {}
+    if d.get("activity_types") not in (None, ""):
+        d["activity_types"] = [t.strip() for t in re.split(r"[、,，;；]", str(d["activity_types"])) if t.strip()]
+    else:
+        d.pop("activity_types", None)
     for k in ("total", "scale", "bonus_cap", "penalty_cap"):
         if d.get(k) in ("", None):
             d.pop(k, None)
@@ -497,7 +506,7 @@ def read_table_xlsx(data: bytes) -> XlsxRead:
     d = _read_meta(list(_rows(wb[META_SHEET])), problems)
     d["fields"] = {}
     field_rows = list(_rows(wb[FIELD_SHEET]))
-    for r in field_rows[1:]:
+    for n, r in enumerate(field_rows[1:], start=2):
         if not r or not r[0]:
             continue
         spec = {"label": r[1] or r[0], "unit": r[2] or "", "kind": r[3] or "number"}
@@ -505,6 +514,12 @@ def read_table_xlsx(data: bytes) -> XlsxRead:
             spec["max_per_year"] = r[4]
         if len(r) > 5 and r[5] not in (None, ""):
             spec["missing"] = {v: k for k, v in MISSING_LABELS.items()}.get(str(r[5]).strip(), str(r[5]).strip())
+        if len(r) > 6 and r[6] not in (None, ""):
+            spec["from_records"] = str(r[6]).strip()
+        if len(r) > 7 and r[7] not in (None, ""):
+            spec["regular"] = {v: k for k, v in REGULAR_LABELS.items()}.get(str(r[7]).strip(), str(r[7]).strip())
+        if len(r) > 8 and r[8] not in (None, ""):
+            spec["min_attendance_pct"] = _number(r[8], f"{FIELD_SHEET} 第 {n} 行 I 列「最低出席率（%）」", problems)
         d["fields"][str(r[0]).strip()] = spec
     rows = list(_rows(wb[ITEM_SHEET]))
     header_at = next((k for k, r in enumerate(rows[:10]) if r and "编码" in [str(c or "").strip() for c in r]), None)
@@ -731,7 +746,7 @@ def diff_tables(old: IndicatorTable | None, new: IndicatorTable) -> list[str]:
         out.append("等次名额或定级条件有变化")
     for attr, label in (("bonus_cap", "加分上限"), ("total", "基础分总分"), ("scale", "折算分制"),
                         ("penalty_cap", "减分上限"), ("default_missing", "未报数据"), ("quota_scope", "名额范围"),
-                        ("allow_override", "允许直接定级"), ("weights", "组成部分权重")):
+                        ("allow_override", "允许直接定级"), ("weights", "组成部分权重"), ("activity_types", "活动类型")):
         va, vb = getattr(old, attr), getattr(new, attr)
         if va != vb:
             out.append(f"{label}：{_show(va)} → {_show(vb)}")
@@ -746,7 +761,8 @@ def diff_tables(old: IndicatorTable | None, new: IndicatorTable) -> list[str]:
     for name in sorted(new.fields.keys() & old.fields.keys()):
         a, b = old.fields[name], new.fields[name]
         for attr, label in (("label", "名称"), ("unit", "计量单位"), ("kind", "类型"), ("max_per_year", "年度上限"),
-                            ("missing", "未报处理")):
+                            ("missing", "未报处理"), ("from_records", "活动记录类型"), ("regular", "规律性"),
+                            ("min_attendance_pct", "最低出席率")):
             if getattr(a, attr) != getattr(b, attr):
                 out.append(f"数据项 {name} {label}：{getattr(a, attr)} → {getattr(b, attr)}")
     if old.candidates != new.candidates:

@@ -8,7 +8,11 @@ A figure the data cannot give (中心组学习天数, 表彰人数…) has no so
 「**」, never as 0, so nobody mistakes it for a count.
 
 The evidence read is the engine's own (``score_period(...).values``: current values,
-invalid ones blank), so the figures and the scores never disagree.
+invalid ones blank), so the figures and the scores never disagree. For a field the table
+derives from activity records (``from_records``), a unit with records of that type in the
+period counts its records held (every current record, also those below the attendance
+threshold: the meeting took place) whatever the period's record source; a unit without
+records counts its typed value. The 统计方式 says how many units were counted from records.
 """
 from __future__ import annotations
 
@@ -117,15 +121,20 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
     require(principal, "view_scores")
     db = db or get_db()
     table = services.scoring_inputs(period_code, db).table
-    values = services.score_period(period_code, db).values
+    res = services.score_period(period_code, db)
     units = _scope_units(principal, period_code, bureau, db)
-    values = values[values.index.isin(set(units["unit"]))]
+    values = res.values[res.values.index.isin(set(units["unit"]))]
+    rc = res.record_counts
+    rc = rc[rc["unit"].isin(set(units["unit"]))] if len(rc) else rc
     names = units.set_index("unit")["name"]
     n_units = len(units)
     rows = []
     for name in table.evidence_fields:
         f = table.fields[name]
         col = values[name] if name in values.columns else pd.Series(dtype=float)
+        n_records = 0
+        if f.from_records and len(rc) and len(col):
+            col, n_records = _with_records(col, rc[rc["field"] == name], f.kind == "bool")
         got = int(col.notna().sum())
         if f.kind == "bool":
             figure = float((col > 0).sum())
@@ -135,10 +144,24 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
             figure = float(col.sum())
         contrib = [names.get(u, u) for u in col.index[col > 0]] if f.kind != "percent" else []
         how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
+        if n_records:
+            how += f"（其中 {n_records} 个单位按活动记录条数统计）"
         rows.append({"field": name, "label": f.label, "unit": f.unit, "kind": f.kind, "how": how,
                      "figure": figure, "reported": got, "units": n_units, "contributors": contrib})
     return pd.DataFrame(rows, columns=["field", "label", "unit", "kind", "how", "figure", "reported", "units",
                                        "contributors"])
+
+
+def _with_records(col: pd.Series, rc: pd.DataFrame, is_bool: bool) -> tuple[pd.Series, int]:
+    """A field's values per unit: the records held where a unit has any (bool: 1), else the typed value
+    (the score may have used a records count of 0 there); and the number of units counted from records."""
+    rc = rc.drop_duplicates("unit").set_index("unit").reindex(col.index)
+    held = (rc["records"] + rc["below"]).astype(float)
+    counted = (held > 0).fillna(False).astype(bool)
+    typed_used = rc["used"].isna() | (rc["used"] == "typed")
+    out = col.astype(float).where(typed_used, rc["typed"].astype(float))
+    out = out.where(~counted, (held > 0).astype(float) if is_bool else held)
+    return out, int(counted.sum())
 
 
 def _rect_counts(period_code: str, codes: set[str], db: Database) -> dict[str, list[str]]:
@@ -182,10 +205,14 @@ def work_summary(principal: Principal, period_code: str, bureau: str | None = No
             value = float(sum(by_field.loc[x, "figure"] for x in src[1]))
             contributors = list(dict.fromkeys(n for x in src[1] for n in by_field.loc[x, "contributors"]))
             how = "合计：" + "＋".join(by_field.loc[x, "label"] for x in src[1])
+            if any("按活动记录" in by_field.loc[x, "how"] for x in src[1]):
+                how += "；有活动记录的单位按记录条数统计"
         elif src is not None and src[0] == "yes" and src[1] in known:
             value = float(by_field.loc[src[1], "figure"])
             contributors = list(by_field.loc[src[1], "contributors"])
             how = f"「{by_field.loc[src[1], 'label']}」为是的单位数"
+            if "按活动记录" in by_field.loc[src[1], "how"]:
+                how += "；有活动记录的单位按记录判断"
         elif src is not None and src[0] == "units":
             value = float(len(units))
             contributors = names.tolist()

@@ -13,7 +13,7 @@ from components.formats import fmt_date, fmt_datetime
 from components.grids import make_grid, text_col
 from components.shell import make_page_header
 from data import accounts, periods, services
-from data.models import LATE_POLICIES
+from data.models import LATE_POLICIES, RECORD_SOURCES
 from data.permissions import ALL_ROLES, ROLE_LABELS
 from pages._access import decode_upload, guard
 
@@ -42,6 +42,8 @@ def _periods_table():
     return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(rows)], size="sm",
                      className="mb-0", id="admin-periods")
 
+
+_SOURCE_OPTIONS = [{"label": f"计分依据：{text}", "value": k} for k, text in RECORD_SOURCES.items()]
 
 _LATE_OPTIONS = [{"label": ("截止后拒绝上传" if k == "refuse" else "截止后警告，仍可提交"), "value": k}
                  for k in LATE_POLICIES]
@@ -100,7 +102,8 @@ def layout(**_):
         ], className="g-2"),
         html.Div(id="admin-periods-msg", className="mt-2"),
         html.H3("修改考核期", className="h6 mt-3"),
-        html.P("起止日期决定次数上限的折算（按考核期天数）；指标体系版本只能在该考核期还没有提交任何填报数据时更换。",
+        html.P("起止日期决定次数上限的折算（按考核期天数）和计入本期的活动记录；指标体系版本只能在该考核期还没有提交任何"
+               "填报数据时更换；计分依据决定指标体系中可由活动记录得出的数据项按填报数还是按活动记录计分。",
                className="small-muted mb-2"),
         dbc.Row([
             dbc.Col(dbc.Select(id="admin-edit-period", placeholder="选择考核期",
@@ -114,6 +117,7 @@ def layout(**_):
             dbc.Col(dbc.Select(id="admin-edit-version", options=[{"label": f"指标体系 {v} 版", "value": v}
                                                                  for v in versions]), md=3),
             dbc.Col(dbc.Select(id="admin-edit-late", options=_LATE_OPTIONS, value="warn"), md=3),
+            dbc.Col(dbc.Select(id="admin-edit-source", options=_SOURCE_OPTIONS, value="typed"), md=4),
             dbc.Col(dbc.Button("保存修改", id="admin-edit-save", color="danger", className="w-100"), md=2),
         ], className="g-2 mt-1"),
         html.Div(id="admin-edit-msg", className="mt-2"),
@@ -186,33 +190,36 @@ def _periods(n_clicks, code, version, deadline):
 
 @secure_callback(Output("admin-edit-start", "value"), Output("admin-edit-end", "value"),
                  Output("admin-edit-deadline", "value"), Output("admin-edit-version", "value"),
-                 Output("admin-edit-late", "value"), Input("admin-edit-period", "value"), prevent_initial_call=True,
-                 action="manage_tables")
+                 Output("admin-edit-late", "value"), Output("admin-edit-source", "value"),
+                 Input("admin-edit-period", "value"), prevent_initial_call=True, action="manage_tables")
 def _load_period(code):
     """Fill the edit form with the chosen period's current settings."""
     if not isinstance(code, str) or not services.period_exists(code):
-        return (no_update,) * 5
+        return (no_update,) * 6
     p = services.get_period_info(code)
     return (p.start_date.isoformat(), p.end_date.isoformat(), p.deadline.isoformat() if p.deadline else None,
-            p.table_version, p.late_policy)
+            p.table_version, p.late_policy, p.record_source)
 
 
 _FIELD_LABELS = {"start_date": "开始日期", "end_date": "结束日期", "deadline": "填报截止日期",
-                 "late_policy": "逾期上传", "table_version": "指标体系版本"}
+                 "late_policy": "逾期上传", "table_version": "指标体系版本", "record_source": "计分依据"}
 
 
 @secure_callback(Output("admin-edit-msg", "children"), Output("admin-periods-box", "children", allow_duplicate=True),
                  Input("admin-edit-save", "n_clicks"), State("admin-edit-period", "value"),
                  State("admin-edit-start", "value"), State("admin-edit-end", "value"),
                  State("admin-edit-deadline", "value"), State("admin-edit-version", "value"),
-                 State("admin-edit-late", "value"), prevent_initial_call=True, action="manage_tables")
-def _edit_period(n_clicks, code, start, end, deadline, version, late):
+                 State("admin-edit-late", "value"), State("admin-edit-source", "value"), prevent_initial_call=True,
+                 action="manage_tables")
+def _edit_period(n_clicks, code, start, end, deadline, version, late, source=None):
     if not n_clicks:
         return no_update, no_update
     if not isinstance(code, str) or not services.period_exists(code):
         return make_alert("请选择考核期", "warning"), no_update
     args = {"start_date": start, "end_date": end, "deadline": deadline}
     args = {k: (v if isinstance(v, str) else None) for k, v in args.items()}
+    if isinstance(source, str) and source in RECORD_SOURCES:  # anything else: leave the setting as it is
+        args["record_source"] = source
     try:
         changes = periods.update_period(current_principal(), code, table_version=version if isinstance(version, str)
                                         else None, late_policy=late if late in LATE_POLICIES else "warn", **args)
@@ -224,6 +231,8 @@ def _edit_period(n_clicks, code, start, end, deadline, version, late):
     def show(v):
         if v is None:
             return "未设"
+        if v in RECORD_SOURCES:
+            return RECORD_SOURCES[v]
         return {"warn": "警告", "refuse": "拒绝"}.get(v, v.isoformat() if hasattr(v, "isoformat") else str(v))
 
     text = "；".join(f"{_FIELD_LABELS[k]}：{show(a)} → {show(b)}" for k, (a, b) in changes.items())

@@ -125,16 +125,18 @@ def compare(before: ScoreResult, after: ScoreResult) -> pd.DataFrame:
 
 
 def what_if(base: ScoreResult, table_changed: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame,
-            period_kind: str, adjustments: pd.DataFrame | None = None, check_total: bool = True) -> WhatIf:
+            period_kind: str, adjustments: pd.DataFrame | None = None, check_total: bool = True,
+            score_kwargs: dict | None = None) -> WhatIf:
     """Score the same evidence on ``table_changed`` and compare with ``base``. Stores nothing.
 
     ``check_total=False`` accepts a table whose items no longer add up to its total (a weight
-    changed on a kept scale, see ``change_points``)."""
+    changed on a kept scale, see ``change_points``). ``score_kwargs``: the activity-record arguments of
+    ``score`` (records, span, record_source) the base was scored with."""
     problems = tuple(validate_table(table_changed, check_total=check_total))
     if problems:
         return WhatIf(before=base, after=None, table=table_changed, comparison=_empty(), movers=_empty(),
                       problems=problems)
-    after = score(table_changed, evidence, units, period_kind, adjustments)
+    after = score(table_changed, evidence, units, period_kind, adjustments, **(score_kwargs or {}))
     comparison = compare(base, after)
     changed = ((comparison["delta"].abs() > 10.0 ** -9) | (comparison["rank_change"] != 0)
                | (comparison["grade_before"] != comparison["grade_after"]))

@@ -40,7 +40,8 @@ def test_create_period_with_a_deadline_and_policy_is_audited(seeded):
         "H1", dt.date(2027, 1, 1), dt.date(2027, 6, 30), dt.date(2027, 7, 10), "refuse", "填报中")
     with seeded.session() as s:
         log = s.scalar(select(AuditLog).where(AuditLog.action == "period_create").order_by(AuditLog.id.desc()))
-    assert log.after == {"code": "2027H1", "table_version": "2026", "deadline": "2027-07-10", "late_policy": "refuse"}
+    assert log.after == {"code": "2027H1", "table_version": "2026", "deadline": "2027-07-10", "late_policy": "refuse",
+                         "record_source": "typed"}
     # services.create_period stays for its callers and is the same use case
     assert services.create_period(admin, "2028", "2026", seeded) == "2028"
     assert _period(seeded, "2028").deadline is None and _period(seeded, "2028").late_policy == "warn"
