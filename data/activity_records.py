@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data import repo
@@ -110,13 +110,11 @@ def periods_holding(s: Session, day: dt.date) -> list[Period]:
                           .order_by(Period.start_date)).all())
 
 
-def _bump_periods_holding(s: Session, day: dt.date) -> list[str]:
+def _bump_periods_holding(s: Session, day: dt.date, unit_id: int | None = None) -> list[str]:
     """A new data version for every unpublished period whose span holds ``day`` (the score cache key)."""
-    open_ = [p for p in periods_holding(s, day) if p.status != PUBLISHED]
-    if open_:
-        s.execute(update(Period).where(Period.id.in_([p.id for p in open_]))
-                  .values(data_version=Period.data_version + 1))
-    return [p.code for p in open_]
+    from data.periods import bump_for_dates
+
+    return bump_for_dates(s, unit_id, [day])
 
 
 def open_periods_for(s: Session, day: dt.date) -> list[Period]:

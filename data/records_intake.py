@@ -13,11 +13,10 @@ report, never exceptions.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from data import repo
 from data.activity_records import activity_types
@@ -25,6 +24,7 @@ from data.db import Database, get_db
 from data.intake.issues import Limits, Severity, UploadIssue
 from data.intake.records import Context, RecordIssueCode, RecordsReport, parse_records
 from data.models import PERIOD_STATUSES, ActivityRecord, OrgUnit, Period, UploadBatch, utcnow
+from data.periods import bump_for_dates
 from data.permissions import Principal, unit_scope
 from data.services import audit, lock_period
 from scoring.glossary import period_label
@@ -124,7 +124,7 @@ def commit_records(principal: Principal | None, data: bytes, file_name: str, per
                                   batch_id=batch.id, file_name=file_name, sheet=report.sheet or None, row=int(r.row),
                                   created_by=principal.id if principal else None, created_at=now)
                    for r in rows.itertuples(index=False)])
-        bumped = _bump_for_dates(s, sorted(set(rows["held_on"])))
+        bumped = bump_for_dates(s, None, sorted(set(rows["held_on"])))
         audit(s, principal, "records_import", entity="upload_batch", entity_id=batch.id, period_code=p.code,
               after={"file": file_name, "records": len(rows), "units": len(units), "skipped": report.n_skipped,
                      "periods": ",".join(bumped)}, username=None if principal else "cli")
@@ -133,19 +133,6 @@ def commit_records(principal: Principal | None, data: bytes, file_name: str, per
 
 def _int(v) -> int | None:
     return None if v is None or (isinstance(v, float) and pd.isna(v)) else int(v)
-
-
-def _bump_for_dates(s, days: list[dt.date]) -> list[str]:
-    """A new data version for every unpublished period whose span holds one of ``days``."""
-    if not days:
-        return []
-    lo, hi = min(days), max(days)
-    cands = s.scalars(select(Period).where(Period.start_date <= hi, Period.end_date >= lo,
-                                           Period.status != PUBLISHED)).all()
-    hit = [p for p in cands if any(p.start_date <= d <= p.end_date for d in days)]
-    if hit:
-        s.execute(update(Period).where(Period.id.in_([p.id for p in hit])).values(data_version=Period.data_version + 1))
-    return [p.code for p in hit]
 
 
 def template_bytes() -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from data import activity_records as ar
 from data.accounts import principal_by_name
 from data.models import ActivityRecord, AuditLog, Period
-from data.permissions import AccessDenied, NotFound, Principal
+from data.permissions import AccessDenied, NotFound
 from data.services import InvalidInput
 
 MARCH = dt.date(2026, 3, 5)
