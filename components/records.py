@@ -64,9 +64,10 @@ def _record_chip(r: dict, attachments: dict) -> html.Button:
 
 
 def make_calendar_strip(months: list[tuple[int, int]], types: list[str], cells: dict, rhythms: dict,
-                        attachments: dict | None = None) -> html.Div:
+                        attachments: dict | None = None, checked: set | None = None) -> html.Div:
     """One row per activity type, one column per month of the period. A month without a record of a
-    type that must be held monthly (or a quarter without one, for quarterly types) is marked 缺."""
+    type that must be held monthly (or a quarter without one, for quarterly types) is marked 缺 —
+    for the types in ``checked`` only (the unit's scored fields: not for an item 不适用 to it)."""
     attachments = attachments or {}
     cross_year = len({y for y, _m in months}) > 1
     head = [html.Th("活动类型")] + [html.Th(f"{y % 100}年{m}月" if cross_year else f"{m}月", className="text-center")
@@ -74,7 +75,7 @@ def make_calendar_strip(months: list[tuple[int, int]], types: list[str], cells: 
     body = []
     for t in types:
         by_month = cells.get(t, {})
-        rhythm = rhythms.get(t)
+        rhythm = rhythms.get(t) if checked is None or t in checked else None
         valid_in = {k for k, rs in by_month.items() if any(not r.get("below") for r in rs)}
         quarter_held = {(int(k[:4]), (int(k[5:7]) - 1) // 3) for k in valid_in}
         tds = []
@@ -139,7 +140,8 @@ def make_comparison(rows: list[dict]) -> html.Div:
     for r in rows:
         diff = r.get("diff")
         differs = diff is not None and not (isinstance(diff, float) and math.isnan(diff)) and abs(diff) > 1e-9
-        diff_text = "—" if diff is None or (isinstance(diff, float) and math.isnan(diff)) else f"{diff:+g}"
+        diff_text = "—" if diff is None or (isinstance(diff, float) and math.isnan(diff)) else \
+            (f"{diff:+g}" if differs else "0")
         trs.append(html.Tr([
             html.Td(r["label"]), html.Td(r["activity_type"], className="nowrap"),
             html.Td(_num(r.get("typed")), className="text-end"), html.Td(_num(r.get("records")), className="text-end"),

@@ -30,10 +30,12 @@ def _key(key) -> tuple[str, str] | None:
     return key["unit"], key["period"]
 
 
-def _calendar(principal, unit: str, period: str):
+def _calendar(principal, unit: str, period: str, compared: list[dict]):
     cal = ar.unit_calendar(principal, unit, period)
     shown = [t for t in cal["types"] if t in cal["cells"] or t in cal["regular"] or t in cal["thresholds"]]
-    return make_calendar_strip(cal["months"], shown, cal["cells"], cal["regular"], attachment_counts(principal, cal))
+    checked = {r["activity_type"] for r in compared}  # the unit's scored fields (not 不适用 / not due)
+    return make_calendar_strip(cal["months"], shown, cal["cells"], cal["regular"], attachment_counts(principal, cal),
+                               checked=checked)
 
 
 def attachment_counts(principal, cal: dict) -> dict:
@@ -61,8 +63,8 @@ def _list(principal, unit: str, period: str, page: int):
 
 
 def _parts(principal, unit: str, period: str, page: int = 0) -> tuple:
-    return (make_comparison(record_views.unit_comparison(principal, unit, period)),
-            _calendar(principal, unit, period), _list(principal, unit, period, page))
+    compared = record_views.unit_comparison(principal, unit, period)
+    return make_comparison(compared), _calendar(principal, unit, period, compared), _list(principal, unit, period, page)
 
 
 def records_panel(principal, unit: str, period: str, table) -> html.Div:
