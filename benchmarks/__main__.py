@@ -116,6 +116,11 @@ def main() -> int:
     print("== 评分引擎", flush=True)
     rows.append(engine_row())
     print(f"  {rows[-1].line()}", flush=True)
+    print("== 活动记录计数（10,000 个单位 × 200 条）", flush=True)
+    from benchmarks import bench_records
+
+    rows.append(bench_records.row())
+    print(f"  {rows[-1].line()}", flush=True)
     print("== 上传 2,000 个单位", flush=True)
     rows += intake_row()
 

@@ -75,9 +75,13 @@ class ScoringInputs:
     def span(self) -> tuple[dt.date, dt.date]:
         return period_span(self.period)
 
-    def score_kwargs(self) -> dict:
-        """The activity-record arguments of ``scoring.engine.score`` for this period."""
-        return {"records": self.records, "span": self.span, "record_source": self.period.record_source or "typed"}
+    def score_kwargs(self, table: IndicatorTable | None = None) -> dict:
+        """The activity-record arguments of ``scoring.engine.score`` for this period (scored on ``table``,
+        by default the period's own: another table may derive fields from records where this one does not)."""
+        records = self.records
+        if records is None and table is not None and table.record_fields and self._records is not None:
+            records = self._records.get()
+        return {"records": records, "span": self.span, "record_source": self.period.record_source or "typed"}
 
     @property
     def adjustments(self) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def period_effect(period_code: str, new_table: IndicatorTable, db: Database | No
     before = services.score_period(period_code, db).units.set_index("unit")
     units = inp.units[[c for c in ("unit", "name", "category", "kind") if c in inp.units.columns]]
     after = score(new_table, inp.evidence, units, inp.period.kind, inp.adjustments,
-                  inp.overrides, **inp.score_kwargs()).units.set_index("unit")
+                  inp.overrides, **inp.score_kwargs(new_table)).units.set_index("unit")
     both = before.join(after, lsuffix="_before", rsuffix="_after", how="inner")
     changed = (both["grade_before"] != both["grade_after"]) | (both["rank_before"] != both["rank_after"])
     out = both[changed].reset_index()

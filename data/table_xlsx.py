@@ -225,7 +225,9 @@ def table_to_xlsx(table: IndicatorTable) -> bytes:
         fs.append([name, f.get("label", name), f.get("unit", ""), f.get("kind", "number"), f.get("max_per_year", ""),
                    MISSING_LABELS.get(f.get("missing", ""), ""), f.get("from_records", ""),
                    REGULAR_LABELS.get(f.get("regular", ""), f.get("regular", "")),
-                   "" if f.get("min_attendance_pct") is None else _num(f["min_attendance_pct"])])
+                   "" if f.get("min_attendance_pct") is None else (int(f["min_attendance_pct"])
+                                                                   if float(f["min_attendance_pct"]).is_integer()
+                                                                   else f["min_attendance_pct"])])
 
     ms = wb.create_sheet(META_SHEET)
     ms.append(["项目", "内容"])

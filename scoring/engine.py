@@ -28,6 +28,14 @@ The table language of issue 17 (all optional; the default table uses none of it)
   component with nothing due dropping out;
 - the grade is decided in order: band of the total → ``requires`` → vetoes (``set`` / ``cap``) →
   quotas → 直接定级; ``grade_reason`` names the rule that decided it (see ``_grades``).
+
+Activity records (issue 16; only when ``score(records=..., span=...)`` is given and the table has
+fields with ``from_records``): counts come from ``scoring.records.derive``; ``record_source`` picks per
+unit × field the typed value or the valid-record count (bool fields: 是 with ≥ 1 valid record) before
+anything else is decided, so a records count is never 缺报; the explanation of a base item reading such
+a field gets the source and the counts appended (nothing when the typed value counts and the unit has
+no records, so such units read exactly as without records). ``record_counts`` always describes the
+records (records, below, missing, n_missing) whichever value was used (``used``).
 """
 from __future__ import annotations
 
@@ -42,6 +50,7 @@ import pandas as pd
 from scoring import glossary as g
 from scoring.indicators import (MISSING_ZERO, PERIOD_ANNUAL, TIE_BREAK_KEYS, VETO_CAP, FieldDef, IndicatorTable,
                                 Item)
+from scoring.records import RECORD_COLUMNS
 from scoring.records import derive as derive_records
 from scoring.records import slots as record_slots
 from scoring.rules import PLAIN, RULES, RuleInput, fmt_kind, fmt_number, rate_detail
@@ -730,13 +739,19 @@ def _field_values(raw: np.ndarray, col: dict[str, int], names: tuple[str, ...], 
 # ---------------------------------------------------------------- activity records
 @dataclass
 class _FieldRecords:
-    """One from_records field once the period's record source has decided, per unit, which value counts."""
+    """One from_records field once the period's record source has decided, per unit, which value counts.
+
+    The explanation suffix comes in two parts, each a code per unit into a few texts: the source and
+    counts (「；依据活动记录：支委会 10 次；1 次出席率低于 80%，不计入」) and the missing months
+    (「；3 月、7 月未召开」, only where the records count; the regular rule's own text names them).
+    """
 
     counts: Any            # scoring.records.FieldCounts
     used: np.ndarray       # bool per unit: the records' count is the value scored
-    code: np.ndarray       # int64 per unit: index into the suffix texts below
-    texts: np.ndarray      # object: 「；依据活动记录：支委会 10 次；3 月、7 月未召开」 …
-    texts_short: np.ndarray  # the same without the missing months (the regular rule's text names them)
+    code: np.ndarray       # int64 per unit → texts
+    texts: np.ndarray      # object
+    month_code: np.ndarray  # int64 per unit → month_texts (0: nothing to add)
+    month_texts: np.ndarray
     missing_code: np.ndarray  # float per unit: distinct missing-month pattern where records count, else 0
 
 
@@ -744,7 +759,6 @@ class _FieldRecords:
 class _Records:
     fields: dict[str, _FieldRecords]
     frame: pd.DataFrame
-    periods: dict[str, int]  # regular field → months/quarters checked
 
 
 def _period_slots(regular: str | None, span, half: bool) -> int:
@@ -755,26 +769,32 @@ def _period_slots(regular: str | None, span, half: bool) -> int:
     return per_year // 2 if half else per_year
 
 
-def _record_suffixes(fc, used: np.ndarray, pct: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per unit a code into suffix texts (long, short) saying which value counted and what the records hold."""
-    mcode, _ = pd.factorize(fc.missing)
-    missing_code = np.where(used, mcode + 1, 0).astype(float)
-    key, first = _dedupe(used.astype(float), fc.valid.astype(float), fc.below.astype(float),
-                         fc.any.astype(float), missing_code)
-    long, short = np.empty(len(first), dtype=object), np.empty(len(first), dtype=object)
+def _record_suffixes(fc, used: np.ndarray, pct: float | None) -> tuple:
+    """Per unit: a code into suffix texts saying which value counted and what the records hold, and a
+    code into the missing-month texts."""
+    # The few distinct (used, any, valid, below) combinations, numbered arithmetically (counts are small).
+    v, b = fc.valid, fc.below
+    width_v, width_b = int(v.max(initial=0)) + 1, int(b.max(initial=0)) + 1
+    key = ((used.astype(np.int64) * 2 + fc.any) * width_v + v) * width_b + b
+    uniq, code = np.unique(key, return_inverse=True)
+    texts = np.empty(len(uniq), dtype=object)
     t = fc.activity_type
-    for k, i in enumerate(first.tolist()):
-        v, b, m = int(fc.valid[i]), int(fc.below[i]), str(fc.missing[i])
-        below = f"{b} 次出席率低于 {fmt_number(pct)}%，不计入" if b and pct is not None else ""
-        if used[i]:
-            parts = [f"依据活动记录：{t} {v} 次"] + ([below] if below else [])
-            short[k] = "；" + "；".join(parts)
-            long[k] = short[k] + (f"；{m}未召开" if m else "")
-        elif fc.any[i]:
-            short[k] = long[k] = f"；依据填报值（活动记录：{t} {v} 次{'，' + below if below else ''}）"
+    for j, kv in enumerate(uniq.tolist()):
+        bb = kv % width_b
+        vv = (kv // width_b) % width_v
+        anyr = (kv // width_b // width_v) % 2
+        u = kv // width_b // width_v // 2
+        low = f"{bb} 次出席率低于 {fmt_number(pct)}%，不计入" if bb and pct is not None else ""
+        if u:
+            texts[j] = f"；依据活动记录：{t} {vv} 次" + (f"；{low}" if low else "")
+        elif anyr:
+            texts[j] = f"；依据填报值（活动记录：{t} {vv} 次{'，' + low if low else ''}）"
         else:
-            short[k] = long[k] = ""
-    return key, long, short, missing_code
+            texts[j] = ""
+    mcode, labels = pd.factorize(fc.missing)
+    month_code = np.where(used, mcode + 1, 0).astype(np.int64)
+    month_texts = np.array([""] + [f"；{m}未召开" if m else "" for m in labels], dtype=object)
+    return code.reshape(-1).astype(np.int64), texts, month_code, month_texts, month_code.astype(float)
 
 
 def _apply_records(table: IndicatorTable, records: pd.DataFrame, span, source: str, unit_index: pd.Index,
@@ -784,7 +804,8 @@ def _apply_records(table: IndicatorTable, records: pd.DataFrame, span, source: s
     counts = derive_records(records, unit_index, specs, span)
     n = len(unit_index)
     out: dict[str, _FieldRecords] = {}
-    parts = []
+    rows_all, parts = [], {c: [] for c in ("typed", "records", "below", "missing", "n_missing", "periods", "used")}
+    names = list(counts)
     for name, fc in counts.items():
         f = specs[name]
         j = col.get(name)
@@ -798,18 +819,30 @@ def _apply_records(table: IndicatorTable, records: pd.DataFrame, span, source: s
         if j is not None and used.any():
             value = (fc.valid > 0).astype(float) if f.kind == "bool" else fc.valid.astype(float)
             raw[used, j] = value[used]
-        code, long, short, missing_code = _record_suffixes(fc, used, f.min_attendance_pct)
-        out[name] = _FieldRecords(fc, used, code, long, short, missing_code)
+        out[name] = _FieldRecords(fc, used, *_record_suffixes(fc, used, f.min_attendance_pct))
         rows = np.flatnonzero(~np.isnan(typed) | fc.any)
-        parts.append(pd.DataFrame({
-            "unit": _text(unit_index, rows), "field": np.full(len(rows), name, dtype=object),
-            "activity_type": np.full(len(rows), fc.activity_type, dtype=object), "typed": typed[rows],
-            "records": fc.valid[rows], "below": fc.below[rows], "missing": fc.missing[rows],
-            "n_missing": fc.n_missing[rows], "periods": np.full(len(rows), fc.periods, dtype=np.int64),
-            "used": np.where(used[rows], USED_RECORDS, USED_TYPED).astype(object)}, columns=RECORD_COUNT_COLUMNS))
-    frame = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
-    periods = {name: fc.periods for name, fc in counts.items() if fc.regular}
-    return _Records(out, frame, periods)
+        rows_all.append(rows)
+        parts["typed"].append(typed[rows])
+        parts["records"].append(fc.valid[rows])
+        parts["below"].append(fc.below[rows])
+        parts["missing"].append(fc.missing[rows])
+        parts["n_missing"].append(fc.n_missing[rows])
+        parts["periods"].append(np.full(len(rows), fc.periods, dtype=np.int64))
+        parts["used"].append(used[rows])
+    if not names:
+        return _Records(out, pd.DataFrame(columns=RECORD_COUNT_COLUMNS))
+    which = np.repeat(np.arange(len(names)), [len(r) for r in rows_all])
+    cat = {c: np.concatenate(v) for c, v in parts.items()}
+    frame = pd.DataFrame({
+        "unit": _text(unit_index, np.concatenate(rows_all)),
+        "field": np.array(names, dtype=object)[which],
+        "activity_type": np.array([counts[x].activity_type for x in names], dtype=object)[which],
+        "typed": cat["typed"].astype(float), "records": cat["records"].astype(np.int64),
+        "below": cat["below"].astype(np.int64), "missing": cat["missing"].astype(object),
+        "n_missing": cat["n_missing"].astype(np.int64), "periods": cat["periods"],
+        "used": np.array([USED_TYPED, USED_RECORDS], dtype=object)[cat["used"].astype(np.int64)],
+    }, columns=RECORD_COUNT_COLUMNS)
+    return _Records(out, frame)
 
 
 def _rhythm(table: IndicatorTable, name: str, rec: _Records | None, span, half: bool, n: int) -> dict:
@@ -951,7 +984,9 @@ def _score_base(table: IndicatorTable, item: Item, raw: np.ndarray, col: dict[st
         for f in item.fields:
             fr = rec.fields.get(f)
             if fr is not None and len(shown):
-                explanation.append(shown, fr.code[shown], fr.texts_short if item.rule == "regular" else fr.texts)
+                explanation.append(shown, fr.code[shown], fr.texts)
+                if item.rule != "regular":  # the regular rule's text names the missing months itself
+                    explanation.append(shown, fr.month_code[shown], fr.month_texts)
     if insp_why is not None:
         explanation.assign(insp_why.rows, INSPECTOR_NA_TEXT)
     if jwhy is not None:
@@ -1304,8 +1339,11 @@ def score(table: IndicatorTable, evidence: pd.DataFrame, units: pd.DataFrame, pe
     col, raw = _evidence_matrix(table, evidence, unit_index, notes)
     rec = None
     if records is not None and table.record_fields:
+        lacking = [c for c in RECORD_COLUMNS if c not in getattr(records, "columns", ())]
         if span is None:
             notes.append("未给出考核期起止日期，活动记录未使用")
+        elif lacking:
+            notes.append(f"活动记录缺少列 {'、'.join(lacking)}，未使用")
         else:
             rec = _apply_records(table, records, span, record_source, unit_index, col, raw, half)
     for f, j in col.items():  # missing: zero — a blank is 0 incidents, never 缺报

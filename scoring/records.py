@@ -135,6 +135,9 @@ def derive(records: pd.DataFrame | None, units: pd.Index, fields: Mapping[str, F
     """Counts for every field with ``from_records`` in ``fields``, one element per unit of ``units``.
 
     Records of units not in ``units``, of types no field names, or outside the span are ignored.
+    Every count is one pass over the records for all types at once: rows are keyed by
+    (unit, type) and counted with ``bincount``; the months held are scattered into a
+    (unit, type, month) table once per attendance threshold, and quarters are read off the months.
     """
     units = pd.Index(units)
     n = len(units)
@@ -143,48 +146,82 @@ def derive(records: pd.DataFrame | None, units: pd.Index, fields: Mapping[str, F
         return {}
     records = records if records is not None and len(records) else empty_records()
     types = sorted({f.from_records for f in specs.values()})
+    k_types = len(types)
     start, end = _as_date(span[0]), _as_date(span[1])
     u = _positions(units, records["unit"])
     t = _codes(records["type"], types)
     day = _days(records["held_on"])
     keep = (u >= 0) & (t >= 0) & (day >= _day(start)) & (day <= _day(end))
-    u, t, day = u[keep], t[keep], day[keep]
-    exp = pd.to_numeric(records["expected"], errors="coerce").to_numpy(float)[keep]
-    att = pd.to_numeric(records["attended"], errors="coerce").to_numpy(float)[keep]
-    checkable = (exp > 0) & ~np.isnan(att)
-    month = None
-    by_type = [t == k for k in range(len(types))]
-    cache: dict[tuple, tuple] = {}
+    dump = n * k_types  # rows that count nowhere go to one extra bucket, dropped below
+    key = np.where(keep, u.astype(np.int64) * k_types + t, dump)
+    total = np.bincount(key, minlength=dump + 1)[:dump].reshape(n, k_types)
+    exp = pd.to_numeric(records["expected"], errors="coerce").to_numpy(float)
+    att = pd.to_numeric(records["attended"], errors="coerce").to_numpy(float)
+    pcts = sorted({f.min_attendance_pct for f in specs.values() if f.min_attendance_pct is not None})
+    low: dict[float | None, np.ndarray | None] = {None: None}
+    below: dict[float | None, np.ndarray] = {None: np.zeros((n, k_types), dtype=np.int64)}
+    if pcts:
+        checkable = keep & (exp > 0) & ~np.isnan(att)
+        with np.errstate(invalid="ignore"):
+            for pct in pcts:
+                low[pct] = checkable & (att * 100.0 < pct * exp)
+                below[pct] = np.bincount(key[low[pct]], minlength=dump + 1)[:dump].reshape(n, k_types)
+    # Months held, per attendance threshold in use by a regular field: (unit, type, whole month of the span).
+    first_m, n_months, month_names = slots((start, end), REGULAR_MONTHLY)
+    held_months: dict[float | None, np.ndarray] = {}
+    regular_pcts = {f.min_attendance_pct for f in specs.values() if f.regular in (REGULAR_MONTHLY, REGULAR_QUARTERLY)}
+    if regular_pcts and n_months:
+        month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) - first_m
+        inside = keep & (month >= 0) & (month < n_months)
+        slot = key * n_months + np.where(inside, month, 0)
+        for pct in regular_pcts:
+            sel = inside if low[pct] is None else inside & ~low[pct]
+            held = np.zeros(dump * n_months, dtype=bool)
+            held[slot[sel]] = True
+            held_months[pct] = held.reshape(n, k_types, n_months)
+    label_cache: dict[tuple, str] = {}
     out: dict[str, FieldCounts] = {}
     for name, f in specs.items():
         k = types.index(f.from_records)
         pct = f.min_attendance_pct
-        key = (k, pct)
-        if key not in cache:
-            rows = by_type[k]
-            low = rows & checkable & (att * 100.0 < (pct or 0.0) * exp) if pct else np.zeros(len(u), dtype=bool)
-            ok = rows & ~low
-            cache[key] = (ok, np.bincount(u[ok], minlength=n), np.bincount(u[low], minlength=n),
-                          np.bincount(u[rows], minlength=n) > 0)
-        ok, valid, below, any_ = cache[key]
+        b = below[pct][:, k]
         n_missing = np.zeros(n, dtype=np.int64)
         labels = np.full(n, "", dtype=object)
         periods = 0
         if f.regular in (REGULAR_MONTHLY, REGULAR_QUARTERLY):
-            if month is None:  # days → months since 1970 (vectorised calendar arithmetic)
-                month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
             first, periods, names = slots((start, end), f.regular)
-            slot = (month if f.regular == REGULAR_MONTHLY else month // 3) - first
-            hit = ok & (slot >= 0) & (slot < periods)
             if periods:
-                held = np.zeros(n * periods, dtype=bool)
-                held[u[hit] * periods + slot[hit]] = True
-                held = held.reshape(n, periods)
-                n_missing = periods - held.sum(axis=1)
-                patterns, inverse = np.unique(held, axis=0, return_inverse=True)
-                texts = np.array(["、".join(x for x, h in zip(names, p) if not h) for p in patterns], dtype=object)
-                labels = texts[inverse.reshape(-1)]
-        out[name] = FieldCounts(field=name, activity_type=f.from_records, valid=valid.astype(np.int64),
-                                below=below.astype(np.int64), any=any_, n_missing=n_missing.astype(np.int64),
+                months = held_months[pct][:, k, :]
+                if f.regular == REGULAR_QUARTERLY:  # a whole quarter's three months are whole months of the span
+                    cols = [[(first + j) * 3 + r - first_m for r in range(3)] for j in range(periods)]
+                    held = np.stack([months[:, c].any(axis=1) for c in cols], axis=1)
+                else:
+                    held = months
+                n_missing, labels = _missing(held, names, (f.regular, start, end), label_cache)
+        out[name] = FieldCounts(field=name, activity_type=f.from_records,
+                                valid=(total[:, k] - b).astype(np.int64), below=b.astype(np.int64),
+                                any=total[:, k] > 0, n_missing=n_missing.astype(np.int64),
                                 missing=labels, periods=periods, regular=f.regular)
     return out
+
+
+def _missing(held: np.ndarray, names: list[str], kind: tuple, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(number of slots without a record, their labels joined by 「、」) per unit; each distinct pattern
+    is written once (patterns as bit masks when they fit in 62 bits, else as rows)."""
+    n, s = held.shape
+    n_missing = s - held.sum(axis=1)
+    if s <= 62:
+        mask = (~held).astype(np.int64) @ (np.int64(1) << np.arange(s, dtype=np.int64))
+        uniq, inverse = np.unique(mask, return_inverse=True)
+        patterns = [tuple(bool((m >> j) & 1) for j in range(s)) for m in uniq.tolist()]
+    else:
+        rows, inverse = np.unique(~held, axis=0, return_inverse=True)
+        patterns = [tuple(r) for r in rows.tolist()]
+    texts = np.empty(len(patterns), dtype=object)
+    for j, p in enumerate(patterns):
+        key = kind + (p,)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = "、".join(x for x, miss in zip(names, p) if miss)
+        texts[j] = text
+    return n_missing, texts[inverse.reshape(-1)]

@@ -47,3 +47,21 @@ def test_create_period_from_the_command_line(tmp_path):
     assert annual.returncode == 0 and "已新建考核期 2028" in annual.stdout
     refused = _flask(env, "create-period", "2029", "--table", "2026", "--user", "inspector")
     assert refused.returncode != 0 and "不是系统管理员" in refused.stderr
+
+
+def test_create_period_with_a_record_source(tmp_path):
+    path = tmp_path / "cli.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "t"}
+    assert _flask(env, "init-db", "--demo", "--units", "12").returncode == 0
+    res = _flask(env, "create-period", "2027", "--table", "2026", "--record-source", "records_if_any")
+    assert res.returncode == 0, res.stderr
+    assert "计分依据：有活动记录的以记录为准，否则以填报数为准" in res.stdout
+    bad = _flask(env, "create-period", "2028", "--table", "2026", "--record-source", "both")
+    assert bad.returncode != 0
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as s:
+            assert s.scalar(select(Period.record_source).where(Period.code == "2027")) == "records_if_any"
+            assert s.scalar(select(Period).where(Period.code == "2028")) is None
+    finally:
+        db.dispose()

@@ -128,3 +128,36 @@ def test_a_standard_whose_numbers_disagree_with_the_parameters_is_flagged():
     flags = standard_mismatches(changed)
     assert any(f.startswith("A1") and "1 分" in f for f in flags)          # text still says 扣 1 分
     assert any(f.startswith("A1") and "不少于 12 次" in f for f in flags)   # and 全年不少于 12 次
+
+
+# ---------------------------------------------------------------- activity records (issue 16)
+def test_record_attributes_and_activity_types_round_trip_through_the_workbook():
+    from pathlib import Path
+
+    from scoring.indicators import parse_table_yaml
+
+    path = Path(__file__).resolve().parents[2] / "scoring" / "tables" / "examples" / "records_regular.yaml"
+    t, _ = parse_table_yaml(path.read_text(encoding="utf-8"))
+    data = table_to_xlsx(t)
+    wb = load_workbook(io.BytesIO(data))
+    fs = wb["数据项"]
+    assert [c.value for c in fs[1]][6:] == ["活动记录类型", "规律性", "最低出席率（%）"]
+    assert [c.value for c in fs[2]][6:] == ["支委会", "每月", 80]
+    back, problems = parse_table(xlsx_to_dict(data)[0])
+    assert problems == [] and back.fields == t.fields and back.activity_types == ("支委会", "主题党日", "党课")
+    assert [i.params for i in back.all_items] == [i.params for i in t.all_items]  # per_miss_period, cap
+
+
+def test_a_bad_attendance_cell_names_its_row_and_column_and_diff_names_record_changes():
+    def edit(wb):
+        wb["数据项"].cell(row=11, column=9, value="八成")
+    read = read_table_xlsx(_edit(table_to_xlsx(default_table()), edit))
+    assert any(str(p).startswith("数据项 第 11 行 I 列「最低出席率（%）」") for p in read.problems)
+    t = default_table()
+    f = t.fields["committee_meetings"]
+    new = replace(t, fields={**t.fields, "committee_meetings": replace(f, regular="quarterly", min_attendance_pct=60)},
+                  activity_types=t.activity_types[:-1] + ("谈心谈话活动",))
+    diff = diff_tables(t, new)
+    assert "数据项 committee_meetings 规律性：monthly → quarterly" in diff
+    assert "数据项 committee_meetings 最低出席率：80.0 → 60" in diff
+    assert any(d.startswith("活动类型：") for d in diff)
