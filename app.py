@@ -87,6 +87,9 @@ def create_app(config: dict | None = None) -> Flask:
     use_database(server, Database(cfg.get("DATABASE_URL")))
     auth.init_app(server)
     init_http(server)
+    import attachment_views
+
+    attachment_views.init_app(server)  # 佐证材料 downloads and thumbnails
 
     app = dash.Dash(
         __name__,

@@ -161,7 +161,7 @@ def make_comparison(rows: list[dict]) -> html.Div:
     ])
 
 
-def make_record_detail(d: dict, history: list[dict], can_write: bool) -> html.Div:
+def make_record_detail(d: dict, history: list[dict], can_write: bool, files: list[dict] | None = None) -> html.Div:
     """A record's fields, its earlier versions and (for writers) 更正 / 撤回."""
     def line(k, v):
         return html.Div([html.Span(k + "：", className="text-muted"), html.Span(v if v not in (None, "") else "—")])
@@ -180,8 +180,13 @@ def make_record_detail(d: dict, history: list[dict], can_write: bool) -> html.Di
             html.Div(f"#{h['id']}：{h['held_on']} {h['activity_type']} {h.get('topic') or ''} "
                      f"实到 {_num(h.get('attended'))}/{_num(h.get('expected'))}", className="small-muted")
             for h in history[1:]]))
-    # The 佐证材料 of the record are shown here by the attachments feature (same modal).
-    body.append(html.Div(id="records-detail-attachments", className="mt-2"))
+    files = files or []
+    body.append(html.Div([html.Div(f"佐证材料（{len(files)} 个）", className="fw-semibold mt-2 small")] + [
+        html.Div([html.A(f["file_name"], href=f"/attachments/{f['id']}/file", className="small"),
+                  html.Span(f" {f.get('type_label') or ''}" + (f" · {f['review_status']}" if f.get("review_status")
+                                                                 else " · 未核查"), className="small-muted")])
+        for f in files] + ([html.Div("可在本页「佐证材料」中上传到该记录。", className="small-muted")] if not files else []),
+        id="records-detail-attachments"))
     if can_write and d.get("current"):
         body.append(html.Hr())
         body.append(dbc.Row([

@@ -22,12 +22,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from data import repo
 from data.db import Database, get_db
-from data.models import PERIOD_STATUSES, ActivityRecord, OrgUnit, Period, User, utcnow
+from data.models import PERIOD_STATUSES, ActivityRecord, Attachment, OrgUnit, Period, User, utcnow
 from data.permissions import NotFound, Principal, require, require_unit, unit_scope
 from data.services import InvalidInput, audit, lock_period
 from scoring.glossary import period_label
@@ -239,6 +239,10 @@ def edit_record(principal: Principal | None, record_id: int, rec: RecordInput, d
         s.flush()
         old.superseded_at = utcnow()
         old.superseded_by_id = row.id
+        # The 佐证材料 (photos, minutes) belong to the activity, not to one version of its row: they
+        # follow the correction, so the current record keeps them.
+        s.execute(update(Attachment).where(Attachment.record_id == old.id, Attachment.deleted_at.is_(None))
+                  .values(record_id=row.id))
         audit(s, principal, "record_edit", entity="activity_record", entity_id=row.id, unit_code=unit.code,
               period_code=",".join(sorted(bumped)), before={"id": old.id, **_row_dict(old)}, after=_row_dict(row),
               username=None if principal else "cli")

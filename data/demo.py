@@ -347,6 +347,10 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
     from data.publication import freeze_published
 
     freeze_published(db)  # the demo's published year gets its frozen snapshot, as if published here
+    if n_units <= 200:
+        from data.demo_attachments import seed_attachments
+
+        seed_attachments(db)  # 佐证材料: generated PDFs/PNGs on some items and records, a couple reviewed
     return {"units": len(data.units), "evidence": len(data.evidence), "judgements": len(data.judgements)}
 
 

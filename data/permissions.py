@@ -30,6 +30,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "view_bureaus": (LEADER, INSPECTOR, ADMIN),  # 各局对比
     "what_if": (LEADER, INSPECTOR, ADMIN),
     "view_progress": (INSPECTOR, STAFF, ADMIN),  # 填报进度 and the 催报 list (staff: own units)
+    "review_attachment": (INSPECTOR,),   # 佐证材料: mark a file 已核实 / 不符合 with a note
+    "view_evidence_review": (LEADER, INSPECTOR, ADMIN),  # 佐证核查: 无佐证 items and files awaiting review
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
     "record_activity": (STAFF, ADMIN),   # 三会一课 activity records: add, edit, withdraw, import (staff: own units)
 }
@@ -49,6 +51,7 @@ PAGES: dict[str, str] = {
     "summary": "view_scores",           # 工作量统计 (work-summary figures and document downloads)
     "org": "manage_org",
     "bureaus": "view_bureaus",
+    "evidence": "view_evidence_review",  # 佐证核查 (linked from 整改台账; not in the navbar)
 }
 
 

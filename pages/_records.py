@@ -39,19 +39,17 @@ def _calendar(principal, unit: str, period: str, compared: list[dict]):
 
 
 def attachment_counts(principal, cal: dict) -> dict:
-    """record id -> number of 佐证材料, when the attachments feature provides it (else none shown)."""
-    try:
-        from data import attachments  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
-    count = getattr(attachments, "record_attachment_counts", None)
-    if count is None:
-        return {}
+    """record id -> number of 佐证材料 (the records are the unit's, already scope-checked by unit_calendar)."""
+    from data import attachments
+
     ids = [r["id"] for months in cal["cells"].values() for rs in months.values() for r in rs]
-    try:
-        return count(principal, ids) or {}
-    except (AccessDenied, NotFound, TypeError):
-        return {}
+    return attachments.attachment_counts(None, ids)
+
+
+def _record_files(principal, unit: str, period: str, rid: int) -> list[dict]:
+    from data import attachments
+
+    return [f for f in attachments.unit_attachments(principal, unit, period) if f.get("record_id") == rid]
 
 
 def _list(principal, unit: str, period: str, page: int):
@@ -190,7 +188,8 @@ def _open(clicks, close, key):
     if d["unit"] != key["unit"]:
         return no_update, no_update, no_update, no_update
     can_write = p.can("record_activity") and p.can_see_unit(d["unit"])
-    return True, make_record_detail(d, history, can_write), rid, None
+    files = _record_files(p, key["unit"], key["period"], rid)
+    return True, make_record_detail(d, history, can_write, files), rid, None
 
 
 @secure_callback(Output("records-detail-msg", "children", allow_duplicate=True),

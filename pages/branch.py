@@ -23,6 +23,8 @@ from components.shell import make_empty, make_error_body, make_page_header, make
 from data import rectifications, services
 from data.permissions import AccessDenied, NotFound
 from pages._access import open_page, period_options, period_search
+from pages import _attachments
+from components.attachments import make_no_evidence_badge
 from pages._grade_override import make_override_form
 from pages._records import records_panel
 from pages._documents import BRANCH as DOC_BUTTONS
@@ -135,7 +137,8 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
                                               if described.get(r.item) else [])),
                 html.Td(f"{_num(r.points)} / {_num(r.max)}" if r.kind == "base" else _num(r.points),
                         className="nowrap text-end"),
-                html.Td(make_status_badge(str(r.status))),
+                html.Td([make_status_badge(str(r.status)),
+                         make_no_evidence_badge(r.item in d.get("no_evidence", ()), f"branch-noev-{r.item}")]),
                 html.Td([html.Div(r.explanation, className="explain"),
                          html.Div(r.evidence, className="small-muted")]),
                 html.Td(self_cell, className="text-end" + (" diff-high" if flag else ""),
@@ -340,6 +343,7 @@ def _detail(principal, unit_code: str, period_code: str):
     try:
         d = services.branch_detail(principal, str(unit_code or ""), period_code)
         prov = services.evidence_provenance(principal, str(unit_code), period_code, keep=PROVENANCE_KEEP)
+        d["no_evidence"] = _attachments.no_evidence_items(principal, str(unit_code), period_code)
     except NotFound as exc:
         return None, make_error_body(404, f"{exc}，请检查地址或从排名总览进入。")
     except AccessDenied:
@@ -416,6 +420,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
                                 make_doc_buttons("branch", DOC_BUTTONS)]),
         html.Div(_body(principal, d, prov, period_code, area), id="branch-body"),
         records_panel(principal, u["unit"], period_code, d["table"]),
+        _attachments.section(principal, u["unit"], period_code, d["table"]),
         _inspector_forms(d) if can_judge else None,
         _row_modal(d) if can_judge else None,
         make_override_form(d["table"], u, period_code) if can_judge else None,

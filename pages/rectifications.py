@@ -3,7 +3,7 @@ where inspectors close (销号) and recheck (回头看) them. Staff see their ow
 from __future__ import annotations
 
 import dash
-from dash import html
+from dash import dcc, html
 
 from components.cards import make_kpi_card
 from components.documents import make_doc_buttons
@@ -18,13 +18,20 @@ dash.register_page(__name__, path="/rectifications", name="整改台账", title=
                    nav=True, nav_key="rectifications", nav_order=3.5)
 
 
+def _evidence_link(principal):
+    """佐证核查 (无佐证 items, files awaiting review) opens from here: the navbar has no room at 1366 px."""
+    if not principal.can_open("evidence"):
+        return None
+    return dcc.Link("佐证核查", href="/evidence", id="rect-evidence-link", className="btn btn-sm btn-outline-danger me-2")
+
+
 def layout(**_):
     principal, denied = guard("rectifications")
     if denied:
         return denied
     df = services.rectification_list(principal)
     if df.empty:
-        return html.Div([make_page_header("整改台账"), make_empty("没有整改事项")])
+        return html.Div([make_page_header("整改台账", right=_evidence_link(principal)), make_empty("没有整改事项")])
     rows = [{"id": int(r.id), "unit": r.unit,
              "unit_link": f"[{r.unit_name}](/branch/{r.unit}?period={r.period})", "unit_name": r.unit_name,
              "period": r.period, "item": r.item or "—", "problem": r.problem, "source": r.source,
@@ -40,7 +47,7 @@ def layout(**_):
                      className="d-grid gap-3 mb-3", style={"gridTemplateColumns": "repeat(3, 1fr)"})
     return html.Div([
         make_page_header("整改台账", "检查发现的问题、整改期限、销号依据和回头看结果；点击单位在支部详情中办理销号、回头看",
-                         right=make_doc_buttons("rect", DOC_BUTTONS)),
+                         right=[_evidence_link(principal), make_doc_buttons("rect", DOC_BUTTONS)]),
         cards,
         make_grid("rect-grid", rows, [
             text_col("status", "状态", 150, cellStyle={"styleConditions": [

@@ -88,6 +88,14 @@ EXPECTED = {  # "module:function" -> roles allowed (from the README), is it a wr
     "pages._records_import:_preview": ({S, A}, False),
     "pages._records_import:_commit": ({S, A}, True),
     "pages._records_import:_template": ({S, A}, False),
+    # 佐证材料 on 支部详情: whoever uploads data (党务干事 own units, 考核组, 管理员) adds and removes files;
+    # 考核组 marks them 已核实 / 不符合 (issue 16: 「an inspector marks an attachment」).
+    "pages._attachments:_upload": ({S, I, A}, True),
+    "pages._attachments:_delete": ({S, I, A}, True),
+    "pages._attachments:_open_review": ({I}, False),
+    "pages._attachments:_save_review": ({I}, True),
+    # 佐证核查 (无佐证 list, files awaiting review): the inspectors' list, also for 局领导 and 管理员
+    "pages.evidence:_navigate": ({L, I, A}, False),
     # 差距分析: every role (staff: own units)
     "pages.gaps:_navigate": (EVERYONE, False),
     "pages.gaps:_turn_page": (EVERYONE, False),
@@ -165,6 +173,8 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
         return {"summary-job-poll.n_intervals": 1, "summary-job-id.data": job}
     if name.startswith("pages._records"):
         return _record_inputs(name, role, db, n, unit, key)
+    if name.startswith("pages._attachments:"):
+        return _attachment_inputs(name, unit, key, db)
     with db.session() as s:
         adj = s.scalar(select(Adjustment.id).join(OrgUnit, OrgUnit.id == Adjustment.unit_id)
                        .join(Period, Period.id == Adjustment.period_id)
@@ -236,6 +246,7 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
         "pages.branch:_save_self": {"branch-self-save.n_clicks": 1, "branch-key.data": key,
                                     "branch-self-item.value": "C1", "branch-self-points.value": 3,
                                     "branch-self-note.value": "自评"},
+        "pages.evidence:_navigate": {"evidence-period.value": "2026H1", "evidence-bureau.value": "临河县局"},
         "pages.gaps:_navigate": {"gaps-period.value": "2025", "gaps-by.value": "bureau", "gaps-sort.value": "gap"},
         "pages.gaps:_turn_page": {"gaps-page.active_page": 2, "gaps-period-store.data": "2026H1",
                                   "gaps-view-store.data": {"by": "unit"}},
@@ -308,6 +319,33 @@ def _record_inputs(name: str, role: str, db, n: int, unit: str, key: dict) -> di
                                           "records-import-file.filename": "r.csv", "upload-period-store.data": "2026H1"},
         "pages._records_import:_template": {"records-import-template.n_clicks": 1},
     }[name]
+
+
+ATTACH_DEL = '{"id":["ALL"],"type":"branch-attach-del"}.n_clicks'
+ATTACH_REVIEW = '{"id":["ALL"],"type":"branch-attach-review"}.n_clicks'
+
+
+def _attachment_inputs(name: str, unit: str, key: dict, db) -> dict:
+    """A fresh file on the role's unit (made by 考核组 through the service) for delete and review."""
+    from PIL import Image
+
+    from data import attachments
+
+    buf = __import__("io").BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(buf, "PNG")
+    png = buf.getvalue()
+    if name == "pages._attachments:_upload":
+        return {"branch-attach-upload.contents": _b64(png, "image/png"), "branch-attach-upload.filename": "照片.png",
+                "branch-attach-target.value": "item:C1", "branch-key.data": key}
+    aid = attachments.attach_to_item(_principal(db, I), "2026H1", unit, "C1", "矩阵.png", png, db=db)
+    if name == "pages._attachments:_delete":
+        return {ATTACH_DEL: [{"id": {"type": "branch-attach-del", "id": aid}, "property": "n_clicks", "value": 1}],
+                "branch-key.data": key}
+    if name == "pages._attachments:_open_review":
+        return {ATTACH_REVIEW: [{"id": {"type": "branch-attach-review", "id": aid}, "property": "n_clicks",
+                                 "value": 1}], "branch-key.data": key}
+    return {"branch-attach-review-bad.n_clicks": 1, "branch-attach-review-id.data": aid,
+            "branch-attach-review-note.value": "签到表缺少签名", "branch-key.data": key}
 
 
 def _name(cb) -> str:
