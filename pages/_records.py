@@ -18,7 +18,7 @@ from components.records import (
     make_calendar_strip, make_comparison, make_record_detail, make_record_form, make_record_modal, make_records_list,
 )
 from data import activity_records as ar
-from data import record_views
+from data import record_views, services
 from data.permissions import AccessDenied, NotFound
 
 PAGE_SIZE = 10
@@ -133,9 +133,20 @@ def _branch_body(principal, key):
     return prov if d is None else branch._body(principal, d, prov, key["period"], key.get("area"))
 
 
+def _attach_targets(principal, key):
+    """The 佐证材料 form's targets with the new record in them (a photo can go to it straight away)."""
+    from pages import _attachments
+
+    try:
+        return _attachments._targets(principal, key["unit"], key["period"], services.table_for_period(key["period"]))
+    except (NotFound, AccessDenied):
+        return no_update
+
+
 @secure_callback(Output("records-msg", "children"), Output("records-refresh", "data"),
                  Output("records-edit-id", "data"), Output("records-form-mode", "children"),
                  Output("branch-body", "children", allow_duplicate=True),
+                 Output("branch-attach-target", "options", allow_duplicate=True),
                  Input("records-save", "n_clicks"), State("branch-key", "data"), State("records-edit-id", "data"),
                  State("records-f-type", "value"), State("records-f-date", "value"), State("records-f-topic", "value"),
                  State("records-f-place", "value"), State("records-f-expected", "value"),
@@ -144,12 +155,12 @@ def _branch_body(principal, key):
                  State("records-refresh", "data"), prevent_initial_call=True, action="record_activity")
 def _save(n_clicks, key, edit_id, type_, date, topic, place, expected, attended, host, lectured, note, n):
     if not n_clicks or _key(key) is None:
-        return (no_update,) * 5
+        return (no_update,) * 6
     p = current_principal()
     try:
         rec = _input(type_, date, topic, place, expected, attended, host, lectured, note)
     except ValueError:
-        return make_alert("应到、实到人数应为整数", "warning"), no_update, no_update, no_update, no_update
+        return make_alert("应到、实到人数应为整数", "warning"), no_update, no_update, no_update, no_update, no_update
     try:
         if isinstance(edit_id, int):
             new = ar.edit_record(p, edit_id, rec)
@@ -157,13 +168,21 @@ def _save(n_clicks, key, edit_id, type_, date, topic, place, expected, attended,
         else:
             new = ar.add_record(p, key["unit"], rec)
             done = f"已登记 {rec.held_on} {rec.activity_type}（记录 #{new}）"
-    except ar.InvalidInput as exc:
-        return make_alert(str(exc), "warning"), no_update, no_update, no_update, no_update
-    except NotFound as exc:
-        return make_alert(str(exc), "warning"), no_update, no_update, no_update, no_update
+    except (ar.InvalidInput, NotFound) as exc:
+        return make_alert(str(exc), "warning"), no_update, no_update, no_update, no_update, no_update
     refreshed = (n if isinstance(n, int) else 0) + 1
     return (make_alert(f"{done}，已记入审计日志（{dt.datetime.now():%H:%M:%S}）", "success"), refreshed, None,
-            "新增一条活动记录", _branch_body(p, key))
+            "新增一条活动记录", _branch_body(p, key), _attach_targets(p, key))
+
+
+@secure_callback(Output("records-refresh", "data", allow_duplicate=True), Input("branch-attach-msg", "children"),
+                 State("records-refresh", "data"), State("branch-key", "data"), prevent_initial_call=True,
+                 action="view_scores")
+def _after_attachment(msg, n, key):
+    """A file uploaded or removed in 佐证材料: the calendar's file counts are re-drawn."""
+    if not msg or _key(key) is None:
+        return no_update
+    return (n if isinstance(n, int) else 0) + 1
 
 
 @secure_callback(Output("records-detail", "is_open"), Output("records-detail-body", "children"),

@@ -84,6 +84,7 @@ EXPECTED = {  # "module:function" -> roles allowed (from the README), is it a wr
     "pages._records:_save": ({S, A}, True),
     "pages._records:_withdraw": ({S, A}, True),
     "pages._records:_load_for_edit": ({S, A}, False),
+    "pages._records:_after_attachment": (EVERYONE, False),  # re-draws file counts after a 佐证材料 change
     # 数据上传 · 活动记录导入: the same writers as above
     "pages._records_import:_preview": ({S, A}, False),
     "pages._records_import:_commit": ({S, A}, True),
@@ -302,6 +303,8 @@ def _record_inputs(name: str, role: str, db, n: int, unit: str, key: dict) -> di
     records = _b64(f"单位编码,活动类型,日期,主题\n{unit},支委会,2026-02-{1 + n % 28:02d},矩阵导入{n}\n".encode())
     return {
         "pages._records:_view": {"records-refresh.data": 1, "branch-key.data": key},
+        "pages._records:_after_attachment": {"branch-attach-msg.children": "已上传「照片.png」",
+                                             "records-refresh.data": 1, "branch-key.data": key},
         "pages._records:_open": {'{"id":["ALL"],"type":"records-open"}.n_clicks': [
             {"id": {"type": "records-open", "id": rid}, "property": "n_clicks", "value": 1}], "branch-key.data": key},
         "pages._records:_save": {"records-save.n_clicks": 1, "branch-key.data": key, "records-f-type.value": "党课",

@@ -18,7 +18,7 @@ def _panel_shot(page, name: str) -> None:
     page.locator("#records-panel").screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_branch101_staff_adds_a_record_and_the_count_and_score_move(page_for, app_db):
+def test_branch101_staff_adds_a_record_with_a_photo_and_the_count_and_score_move(page_for, app_db, tmp_path):
     from data import periods
     from data.accounts import principal_by_name
 
@@ -28,7 +28,7 @@ def test_branch101_staff_adds_a_record_and_the_count_and_score_move(page_for, ap
     page.goto(page.base_url + "/branch/C01?period=2026H1")
     page.wait_for_selector("#records-compare-table")
     before = wait_js(page, COMPARE, ["general_meetings"])
-    assert before[2:5] == ["1", "1", "+0"] and before[-1] == "0"  # typed, records, difference
+    assert before[2:5] == ["1", "1", "0"] and before[-1] == "0"  # typed, records, difference
     total_before = page.inner_text("#branch-total")
     n_before = int(page.inner_text("#records-count").split("共 ")[1].split(" 条")[0])
     assert "1 次" in wait_js(page, STRIP_ROW, ["支部党员大会"])
@@ -46,6 +46,22 @@ def test_branch101_staff_adds_a_record_and_the_count_and_score_move(page_for, ap
     wait_js(page, "([t]) => { const e = document.querySelector('#branch-total'); return e && e.innerText !== t; }",
             [total_before])
     wait_text(page, "#records-count", f"共 {n_before + 1} 条")  # the list is newest first: March is further on
+    # A photo of the meeting goes to the new record (the 佐证材料 form lists it at once); its chip counts it.
+    rid = int(page.inner_text("#records-msg").split("记录 #")[1].split("）")[0])
+    from PIL import Image
+
+    photo = tmp_path / "会场照片.png"
+    Image.new("RGB", (64, 48), (180, 30, 30)).save(photo)
+    wait_js(page, "(v) => [...document.querySelectorAll('#branch-attach-target option')].some(o => o.value === v)",
+            f"record:{rid}")
+    page.select_option("#branch-attach-target", f"record:{rid}")
+    page.set_input_files("#branch-attach-upload input[type=file]", str(photo))
+    wait_text(page, "#branch-attach-msg", "已上传")
+    chip = f"#records-calendar-strip button[id*='\"id\":{rid}']"
+    wait_js(page, "(s) => { const b = document.querySelector(s); return b && b.innerText.includes('📎1'); }", chip)
+    page.click(chip)
+    wait_text(page, "#records-detail-attachments", "会场照片.png")
+    page.click("#records-detail-close")
     assert_no_horizontal_overflow(page)
     shot(page, "records_branch_staff_added")
     _panel_shot(page, "records_panel_staff")
