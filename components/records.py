@@ -55,7 +55,7 @@ def _record_chip(r: dict, attachments: dict) -> html.Button:
     day = r["day"][8:10].lstrip("0") + "日"
     n_att = attachments.get(r["id"], 0)
     label = [day, html.Span(f" {_pct(r['pct'])}", className="cal-pct") if r.get("pct") is not None else None,
-             html.Span(f" 📎{n_att}", className="cal-att") if n_att else None]
+             html.Span(f" 附{n_att}", className="cal-att", title=f"佐证材料 {n_att} 个") if n_att else None]
     title = f"{r['day']} {r.get('topic') or ''}；实到 {_num(r.get('attended'))}/应到 {_num(r.get('expected'))}"
     if r.get("below"):
         title += "（出席率低于要求，不计数）"

@@ -183,3 +183,24 @@ def test_listing_is_paged_and_calendar_groups_by_month(seeded_sqlite):
     assert sorted(months) == ["2026-01", "2026-02", "2026-04", "2026-05", "2026-06"]  # March is missing
     assert len(months["2026-05"]) == 2
     assert T in cal["types"] and "主题党日" in cal["types"]
+
+
+def test_a_correction_keeps_the_records_files(seeded_sqlite, tmp_path):
+    """佐证材料 belong to the activity: after 更正 they hang on the current row, and count there."""
+    from PIL import Image
+
+    from data import attachments
+    from data.attachment_store import DiskStore
+
+    db = seeded_sqlite
+    staff = _who(db, "staff")
+    unit = sorted(staff.unit_codes)[0]
+    rid = ar.add_record(staff, unit, _rec(), db=db)
+    buf = __import__("io").BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(buf, "PNG")
+    aid = attachments.attach_to_record(staff, rid, "会场.png", buf.getvalue(), db=db, store=DiskStore(tmp_path / "f"))
+    assert attachments.attachment_counts(db, [rid]) == {rid: 1}
+    new = ar.edit_record(staff, rid, _rec(topic="更正后的主题"), db=db)
+    assert attachments.attachment_counts(db, [rid, new]) == {new: 1}
+    files = [f for f in attachments.unit_attachments(staff, unit, "2026H1", db=db) if f["id"] == aid]
+    assert files and files[0]["record_id"] == new

@@ -58,7 +58,7 @@ def test_branch101_staff_adds_a_record_with_a_photo_and_the_count_and_score_move
     page.set_input_files("#branch-attach-upload input[type=file]", str(photo))
     wait_text(page, "#branch-attach-msg", "已上传")
     chip = f"#records-calendar-strip button[id*='\"id\":{rid}']"
-    wait_js(page, "(s) => { const b = document.querySelector(s); return b && b.innerText.includes('📎1'); }", chip)
+    wait_js(page, "(s) => { const b = document.querySelector(s); return b && b.innerText.includes('附1'); }", chip)
     page.click(chip)
     wait_text(page, "#records-detail-attachments", "会场照片.png")
     page.click("#records-detail-close")
