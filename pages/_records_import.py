@@ -19,12 +19,22 @@ from pages._access import decode_upload
 
 NO_UNIT = "__file__"
 PREVIEW_ROWS = 20
+PICK_LIMIT = 300
 
 
 def _unit_options(principal, period_code: str) -> list[dict]:
     units = services.visible_units(principal, period_code)
     return [{"label": "（文件中有单位编码或名称列）", "value": NO_UNIT}] + [
         {"label": f"{r.unit} {r.name}", "value": r.unit} for r in units.itertuples(index=False)]
+
+
+def _unit_picker(principal, period_code: str, default: str):
+    """A list of the user's units; above ``PICK_LIMIT`` units (a whole city's admin) a code box instead."""
+    options = _unit_options(principal, period_code)
+    if len(options) > PICK_LIMIT:
+        return dbc.Input(id="records-import-unit", placeholder="单位编码（文件中有单位列时留空）", size="sm",
+                         value=None if default == NO_UNIT else default)
+    return dbc.Select(id="records-import-unit", options=options, value=default, size="sm")
 
 
 def records_import_section(principal, period_code: str):
@@ -40,8 +50,7 @@ def records_import_section(principal, period_code: str):
                                                    "平台导出的「会议类型、召开时间、参会人数」格式", className="small-muted")])),
             html.Div(id="records-import-name", className="small-muted mt-2"),
             dbc.Label("文件没有单位列时，记录所属单位", className="small mt-2 mb-1", html_for="records-import-unit"),
-            dbc.Select(id="records-import-unit", options=_unit_options(principal, period_code), value=default,
-                       size="sm"),
+            _unit_picker(principal, period_code, default),
             html.Div([dbc.Button("下载活动记录模板", id="records-import-template", color="secondary", outline=True,
                                  size="sm", className="mt-2"), dcc.Download(id="records-import-template-download")]),
             html.Ul([html.Li("日期须在本考核期内；可写 2026-03-05、2026/3/5、2026年3月5日 或 Excel 日期；"),
@@ -83,7 +92,7 @@ def _report_view(report: RecordsReport) -> html.Div:
 
 
 def _args(period_code, unit):
-    unit = unit if isinstance(unit, str) and unit != NO_UNIT else None
+    unit = unit.strip().upper() if isinstance(unit, str) and unit.strip() and unit != NO_UNIT else None
     return (period_code if isinstance(period_code, str) else ""), unit
 
 
