@@ -26,7 +26,10 @@ def _without_demo_records(request):
     (data/demo_records.py), with a new data version so no stored score still counts them."""
     if "seeded" in request.fixturenames:
         db = request.getfixturevalue("seeded")
+        from data.models import Attachment
+
         with db.session() as s:
+            s.execute(delete(Attachment).where(Attachment.record_id.isnot(None)))  # the demo's files on records
             s.execute(delete(ActivityRecord))
             s.execute(update(Period).values(data_version=Period.data_version + 1))
         services.clear_cache()
