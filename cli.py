@@ -1,6 +1,6 @@
 """Flask CLI commands (``flask --app app <command>``): init-db, import-evidence, score, export-template, create-user,
 import-table, export-table, create-period, import-units, export-units, import-users, report,
-publish-period, reopen-period, publications.
+publish-period, reopen-period, publications, import-records.
 
 Thin wrappers over ``data/services.py`` and ``data/evidence_service.py``; the same
 use cases and the same scoring function as the web pages.
@@ -20,6 +20,7 @@ from data.db import get_db
 
 def register_cli(app: Flask) -> None:
     register_org_cli(app)
+    register_records_cli(app)
     @app.cli.command("init-db")
     @click.option("--demo", is_flag=True, help="同时写入演示数据（仅当数据库为空时）")
     @click.option("--units", default=40, show_default=True, help="演示数据的单位数")
@@ -445,3 +446,35 @@ def register_org_cli(app: Flask) -> None:
             return
         path.write_bytes(org.export_bytes(None, "csv" if path.suffix.lower() == ".csv" else "xlsx"))
         click.echo(f"已导出 {len(org.units_table(None))} 个单位：{path}")
+
+
+def register_records_cli(app: Flask) -> None:
+    """import-records (data/records_intake.py)."""
+
+    @app.cli.command("import-records")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--period", "period_code", required=True, help="考核期，如 2026H1；记录日期须在该考核期内")
+    @click.option("--unit", "unit_code", default=None, help="文件没有单位列时，这些记录所属的单位编码")
+    @click.option("--dry-run", is_flag=True, help="只校验和预览，不写入")
+    @click.option("--user", "username", default=None, help="以该用户身份导入（按其负责的单位校验），默认不限单位")
+    def import_records(file: str, period_code: str, unit_code: str | None, dry_run: bool, username: str | None):
+        """导入三会一课等活动记录（一行一次活动；xlsx / xls / csv）：校验、预览，并一次性写入（有错误则全部不写入）。"""
+        from data import records_intake
+        from data.intake.records import format_record_issues
+
+        principal = _principal(username) if username else None
+        data, name = Path(file).read_bytes(), Path(file).name
+        if dry_run:
+            report, batch = records_intake.preview_records(principal, data, name, period_code, unit_code), None
+        else:
+            report, batch = records_intake.commit_records(principal, data, name, period_code, unit_code)
+        click.echo(format_record_issues(report))
+        if not report.ok:
+            click.echo(f"文件「{name}」未通过校验，未写入任何记录。", err=True)
+            sys.exit(2)
+        if dry_run:
+            click.echo(f"校验通过（试运行，未写入）：{len(report.rows)} 条新记录。")
+        elif batch is None:
+            click.echo("没有新的活动记录，未写入。")
+        else:
+            click.echo(f"已导入 {len(report.rows)} 条活动记录（批次 #{batch}）。")

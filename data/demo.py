@@ -59,6 +59,10 @@ PERIODS = [  # code, kind, year, start, end, status, table version
     ("2026H1", "H1", 2026, dt.date(2026, 1, 1), dt.date(2026, 6, 30), "考核中", "2026"),
 ]
 STAR_VERSION = "2026星级"
+# Periods that get 三会一课 activity records (data/demo_records.py). Every demo period keeps
+# record_source 「typed」: the typed counts score (the worked example and the published 2025 results
+# stay as specified) and the records show beside them, with their differences, for inspectors.
+RECORD_PERIODS = ("2025", "2026H1")
 # The optional 2026 评星定级 period (``init-db --demo --star-period``): a star scheme with quotas.
 STAR_PERIOD = ("2026", "year", 2026, dt.date(2026, 1, 1), dt.date(2026, 12, 31), "考核中", STAR_VERSION)
 
@@ -338,6 +342,11 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
             _seed_rectifications(s, data, ids, periods, inspector_id, rng)
             _seed_self_assessment(s, data, ids, periods["2026H1"], rng)
             _seed_audit(s, j, periods, inspector_id, seeded_at)
+            from data.demo_records import generate_records, seed_records
+
+            spans = [(c, p.start_date, p.end_date) for c, p in periods.items() if c in RECORD_PERIODS]
+            seed_records(s, generate_records(data.units, data.evidence, spans, seed), ids,
+                         {c: periods[c] for c, *_x in spans}, seeded_at)
     from data.publication import freeze_published
 
     freeze_published(db)  # the demo's published year gets its frozen snapshot, as if published here

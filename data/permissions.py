@@ -33,6 +33,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "review_attachment": (INSPECTOR,),   # 佐证材料: mark a file 已核实 / 不符合 with a note
     "view_evidence_review": (LEADER, INSPECTOR, ADMIN),  # 佐证核查: 无佐证 items and files awaiting review
     "self_assess": (STAFF,),             # a unit's own 自评分, entered by its staff  # 模拟测算: re-score with a changed table, stores nothing
+    "record_activity": (STAFF, ADMIN),   # 三会一课 activity records: add, edit, withdraw, import (staff: own units)
 }
 
 # page name -> action needed to open it (the navigation shows only these).

@@ -26,6 +26,7 @@ from pages._access import open_page, period_options, period_search
 from pages import _attachments
 from components.attachments import make_no_evidence_badge
 from pages._grade_override import make_override_form
+from pages._records import records_panel
 from pages._documents import BRANCH as DOC_BUTTONS
 from scoring.glossary import period_label
 from scoring.rules import fmt_number
@@ -418,6 +419,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
                                          className="btn btn-sm btn-outline-secondary"),
                                 make_doc_buttons("branch", DOC_BUTTONS)]),
         html.Div(_body(principal, d, prov, period_code, area), id="branch-body"),
+        records_panel(principal, u["unit"], period_code, d["table"]),
         _attachments.section(principal, u["unit"], period_code, d["table"]),
         _inspector_forms(d) if can_judge else None,
         _row_modal(d) if can_judge else None,

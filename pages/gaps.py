@@ -23,6 +23,7 @@ from components.shell import make_empty, make_page_header, make_period_select
 from data import services
 from data.gap_views import GROUP_BY, GROUP_LABEL, HEAT_PAGE_ROWS, SORTS
 from pages._access import open_page, period_options, period_search
+from pages._regularity import regularity_section
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/gaps", name="差距分析", title="差距分析 · 党建工作考核系统",
@@ -150,6 +151,7 @@ def layout(period: str | None = None, by: str | None = None, bureau: str | None 
         ], className="g-3"),
         make_section("各单位距下一等次的提分清单", gap_grid,
                      right=html.Span(list_note, className="small-muted", id="gaps-list-note")),
+        regularity_section(principal, period_code, bureau),
     ])
 
 

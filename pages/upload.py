@@ -23,6 +23,7 @@ from components.shell import make_empty, make_page_header, make_period_select
 from data import evidence_service, services
 from data.db import get_db
 from pages._access import decode_upload, open_page, period_options, period_search
+from pages._records_import import records_import_section
 from scoring.glossary import period_label
 
 dash.register_page(__name__, path="/upload", name="数据上传", title="数据上传 · 党建工作考核系统",
@@ -86,6 +87,7 @@ def layout(period: str | None = None, **_):
                                                 size="sm", disabled=True)])), lg=8),
         ], className="g-3"),
         html.Div(id="upload-result", className="upload-resets"),
+        records_import_section(principal, period_code),
         make_section("上传记录", html.Div(_history(principal, period_code), id="upload-history")),
     ])
 

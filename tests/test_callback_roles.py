@@ -76,6 +76,19 @@ EXPECTED = {  # "module:function" -> roles allowed (from the README), is it a wr
     # An item row's action button opens the 考核组's entry dialog (评定分/扣分/不适用/整改) for that item.
     "pages.branch:_open_row": ({I}, False),
     "pages.branch:_row_save": ({I}, True),
+    # 支部详情 · 活动记录: every role reads a unit's records (staff: own units); 党务干事 (own units) and
+    # 系统管理员 add, correct and withdraw them (issue 16: 「staff only for their own units, admin any;
+    # leaders/inspectors read-only」); loading a record into the form is the first step of a correction.
+    "pages._records:_view": (EVERYONE, False),
+    "pages._records:_open": (EVERYONE, False),
+    "pages._records:_save": ({S, A}, True),
+    "pages._records:_withdraw": ({S, A}, True),
+    "pages._records:_load_for_edit": ({S, A}, False),
+    "pages._records:_after_attachment": (EVERYONE, False),  # re-draws file counts after a 佐证材料 change
+    # 数据上传 · 活动记录导入: the same writers as above
+    "pages._records_import:_preview": ({S, A}, False),
+    "pages._records_import:_commit": ({S, A}, True),
+    "pages._records_import:_template": ({S, A}, False),
     # 佐证材料 on 支部详情: whoever uploads data (党务干事 own units, 考核组, 管理员) adds and removes files;
     # 考核组 marks them 已核实 / 不符合 (issue 16: 「an inspector marks an attachment」).
     "pages._attachments:_upload": ({S, I, A}, True),
@@ -159,6 +172,8 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
 
         job = jobs.start(_principal(db, role), "矩阵", lambda progress: ("矩阵.txt", b"ok"))
         return {"summary-job-poll.n_intervals": 1, "summary-job-id.data": job}
+    if name.startswith("pages._records"):
+        return _record_inputs(name, role, db, n, unit, key)
     if name.startswith("pages._attachments:"):
         return _attachment_inputs(name, unit, key, db)
     with db.session() as s:
@@ -277,6 +292,35 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
                                              "admin-users-upload.filename": "u.csv"},
         "pages.admin:_users_import_commit": {"admin-users-import-commit.n_clicks": 1,
                                             "admin-users-upload.contents": users, "admin-users-upload.filename": "u.csv"},
+    }[name]
+
+
+def _record_inputs(name: str, role: str, db, n: int, unit: str, key: dict) -> dict:
+    """A record of the unit to open, correct or withdraw (added by the CLI operator, before the count)."""
+    from data import activity_records as ar
+
+    rid = ar.add_record(None, unit, ar.RecordInput("谈心谈话", dt.date(2026, 3, 1 + n % 28), f"矩阵准备{n}"), db=db)
+    records = _b64(f"单位编码,活动类型,日期,主题\n{unit},支委会,2026-02-{1 + n % 28:02d},矩阵导入{n}\n".encode())
+    return {
+        "pages._records:_view": {"records-refresh.data": 1, "branch-key.data": key},
+        "pages._records:_after_attachment": {"branch-attach-msg.children": "已上传「照片.png」",
+                                             "records-refresh.data": 1, "branch-key.data": key},
+        "pages._records:_open": {'{"id":["ALL"],"type":"records-open"}.n_clicks': [
+            {"id": {"type": "records-open", "id": rid}, "property": "n_clicks", "value": 1}], "branch-key.data": key},
+        "pages._records:_save": {"records-save.n_clicks": 1, "branch-key.data": key, "records-f-type.value": "党课",
+                                 "records-f-date.value": f"2026-04-{1 + n % 28:02d}", "records-f-topic.value": f"矩阵{n}",
+                                 "records-f-expected.value": 10, "records-f-attended.value": 9,
+                                 "records-f-lectured.value": ["yes"]},
+        "pages._records:_withdraw": {"records-withdraw.n_clicks": 1, "records-detail-id.data": rid,
+                                     "records-withdraw-reason.value": "矩阵误录", "branch-key.data": key},
+        "pages._records:_load_for_edit": {"records-edit.n_clicks": 1, "records-detail-id.data": rid,
+                                          "branch-key.data": key},
+        "pages._records_import:_preview": {"records-import-file.contents": records,
+                                           "records-import-file.filename": "r.csv",
+                                           "upload-period-store.data": "2026H1"},
+        "pages._records_import:_commit": {"records-import-commit.n_clicks": 1, "records-import-file.contents": records,
+                                          "records-import-file.filename": "r.csv", "upload-period-store.data": "2026H1"},
+        "pages._records_import:_template": {"records-import-template.n_clicks": 1},
     }[name]
 
 

@@ -86,8 +86,9 @@ def test_rectifications_summary_and_trend_are_scoped(app_db, staff):
     assert set(summary["units"]) == {len(scope)}
     values = services.score_period(PERIOD, app_db).values
     mine = values[values.index.isin(scope)]
-    row = summary.set_index("field").loc["committee_meetings"]
-    assert row["figure"] == pytest.approx(float(mine["committee_meetings"].sum()))
+    # A field typed only (meeting counts come from activity records where a unit has them, see work_summary).
+    row = summary.set_index("field").loc["leader_visits"]
+    assert row["figure"] == pytest.approx(float(mine["leader_visits"].sum()))
     own = sorted(scope)[0]
     assert len(services.unit_trend(p, own, db=app_db)) >= 1
     other = next(u for u in services.score_period(PERIOD, app_db).units["unit"] if u not in scope)

@@ -50,16 +50,17 @@ def test_only_admins_manage_users_and_periods(seeded):
 
 def test_new_period_on_its_table_version_without_evidence_is_not_scored(seeded):
     admin = principal_by_name("admin", db=seeded)
-    assert services.create_period(admin, "2026", "2026", db=seeded) == "2026"
-    info = services.get_period_info("2026", seeded)
+    # 2027: a year no demo activity record falls in (records count as data in every period holding them).
+    assert services.create_period(admin, "2027", "2026", db=seeded) == "2027"
+    info = services.get_period_info("2027", seeded)
     assert (info.kind, info.status, info.table_version) == ("year", "填报中", "2026")
-    res = services.score_period("2026", seeded)
+    res = services.score_period("2027", seeded)
     # Nothing reported yet: every unit is 「尚无数据」, not scored at 0 points as 「不合格」 (issue 13.11).
     assert len(res.units) == 0
-    assert len(services.units_without_data(admin, "2026", seeded)) == 40
+    assert len(services.units_without_data(admin, "2027", seeded)) == 40
     # Pages keep opening on the period with results until the new one has evidence.
     assert services.default_period_code(seeded) == "2026H1"
-    for code, version, message in [("2026", "2026", "已存在"), ("2027Q1", "2026", "考核期编码"),
-                                   ("2027", "1999", "不存在")]:
+    for code, version, message in [("2027", "2026", "已存在"), ("2027Q1", "2026", "考核期编码"),
+                                   ("2028", "1999", "不存在")]:
         with pytest.raises(services.InvalidInput, match=message):
             services.create_period(admin, code, version, db=seeded)

@@ -13,11 +13,37 @@ from data.attachment_store import DiskStore
 from data.models import ActivityRecord, OrgUnit
 from data.permissions import AccessDenied
 from scoring.glossary import MET
-from tests.data.conftest import _seed
+from tests.data.conftest import _seed as _seed_demo
 from tests.data.test_attachments import PNG, principal
 
 UNIT = "X0042"  # no demo files on it
 _MISSING = object()
+
+
+def _drop_demo_records(db) -> None:
+    """The flags here follow the records these tests write: the demo's own (data/demo_records.py) go,
+    with a new data version so no stored score still counts them."""
+    from sqlalchemy import delete, update
+
+    from data.models import Attachment, Period
+
+    with db.session() as s:
+        s.execute(delete(Attachment).where(Attachment.record_id.isnot(None)))  # the demo's files on records
+        s.execute(delete(ActivityRecord))
+        s.execute(update(Period).values(data_version=Period.data_version + 1))
+    services.clear_cache()
+
+
+def _seed(db):
+    _seed_demo(db)
+    _drop_demo_records(db)
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _without_demo_records(request):
+    if "seeded_sqlite" in request.fixturenames:
+        _drop_demo_records(request.getfixturevalue("seeded_sqlite"))
 
 
 def _met(db, unit: str) -> list[str]:

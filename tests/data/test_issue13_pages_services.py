@@ -19,11 +19,11 @@ def _p(db, name):
     return principal_by_name(name, db=db)
 
 
-def _open_2026_with_one_unit(db, unit="C02"):
-    if not services.period_exists("2026", db):
-        services.create_period(_p(db, "admin"), "2026", "2026", db=db)
+def _open_2026_with_one_unit(db, unit="C02", code="2026"):
+    if not services.period_exists(code, db):
+        services.create_period(_p(db, "admin"), code, "2026", db=db)
     csv = f"单位编码,支委会次数\n{unit},3\n".encode("utf-8")
-    result = evidence_service.commit_upload(db, csv, "补报.csv", "2026", _p(db, "inspector"))
+    result = evidence_service.commit_upload(db, csv, "补报.csv", code, _p(db, "inspector"))
     assert result.status == "committed", evidence_service.format_commit(result)
 
 
@@ -31,28 +31,29 @@ def _open_2026_with_one_unit(db, unit="C02"):
 
 def test_item11_empty_period_and_units_without_evidence_are_not_scored_anywhere(seeded):
     leader = _p(seeded, "leader")
-    services.create_period(_p(seeded, "admin"), "2026", "2026", db=seeded)
+    NEW = "2027"  # a year no demo activity record falls in (records count as data in every period holding them)
+    services.create_period(_p(seeded, "admin"), NEW, "2026", db=seeded)
     # An opened period without data: nothing ranked, no KPI average, no heat-map row, no trend point.
-    assert services.rankings(leader, "2026", db=seeded).empty
-    k = services.kpis(leader, "2026", db=seeded)
+    assert services.rankings(leader, NEW, db=seeded).empty
+    k = services.kpis(leader, NEW, db=seeded)
     assert k["units"] == 0 and k["top_grade_count"] == 0 and k["average"] != k["average"]
-    g = services.gap_overview(leader, "2026", db=seeded)
+    g = services.gap_overview(leader, NEW, db=seeded)
     assert g["units"] == [] and g["rows"] == []
     trend = services.unit_trend(leader, "C05", db=seeded)
-    assert "2026" not in set(trend["period"]) and (trend["total"] > 0).all()
-    d = services.branch_detail(leader, "C05", "2026", db=seeded)
+    assert NEW not in set(trend["period"]) and (trend["total"] > 0).all()
+    d = services.branch_detail(leader, "C05", NEW, db=seeded)
     assert d["no_data"] is True and "grade" not in d["unit"]
 
-    _open_2026_with_one_unit(seeded, "C02")
-    ranked = services.rankings(leader, "2026", db=seeded)
+    _open_2026_with_one_unit(seeded, "C02", NEW)
+    ranked = services.rankings(leader, NEW, db=seeded)
     assert ranked["unit"].tolist() == ["C02"] and ranked["rank"].tolist() == [1]
-    assert services.kpis(leader, "2026", db=seeded)["units"] == 1
-    assert services.gap_overview(leader, "2026", db=seeded)["units"] == ["C02"]
-    assert "2026" in set(services.unit_trend(leader, "C02", db=seeded)["period"])
-    assert "2026" not in set(services.unit_trend(leader, "C05", db=seeded)["period"])
-    missing = services.units_without_data(leader, "2026", db=seeded)
+    assert services.kpis(leader, NEW, db=seeded)["units"] == 1
+    assert services.gap_overview(leader, NEW, db=seeded)["units"] == ["C02"]
+    assert NEW in set(services.unit_trend(leader, "C02", db=seeded)["period"])
+    assert NEW not in set(services.unit_trend(leader, "C05", db=seeded)["period"])
+    missing = services.units_without_data(leader, NEW, db=seeded)
     assert "C05" in set(missing["unit"]) and "C02" not in set(missing["unit"])
-    assert services.branch_detail(leader, "C02", "2026", db=seeded)["no_data"] is False
+    assert services.branch_detail(leader, "C02", NEW, db=seeded)["no_data"] is False
 
 
 # ---------------------------------------------------------------- 13: 整改 deadline, correct, withdraw; 模拟测算

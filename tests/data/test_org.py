@@ -268,18 +268,18 @@ def test_bureau_comparison_agrees_with_the_engine(seeded_sqlite):
 def test_change_from_the_last_period_of_the_same_kind(seeded_sqlite):
     ADMIN = _admin(seeded_sqlite)
     db = seeded_sqlite
-    services.create_period(ADMIN, "2026", "2026", db=db)
-    empty = bureaus.bureau_comparison(LEADER, "2026", db=db)
+    services.create_period(ADMIN, "2027", "2026", db=db)  # no demo activity record in 2027
+    empty = bureaus.bureau_comparison(LEADER, "2027", db=db)
     assert empty["previous"] == "2025" and empty["rows"].empty  # 尚无数据: no 局 row before any upload
     from data import evidence_service
     from data.accounts import principal_by_name
 
     codes = services.scoring_inputs("2025", db).units["unit"].tolist()
     csv = ("单位编码,支委会次数\n" + "".join(f"{u},{5 + i % 7}\n" for i, u in enumerate(codes))).encode()
-    done = evidence_service.commit_upload(db, csv, "2026.csv", "2026", principal_by_name("inspector", db))
+    done = evidence_service.commit_upload(db, csv, "2027.csv", "2027", principal_by_name("inspector", db))
     assert done.status == "committed", evidence_service.format_commit(done)
-    out = bureaus.bureau_comparison(LEADER, "2026", db=db)
-    assert out["previous"] == "2025" and len(out["rows"]) == len(set(services.scoring_inputs("2026", db).units["bureau"]))
+    out = bureaus.bureau_comparison(LEADER, "2027", db=db)
+    assert out["previous"] == "2025" and len(out["rows"]) == len(set(services.scoring_inputs("2027", db).units["bureau"]))
     df = out["rows"].set_index("bureau")
     prev = services.score_period("2025", db).units
     units = services.scoring_inputs("2025", db).units.set_index("unit")["bureau"]

@@ -75,7 +75,8 @@ def test_evidence_summary_sums_counts_averages_rates_and_counts_yes_for_visible_
     inspector = principal_by_name("inspector", db=seeded_sqlite)
     ev = services.scoring_inputs("2026H1", seeded_sqlite).evidence
     summary = services.evidence_summary(inspector, "2026H1", db=seeded_sqlite).set_index("field")
-    assert summary.loc["committee_meetings", "figure"] == ev.loc[ev["field"] == "committee_meetings", "value"].sum()
+    # A typed-only count (meeting counts follow activity records where a unit has them: data/work_summary.py).
+    assert summary.loc["leader_visits", "figure"] == ev.loc[ev["field"] == "leader_visits", "value"].sum()
     assert summary.loc["dues_rate", "figure"] == pytest.approx(ev.loc[ev["field"] == "dues_rate", "value"].mean())
     assert summary.loc["ideology_review", "figure"] == (ev.loc[ev["field"] == "ideology_review", "value"] > 0).sum()
     assert summary.loc["committee_meetings", "units"] == 40

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from data import services
-from data.models import EvidenceValue, OrgUnit, Period, Rectification
+from data.models import ActivityRecord, EvidenceValue, OrgUnit, Period, Rectification
 from data.permissions import Principal
 from data.work_summary import FIGURES, MISSING, field_totals, work_summary
 
@@ -14,7 +14,9 @@ LEADER = Principal(1, "leader", "张局长", "leader")
 
 
 def _raw(db, bureau=None) -> dict[str, dict[str, float]]:
-    """field → {unit code: value}, from the current (not superseded) evidence rows."""
+    """field → {unit code: value}, from the current (not superseded) evidence rows; for a field the table
+    derives from activity records, a unit with current records of that type dated in the period counts
+    them (every one held; a 是/否 field counts 1) instead of its typed value (data/work_summary.py)."""
     q = (select(OrgUnit.code, OrgUnit.bureau, EvidenceValue.field, EvidenceValue.value)
          .join(OrgUnit, OrgUnit.id == EvidenceValue.unit_id).join(Period, Period.id == EvidenceValue.period_id)
          .where(Period.code == PERIOD, EvidenceValue.superseded_at.is_(None)))
@@ -23,6 +25,22 @@ def _raw(db, bureau=None) -> dict[str, dict[str, float]]:
         for code, b, field, value in s.execute(q).all():
             if bureau is None or b == bureau:
                 out.setdefault(field, {})[code] = float(value)
+        start, end = s.execute(select(Period.start_date, Period.end_date).where(Period.code == PERIOD)).one()
+        held: dict[tuple[str, str], int] = {}
+        for code, b, t in s.execute(
+                select(OrgUnit.code, OrgUnit.bureau, ActivityRecord.activity_type)
+                .join(OrgUnit, OrgUnit.id == ActivityRecord.unit_id)
+                .where(ActivityRecord.superseded_at.is_(None), ActivityRecord.withdrawn_at.is_(None),
+                       ActivityRecord.held_on >= start, ActivityRecord.held_on <= end)).all():
+            if bureau is None or b == bureau:
+                held[(code, t)] = held.get((code, t), 0) + 1
+    table = services.table_for_period(PERIOD, db)
+    for name, f in table.fields.items():
+        if not f.from_records:
+            continue
+        for (code, t), n in held.items():
+            if t == f.from_records:
+                out.setdefault(name, {})[code] = 1.0 if f.kind == "bool" else float(n)
     return out
 
 
