@@ -419,12 +419,14 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
                                          className="btn btn-sm btn-outline-secondary"),
                                 make_doc_buttons("branch", DOC_BUTTONS)]),
         html.Div(_body(principal, d, prov, period_code, area), id="branch-body"),
-        records_panel(principal, u["unit"], period_code, d["table"]),
-        _attachments.section(principal, u["unit"], period_code, d["table"]),
+        # The forms that act on the items come right after them; records and files, which re-draw
+        # after a save, come below so the view does not move under the inspector.
         _inspector_forms(d) if can_judge else None,
         _row_modal(d) if can_judge else None,
         make_override_form(d["table"], u, period_code) if can_judge else None,
         _self_form(d) if principal.can("self_assess") else None,
+        records_panel(principal, u["unit"], period_code, d["table"]),
+        _attachments.section(principal, u["unit"], period_code, d["table"]),
     ])
 
 

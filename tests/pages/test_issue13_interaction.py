@@ -141,29 +141,30 @@ def test_upload101_the_same_file_name_can_be_picked_again(page_for, app_db, tmp_
 def test_nodata101_an_opened_empty_period_grades_nobody_and_draws_no_zero_point(page_for, app_db, width, height):
     from data.accounts import principal_by_name
 
-    services.create_period(principal_by_name("admin", db=app_db), "2026", "2026", db=app_db)
+    # 2027, not 2026: a new 2026 year period already holds the demo's first-half activity records.
+    services.create_period(principal_by_name("admin", db=app_db), "2027", "2026", db=app_db)
     page = page_for("leader", width, height)
-    page.goto(page.base_url + "/?period=2026")
+    page.goto(page.base_url + "/?period=2027")
     page.wait_for_selector("#rankings-no-data")
     assert "尚无数据" in page.inner_text("#rankings-no-data")
     assert page.locator("#rankings-grid .ag-row").count() == 0
     assert "不合格" not in page.inner_text("#rankings-kpi-top") and "0 个" in page.inner_text("#rankings-kpi-units")
     shot(page, f"rankings_empty_period_{width}")
     # The unit's page in the empty period: 「尚无数据」, no total, no grade, no rank.
-    page.goto(page.base_url + "/branch/C05?period=2026")
+    page.goto(page.base_url + "/branch/C05?period=2027")
     page.wait_for_selector("#branch-no-data")
     assert page.locator("#branch-grade").count() == 0 and page.locator("#branch-rank").count() == 0
-    # Nothing in 2026 says 不合格 (the trend chart may show an earlier period's grade, so it is left out).
+    # Nothing in 2027 says 不合格 (the trend chart may show an earlier period's grade, so it is left out).
     body = page.evaluate("""() => { const b = document.querySelector('#branch-body').cloneNode(true);
         b.querySelectorAll('.js-plotly-plot, #branch-trend').forEach(e => e.remove()); return b.innerText; }""")
     assert "尚无数据" in body and "不合格" not in body
-    # Its trend, seen from any period, has no 0-point entry for 2026.
-    for period in ("2026", "2026H1"):
+    # Its trend, seen from any period, has no 0-point entry for 2027.
+    for period in ("2027", "2026H1"):
         page.goto(page.base_url + f"/branch/C05?period={period}")
         page.wait_for_selector("#branch-trend .main-svg")
         xs = page.evaluate("document.querySelector('#branch-trend .js-plotly-plot').data[0].x")
         ys = page.evaluate("document.querySelector('#branch-trend .js-plotly-plot').data[0].y")
-        assert "2026 年度" not in xs and 0 not in ys, (xs, ys)
+        assert "2027 年度" not in xs and 0 not in ys, (xs, ys)
     shot(page, f"branch_trend_after_empty_period_{width}")
 
 
@@ -313,9 +314,9 @@ def test_indicators101_what_if_several_changes_highlight_and_reset(page_for, app
 def test_candidates101_empty_list_has_no_stray_semicolon_and_no_export(page_for, app_db):
     from data.accounts import principal_by_name
 
-    services.create_period(principal_by_name("admin", db=app_db), "2026", "2026", db=app_db)
+    services.create_period(principal_by_name("admin", db=app_db), "2027", "2026", db=app_db)
     page = page_for("leader")
-    page.goto(page.base_url + "/candidates?period=2026")
+    page.goto(page.base_url + "/candidates?period=2027")
     page.wait_for_selector("#candidates-summary")
     assert page.inner_text("#candidates-summary").strip() == "候选 0 个"
     assert page.is_disabled("#candidates-export")

@@ -277,9 +277,10 @@ def test_rankings004_work_summary_figures_open_on_demand(page_for, app_db):
     page.click("#rankings-summary .accordion-button")
     page.wait_for_selector("#rankings-summary-grid .ag-row")
     ev = services.scoring_inputs("2026H1", app_db).evidence
-    total = ev.loc[ev["field"] == "committee_meetings", "value"].sum()
+    # A typed-only field: meeting counts follow the units' activity records where they have any.
+    total = ev.loc[ev["field"] == "leader_visits", "value"].sum()
     row = page.evaluate("""() => { let out = null; dash_ag_grid.getApi('rankings-summary-grid')
-        .forEachNode(n => { if (n.data.label === '支委会次数') out = n.data.figure; }); return out; }""")
+        .forEachNode(n => { if (n.data.label === '联系指导次数') out = n.data.figure; }); return out; }""")
     assert row == f"{total:,.0f} 次"
     shot(page, "rankings_summary")
 
@@ -298,11 +299,11 @@ def test_branch005_a_vetoed_unit_says_why_once(page_for, app_db):
 def test_rankings005_a_new_period_without_evidence_says_so(page_for, app_db):
     from data.accounts import principal_by_name
 
-    services.create_period(principal_by_name("admin", db=app_db), "2026", "2026", db=app_db)
+    services.create_period(principal_by_name("admin", db=app_db), "2027", "2026", db=app_db)
     page = page_for("leader")
     page.wait_for_selector("#rankings-grid .ag-row")
     assert "2026 年上半年" in page.inner_text(".page-subtitle")  # still opens on the period with results
-    page.goto(page.base_url + "/?period=2026")
+    page.goto(page.base_url + "/?period=2027")
     page.wait_for_selector("#rankings-no-data")
     assert "尚无填报数据" in page.inner_text("#rankings-no-data")
 
