@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from data.intake.issues import Limits, Severity, UploadIssue
+from data.intake.issues import IssueReport, Limits, Severity, UploadIssue
 from data.intake.normalise import FALSE_WORDS, TRUE_WORDS, column_letter, is_blank, key, raw_text, text
 from data.intake.readers import Grid, open_source
 
@@ -112,7 +112,7 @@ class RecordIssueCode(enum.Enum):
 
 
 @dataclass
-class RecordsReport:
+class RecordsReport(IssueReport):
     file_name: str
     file_hash: str
     file_format: str = ""
@@ -123,18 +123,6 @@ class RecordsReport:
     issues: list[UploadIssue] = field(default_factory=list)
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROW_COLUMNS))
     n_skipped: int = 0  # rows already recorded
-
-    @property
-    def errors(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[UploadIssue]:
-        return [i for i in self.issues if i.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 def format_record_issues(report: RecordsReport) -> str:
