@@ -64,7 +64,9 @@ def no_evidence_frame(period_code: str, db: Database | None = None, codes: set[s
     db = db or get_db()
     res = score_period(period_code, db)
     inp = scoring_inputs(period_code, db)
-    items = res.items
+    # For a few units (the branch page) take their rows by position instead of scanning every unit × item.
+    items = (res.items if codes is None or len(codes) > 50 else
+             pd.concat([res.items_for(c) for c in codes] or [res.items.iloc[:0]], ignore_index=True))
     met = items[items["status"].astype(str) == MET]
     if codes is not None:
         met = met[met["unit"].isin(codes)]
@@ -80,9 +82,10 @@ def no_evidence_frame(period_code: str, db: Database | None = None, codes: set[s
         covered |= (item_codes.isin(items_t) & units.isin(units_t)).to_numpy()
     flagged = met[~covered]
     bureaus = inp.units.set_index("unit")["bureau"] if "bureau" in inp.units else pd.Series(dtype=object)
+    flagged_units = flagged["unit"].astype(object).tolist()  # plain codes: mapping a 10,000-category column is slow
     return pd.DataFrame({"unit": flagged["unit"].to_numpy(),
-                         "name": flagged["unit"].map(res.units.set_index("unit")["name"]).to_numpy(),
-                         "bureau": flagged["unit"].map(bureaus).to_numpy(),
+                         "name": res.units.set_index("unit")["name"].reindex(flagged_units).to_numpy(),
+                         "bureau": bureaus.reindex(flagged_units).to_numpy(),
                          "item": flagged["item"].to_numpy(), "item_name": flagged["name"].to_numpy(),
                          "points": flagged["points"].to_numpy()}, columns=FLAG_COLUMNS)
 
