@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+import dash
+
 from auth import current_principal
 from components.shell import make_error_body
 from data import services
@@ -77,3 +79,10 @@ def decode_upload(contents) -> bytes | None:
         return base64.b64decode(contents.split(",", 1)[1], validate=False)
     except (binascii.Error, ValueError):
         return None
+
+
+def pattern_clicked() -> bool:
+    """Whether a pattern-matching button (``{"type": …, …}`` id) was really clicked: re-drawn buttons
+    fire with ``n_clicks`` 0 or None, which must not act."""
+    trigger = dash.ctx.triggered_id
+    return isinstance(trigger, dict) and bool(dash.ctx.triggered) and bool(dash.ctx.triggered[0].get("value"))

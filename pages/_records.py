@@ -20,6 +20,7 @@ from components.records import (
 from data import activity_records as ar
 from data import record_views, services
 from data.permissions import AccessDenied, NotFound
+from pages._access import pattern_clicked
 
 PAGE_SIZE = 10
 
@@ -194,8 +195,7 @@ def _open(clicks, close, key):
     if trigger == "records-detail-close":
         return False, no_update, None, None
     # Re-drawn chips fire with n_clicks 0: only a real click opens the dialog.
-    if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0].get("value") \
-            or _key(key) is None:
+    if not pattern_clicked() or _key(key) is None:
         return no_update, no_update, no_update, no_update
     p = current_principal()
     try:

@@ -22,7 +22,7 @@ from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
 from data import rectifications, services
 from data.permissions import AccessDenied, NotFound
-from pages._access import open_page, period_options, period_search
+from pages._access import open_page, pattern_clicked, period_options, period_search
 from pages import _attachments
 from components.attachments import make_no_evidence_badge
 from pages._grade_override import make_override_form
@@ -583,8 +583,7 @@ def _open_row(row_clicks, close_clicks, key):
     if trigger == "branch-row-close":
         return False, no_update, no_update, no_update
     # Re-drawn rows fire with n_clicks 0: only a real click opens the dialog.
-    if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0].get("value") \
-            or _key(key) is None:
+    if not pattern_clicked() or _key(key) is None:
         return no_update, no_update, no_update, no_update
     code = str(trigger.get("item", ""))
     try:
