@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from data import columnar as columnar_read
 from data.models import (OPEN_RECTIFICATION, RECTIFICATION_STATUSES, ActivityRecord, Adjustment, EvidenceValue,
                          GradeOverride, OrgUnit, Period, Rectification, UnitName, User)
 from scoring.indicators import IndicatorTable, parse_table
@@ -54,6 +55,22 @@ def read_frame(s: Session, stmt, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns, nrows=len(rows))
 
 
+def read_columns(s: Session, stmt, n: int) -> list[np.ndarray]:
+    """Like ``read_frame``, as ``n`` object arrays (one per selected column) with no DataFrame in
+    between: on SQLite's half a million evidence rows ``DataFrame.from_records`` costs more than the fetch."""
+    conn, sql, params = _compiled(s, stmt)
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    table = np.empty((len(rows), n), dtype=object)
+    if rows:
+        table[:] = rows
+    return [table[:, i] for i in range(n)]
+
+
 def _copy_frame(s: Session, stmt, columns: list[str], dtypes: dict) -> pd.DataFrame:
     """PostgreSQL: the select's rows through COPY (CSV) and pandas' C parser: no Python object per row.
     Only for selects whose text columns can never be empty (NULL and '' both read as missing)."""
@@ -71,6 +88,11 @@ def _copy_frame(s: Session, stmt, columns: list[str], dtypes: dict) -> pd.DataFr
     buf.seek(0)
     return pd.read_csv(buf, header=None, names=columns, dtype=dtypes, quoting=csv.QUOTE_MINIMAL,
                        keep_default_na=False, na_values=[""])
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """A date column as ``read_frame`` gives it (ISO text on SQLite, ``date`` on PostgreSQL) → datetime64."""
+    return pd.to_datetime(values.astype(object).where(values.notna(), None), format="ISO8601")
 
 
 def unit_codes(s: Session) -> np.ndarray:
@@ -135,20 +157,22 @@ def units_frame(s: Session, p: Period, codes: set[str] | None = None) -> pd.Data
                 or_(OrgUnit.excluded_from.is_(None), OrgUnit.excluded_from > p.end_date)))
     if codes is not None:
         q = q.where(OrgUnit.code.in_(codes))
-    df = _frame(s.execute(q.order_by(OrgUnit.code)).all(),
-                columns=["unit_id", "unit", "name", "category", "bureau", "level", "kind",
-                         "members_full", "members_probationary", "secretary", "valid_to"])
+    df = read_frame(s, q.order_by(OrgUnit.code),
+                    columns=["unit_id", "unit", "name", "category", "bureau", "level", "kind",
+                             "members_full", "members_probationary", "secretary", "valid_to"])
     if df.empty:
         return df.drop(columns="valid_to")
-    hist = _frame(s.execute(
-        select(UnitName.unit_id, UnitName.name, UnitName.valid_from, UnitName.valid_to)
-        .where(UnitName.valid_from <= p.end_date)
-        .order_by(UnitName.unit_id, UnitName.valid_from, UnitName.id)).all(),
-        columns=["unit_id", "period_name", "name_from", "name_to"])
+    hist = read_frame(s, select(UnitName.unit_id, UnitName.name, UnitName.valid_from, UnitName.valid_to)
+                      .where(UnitName.valid_from <= p.end_date)
+                      .order_by(UnitName.unit_id, UnitName.valid_from, UnitName.id),
+                      columns=["unit_id", "period_name", "name_from", "name_to"])
     if not hist.empty:
-        as_of = df.set_index("unit_id")["valid_to"].map(
-            lambda d: p.end_date if d is None or pd.isna(d) or d > p.end_date else d)
+        end = pd.Timestamp(p.end_date)
+        valid_to = _dates(df["valid_to"])
+        as_of = pd.Series(valid_to.where(valid_to.notna() & (valid_to <= end), end).to_numpy(),
+                          index=df["unit_id"].to_numpy())
         hist = hist[hist["unit_id"].isin(as_of.index)]
+        hist = hist.assign(name_from=_dates(hist["name_from"]), name_to=_dates(hist["name_to"]))
         day = hist["unit_id"].map(as_of)
         valid = (hist["name_from"] <= day) & (hist["name_to"].isna() | (hist["name_to"] >= day))
         hist = hist[valid.astype(bool)].drop_duplicates("unit_id", keep="last")[["unit_id", "period_name"]]
@@ -158,10 +182,14 @@ def units_frame(s: Session, p: Period, codes: set[str] | None = None) -> pd.Data
     return df.drop(columns="valid_to")
 
 
-def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None) -> pd.DataFrame:
+def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None, *,
+                   columnar: bool = False) -> pd.DataFrame:
     """The period's current values (unit, field, value), in a fixed order: by unit, field, then row id,
     so that if a unit × field ever had two current rows the newest would come last every time
-    (the engine keeps the last one). Read through the covering index ix_evidence_period_values."""
+    (the engine keeps the last one). Read through the covering index ix_evidence_period_values.
+
+    ``columnar``: read through ADBC into Arrow columns on a connection of its own (``data/columnar.py``):
+    only for a read a fresh session would make, since what ``s`` has written is not seen."""
     # A current NULL is an explicit clear (「清除」): the unit has no value for the field.
     current = and_(EvidenceValue.period_id == int(period_id), EvidenceValue.superseded_at.is_(None),
                    EvidenceValue.value.is_not(None))
@@ -169,16 +197,26 @@ def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None
         current = and_(current, EvidenceValue.unit_id.in_([int(u) for u in unit_ids]))
     order = (EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.id)
     q = select(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value).where(current).order_by(*order)
+    if columnar:
+        # CAST: SQLite gives each value its own storage class; Arrow wants one type per column.
+        tab = columnar_read.arrow_table(s, select(EvidenceValue.unit_id, EvidenceValue.field,
+                                                  cast(EvidenceValue.value, Float)).where(current).order_by(*order))
+        if tab is not None and tab.num_rows:
+            ids = columnar_read.numbers(tab.column(0), np.int64)
+            return pd.DataFrame({"unit": pd.array(unit_codes(s)[ids], dtype="str"),
+                                 "field": columnar_read.text_array(tab.column(1)),
+                                 "value": columnar_read.numbers(tab.column(2))}, columns=["unit", "field", "value"])
     if s.get_bind().dialect.name == "postgresql":
         raw = _copy_frame(s, q, ["unit_id", "field", "value"], {"unit_id": np.int64, "field": str, "value": float})
+        ids, fields, values = (raw["unit_id"].to_numpy(np.int64), raw["field"].to_numpy(object),
+                               raw["value"].to_numpy(float))
     else:
-        raw = read_frame(s, q, ["unit_id", "field", "value"])
-    fields = raw["field"].to_numpy(object)
+        ids, fields, values = read_columns(s, q, 3)
+        ids, values = ids.astype(np.int64), values.astype(float)
     codes_by_id = unit_codes(s)
-    ids = raw["unit_id"].to_numpy(np.int64)
     return pd.DataFrame({"unit": pd.array(codes_by_id[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
                          "field": pd.array(fields, dtype="str"),
-                         "value": raw["value"].to_numpy(float)}, columns=["unit", "field", "value"])
+                         "value": values}, columns=["unit", "field", "value"])
 
 
 def records_frame(s: Session, start, end, unit_ids: list[int] | None = None) -> pd.DataFrame:

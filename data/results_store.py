@@ -21,8 +21,10 @@ function that does) nor know any page.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import weakref
@@ -35,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 
 from data.db import Database
 from data.models import Period, Publication, StoredResult, utcnow
+
+log = logging.getLogger(__name__)
 
 CACHE_SIZE = 12  # entries per worker: a few periods × (score, gaps, inputs, snapshot)
 REDIS_TTL_SECONDS = 7 * 24 * 3600
@@ -231,10 +235,29 @@ def backend():
     return _backends[key]
 
 
+_process_locks: dict[str, threading.Lock] = {}
+
+
 @contextlib.contextmanager
 def _compute_lock(db: Database, v: Version, kind: str) -> Iterator[None]:
-    """Only one worker computes a given version; the others wait, then load what it stored."""
+    """Only one worker computes a given version; the others wait, then load what it stored.
+
+    A plain ``threading.Lock`` per key first (Database objects of one URL in one process: the file
+    lock below is per process), then the cross-process lock. Both may be released by another
+    thread: ``shared`` hands them to the thread that stores the result."""
     name = f"{db.url}|{v.period_id}|{kind}|{v.data_version}|{v.table_version_id}"
+    with _memories_lock:
+        local = _process_locks.setdefault(name, threading.Lock())
+        if len(_process_locks) > 256:  # forget keys nobody holds (old versions)
+            for k in [k for k, lk in _process_locks.items() if k != name and not lk.locked()]:
+                del _process_locks[k]
+    with local:
+        with _cross_process_lock(db, name):
+            yield
+
+
+@contextlib.contextmanager
+def _cross_process_lock(db: Database, name: str) -> Iterator[None]:
     if db.engine.dialect.name == "postgresql":
         k = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with db.engine.connect() as conn:
@@ -292,13 +315,17 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
         store = backend()
         payload = store.get(db, v, kind)
         if payload is None:
-            with _compute_lock(db, v, kind):
+            with contextlib.ExitStack() as held:
+                held.enter_context(_compute_lock(db, v, kind))
                 payload = store.get(db, v, kind)  # computed by another worker while this one waited
                 if payload is None:
                     value = compute()
                     STATS.add("computed")
-                    store.put(db, v, kind, encode(value))
-                    STATS.add("stored")
+                    mem.put(key, value, (kind, v.period_id))
+                    # The viewer does not wait for packing and writing (about 0.2 s at 10,000 units):
+                    # a thread stores it and then releases the lock other workers wait on.
+                    _store_in_background(held.pop_all(), store, db, v, kind, encode, value)
+                    return value
         if value is None:
             value = decode(payload)
             STATS.add("loaded")
@@ -306,8 +333,43 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
         return value
 
 
+_storing: set[threading.Thread] = set()
+_storing_lock = threading.Lock()
+
+
+def _store_in_background(release: contextlib.ExitStack, store, db: Database, v: Version, kind: str,
+                         encode: Callable[[object], bytes], value) -> None:
+    def run():
+        try:
+            store.put(db, v, kind, encode(value))
+            STATS.add("stored")
+        except Exception:  # not stored: the next worker to need it computes it again
+            log.exception("storing result %s of period %s v%s failed", kind, v.period_id, v.data_version)
+        finally:
+            release.close()
+            with _storing_lock:
+                _storing.discard(thread)
+
+    thread = threading.Thread(target=run, name=f"store-{kind}-{v.period_id}-{v.data_version}", daemon=True)
+    with _storing_lock:
+        _storing.add(thread)
+    thread.start()
+
+
+def wait_stored(timeout: float | None = 60) -> None:
+    """Wait until every result this process computed is in the shared store (tests, benchmarks, CLI exit)."""
+    with _storing_lock:
+        threads = list(_storing)
+    for t in threads:
+        t.join(timeout)
+
+
+atexit.register(wait_stored)  # a CLI command's result is stored before the process ends
+
+
 def stored_versions(db: Database, period_code: str) -> list[tuple[str, int, int]]:
     """(kind, data_version, table_version_id) held in the database store for a period (tests, admin)."""
+    wait_stored()
     with db.session() as s:
         return [tuple(r) for r in s.execute(
             select(StoredResult.kind, StoredResult.data_version, StoredResult.table_version_id)

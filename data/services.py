@@ -116,6 +116,7 @@ def _records_loader(db: Database, info: repo.PeriodInfo) -> _Lazy:
 def clear_cache(db: Database | None = None, stored: bool = False) -> None:
     """Forget every worker-local copy of results; ``stored=True`` also empties the shared store of
     ``db`` (a truly cold start, for benchmarks and tests that edit rows behind the services' back)."""
+    results_store.wait_stored()  # a result still being stored would come back after the clear
     results_store.clear_memory()
     if stored:
         with (db or get_db()).session() as s:
@@ -162,6 +163,10 @@ def _load_frame(db: Database, loader, period_id: int):
     return _Lazy(load)
 
 
+def _evidence_columnar(s, period_id: int) -> pd.DataFrame:
+    return repo.evidence_frame(s, period_id, columnar=True)  # a fresh read session: ADBC sees the same
+
+
 def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInputs:
     """Table, units, evidence and adjustments of the period's current version (evidence and
     adjustments read on first use). A published period's table and units are its snapshot's."""
@@ -179,7 +184,7 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
                 table, units = snap.table, snap.unit_info
             else:
                 table, units = repo.table_for(p), repo.units_frame(s, p)
-        return ScoringInputs(info, table, units, _load_frame(db, repo.evidence_frame, v.period_id),
+        return ScoringInputs(info, table, units, _load_frame(db, _evidence_columnar, v.period_id),
                              _load_frame(db, repo.adjustments_frame, v.period_id),
                              _load_frame(db, repo.overrides_frame, v.period_id), _records_loader(db, info))
 

@@ -171,3 +171,65 @@ def test_with_redis_configured_workers_share_results_through_redis(seeded_sqlite
         proc.terminate()
         proc.wait(timeout=10)
         os.environ.pop("RESULTS_REDIS_URL", None)
+
+
+def test_the_viewer_does_not_wait_for_the_store_and_other_workers_wait_for_it(seeded, monkeypatch):
+    """The computing worker answers before its result is packed and stored; a second worker meanwhile
+    waits on the compute lock and then loads the stored result instead of scoring again."""
+    import threading
+
+    from data import frames
+
+    services.clear_cache(seeded, stored=True)
+    go, packing = threading.Event(), threading.Event()
+    real_pack = frames.pack_result
+
+    def slow_pack(result):
+        packing.set()
+        assert go.wait(30)
+        return real_pack(result)
+
+    monkeypatch.setattr(frames, "pack_result", slow_pack)
+    runs = results_store.STATS.engine_runs
+    services.score_period(P, seeded)  # returns although packing is held
+    assert packing.wait(10) and not go.is_set()
+    assert results_store.STATS.engine_runs == runs + 1
+
+    other = Database(seeded.url)
+    loaded = results_store.STATS.loaded
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (services.score_period(P, other), done.set()))
+    worker.start()
+    try:
+        assert not done.wait(0.5), "the second worker did not wait for the result being stored"
+        go.set()
+        assert done.wait(30)
+        assert results_store.STATS.engine_runs == runs + 1, "the second worker scored again"
+        assert results_store.STATS.loaded == loaded + 1
+    finally:
+        go.set()
+        worker.join(30)
+        other.dispose()
+
+
+def test_a_failed_store_releases_the_lock_and_the_next_worker_computes(seeded, monkeypatch):
+    from data import frames
+
+    services.clear_cache(seeded, stored=True)
+
+    def broken(result):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(frames, "pack_result", broken)
+    runs = results_store.STATS.engine_runs
+    services.score_period(P, seeded)
+    results_store.wait_stored()
+    assert results_store.stored_versions(seeded, P) == []
+    monkeypatch.undo()
+    other = Database(seeded.url)
+    try:
+        services.score_period(P, other)  # does not hang on a lock nobody will release
+        assert results_store.STATS.engine_runs == runs + 2
+        assert [k for k, *_ in results_store.stored_versions(seeded, P)] == ["score"]
+    finally:
+        other.dispose()
