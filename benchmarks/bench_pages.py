@@ -87,10 +87,13 @@ def database(n_units: int):
 
 
 def make_app():
-    from app import create_app
+    """The app as ``gunicorn app:server`` runs it (start-up objects frozen out of the GC's walks)."""
+    from app import create_app, freeze_startup_objects
 
-    return create_app({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://", "LOGIN_LIMIT_USER": "100000 per minute",
-                       "LOGIN_LIMIT_IP": "100000 per minute"})
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://", "LOGIN_LIMIT_USER": "100000 per minute",
+                      "LOGIN_LIMIT_IP": "100000 per minute"})
+    freeze_startup_objects()
+    return app
 
 
 def login(app, username: str):
@@ -192,7 +195,7 @@ def measure(label: str, client, payload: dict, n_units: int, cold_reps: int, war
     """cold: nothing in memory and nothing in the shared store — the first view after a data change, in
     the worker that computes the new version; other: nothing in memory but the shared store filled —
     the first view in every other worker (reported in ``extra``)."""
-    from data import services
+    from data import results_store, services
 
     cold, cold_cpu, other, sizes = [], [], [], None
     for _ in range(cold_reps):
@@ -204,6 +207,7 @@ def measure(label: str, client, payload: dict, n_units: int, cold_reps: int, war
         sizes = (comp, raw)
         services.clear_cache()
         other.append(post(client, payload)[0])
+    results_store.wait_stored()  # warm = the steady state: nothing left being stored in the background
     warm, cpu = [], []
     for _ in range(warm_reps):
         c0 = time.process_time()  # the test client runs the server code in this thread: its CPU time

@@ -10,7 +10,9 @@ STDOUT`` and pandas' C parser (``evidence_frame``).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
 from dataclasses import dataclass
 
@@ -41,33 +43,47 @@ def _compiled(s: Session, stmt, literal: bool = False):
     return conn, str(compiled), params
 
 
-def read_frame(s: Session, stmt, columns: list[str]) -> pd.DataFrame:
-    """A Core select run on the DB-API cursor of the session's connection (same transaction):
-    plain tuples into a frame. For plain columns (numbers, text); dates come back as the driver
-    gives them."""
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector off while half a million row tuples are made (they hold no cycles):
+    otherwise their allocation sets off collections that each walk every live object of the worker."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _fetchall(s: Session, stmt) -> list[tuple]:
     conn, sql, params = _compiled(s, stmt)
     cur = conn.connection.dbapi_connection.cursor()
     try:
         cur.execute(sql, params)
-        rows = cur.fetchall()
+        return cur.fetchall()
     finally:
         cur.close()
-    return pd.DataFrame.from_records(rows, columns=columns, nrows=len(rows))
+
+
+def read_frame(s: Session, stmt, columns: list[str]) -> pd.DataFrame:
+    """A Core select run on the DB-API cursor of the session's connection (same transaction):
+    plain tuples into a frame. For plain columns (numbers, text); dates come back as the driver
+    gives them."""
+    with gc_paused():
+        rows = _fetchall(s, stmt)
+        return pd.DataFrame.from_records(rows, columns=columns, nrows=len(rows))
 
 
 def read_columns(s: Session, stmt, n: int) -> list[np.ndarray]:
     """Like ``read_frame``, as ``n`` object arrays (one per selected column) with no DataFrame in
     between: on SQLite's half a million evidence rows ``DataFrame.from_records`` costs more than the fetch."""
-    conn, sql, params = _compiled(s, stmt)
-    cur = conn.connection.dbapi_connection.cursor()
-    try:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
-    table = np.empty((len(rows), n), dtype=object)
-    if rows:
-        table[:] = rows
+    with gc_paused():
+        rows = _fetchall(s, stmt)
+        table = np.empty((len(rows), n), dtype=object)
+        if rows:
+            table[:] = rows
+        del rows
     return [table[:, i] for i in range(n)]
 
 
