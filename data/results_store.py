@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -278,7 +280,17 @@ def _cross_process_lock(db: Database, name: str) -> Iterator[None]:
     # computation that needs another key's result — gaps need the score — never waits on itself).
     fd = _lock_fd(path + ".results.lock")
     offset = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % (1 << 30)
-    fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset, os.SEEK_SET)
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset, os.SEEK_SET)
+            break
+        except OSError as e:
+            # EDEADLK: the kernel sees two processes each holding a key the other waits for. Not a
+            # real deadlock: keys are taken in one order (gaps, then the score they need), and a
+            # key held by a process's storing thread is released without waiting for anything.
+            if e.errno != errno.EDEADLK:
+                raise
+            time.sleep(0.02)
     try:
         yield
     finally:

@@ -233,3 +233,52 @@ def test_a_failed_store_releases_the_lock_and_the_next_worker_computes(seeded, m
         assert [k for k, *_ in results_store.stored_versions(seeded, P)] == ["score"]
     finally:
         other.dispose()
+
+
+def _hold_score_then_take_gaps(url: str, ready, go, out):
+    """A worker whose storing thread holds the score key while its request thread asks for gaps."""
+    import threading
+
+    db = Database(url)
+    held = threading.Event()
+
+    def storing():
+        with results_store._cross_process_lock(db, "score"):
+            held.set()
+            go.wait(20)
+            time.sleep(0.5)
+
+    t = threading.Thread(target=storing)
+    t.start()
+    held.wait(10)
+    ready.set()
+    go.wait(20)
+    time.sleep(0.2)  # the other worker now holds gaps and waits for score
+    try:
+        with results_store._cross_process_lock(db, "gaps"):
+            out.put("ok")
+    except OSError as e:
+        out.put(f"error {e.errno}")
+    t.join()
+
+
+def test_two_workers_crossing_keys_do_not_fail_with_edeadlk(tmp_path):
+    """Worker A's storing thread holds the score key while A asks for gaps; worker B holds gaps and
+    waits for that score. The kernel reports EDEADLK (locks are per process), though A's thread
+    releases without waiting: both must get through."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path}/locks.sqlite3"
+    ctx = multiprocessing.get_context("fork")
+    ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    a = ctx.Process(target=_hold_score_then_take_gaps, args=(url, ready, go, out))
+    a.start()
+    assert ready.wait(10)
+    db = Database(url)
+    with results_store._cross_process_lock(db, "gaps"):
+        go.set()
+        time.sleep(0.4)  # A is asking for gaps now
+        with results_store._cross_process_lock(db, "score"):
+            pass
+    a.join(30)
+    assert out.get(timeout=5) == "ok"
