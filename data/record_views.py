@@ -78,13 +78,17 @@ def regularity(principal: Principal, period_code: str, bureau: str | None = None
     if counts.empty:
         return pd.DataFrame(columns=REGULARITY_COLUMNS)
     table = services.table_for_period(period_code, db)
+    fields = counts["field"].astype(object)
+    distinct = pd.unique(fields)  # a few fields: label and rhythm looked up once each, mapped per row
+    labels = fields.map({f: _label(table, f) for f in distinct})
+    rhythms = fields.map({f: getattr(table.fields.get(f), "regular", None) or "" for f in distinct})
     df = pd.DataFrame({
         "unit": counts["unit"].to_numpy(), "name": counts["unit"].map(info["name"]).to_numpy(),
         "bureau": counts["unit"].map(info["bureau"]).to_numpy() if "bureau" in info.columns else "",
         "category": counts["unit"].map(info["category"]).to_numpy() if "category" in info.columns else "",
-        "field": counts["field"].to_numpy(), "label": [_label(table, f) for f in counts["field"]],
+        "field": counts["field"].to_numpy(), "label": labels.to_numpy(object),
         "activity_type": counts["activity_type"].to_numpy(),
-        "rhythm": [getattr(table.fields.get(f), "regular", None) or "" for f in counts["field"]],
+        "rhythm": rhythms.to_numpy(object),
         "typed": pd.to_numeric(counts["typed"], errors="coerce").to_numpy(),
         "records": pd.to_numeric(counts["records"], errors="coerce").to_numpy(),
         "below": pd.to_numeric(counts["below"], errors="coerce").fillna(0).astype(int).to_numpy(),

@@ -454,7 +454,7 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     (「共召开支委会 ** 次、党课 ** 次……」): counts and hours summed, rates averaged, 是/否 counted.
 
     One computation for the ranking page's 工作量统计 panel and the work-summary documents:
-    ``data.work_summary.field_totals`` (which also names the contributing units).
+    ``data.work_summary.field_totals`` (without the contributing units' names, which the panel does not show).
     """
     from data.work_summary import field_totals
 
@@ -462,7 +462,7 @@ def evidence_summary(principal: Principal, period_code: str, db: Database | None
     db = db or get_db()
     # Kept per data version and unit scope (the ranking page shows it on every view); callers only read it.
     return _cached(("evidence_summary",) + _version_key(db, period_code) + (unit_scope(principal),),
-                   lambda: field_totals(principal, period_code, db=db))
+                   lambda: field_totals(principal, period_code, db=db, contributors=False))
 
 
 # --------------------------------------------------------------------------- branch detail

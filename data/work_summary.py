@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -115,9 +116,10 @@ def _scope_units(principal: Principal, period_code: str, bureau: str | None, db:
 
 
 def field_totals(principal: Principal, period_code: str, bureau: str | None = None,
-                 db: Database | None = None) -> pd.DataFrame:
+                 db: Database | None = None, contributors: bool = True) -> pd.DataFrame:
     """Every evidence field over the units in scope: counts and hours summed, rates averaged, 是/否 counted;
-    with how many units reported it and the names of the units that contributed (value > 0)."""
+    with how many units reported it and the names of the units that contributed (value > 0; empty lists
+    when ``contributors`` is False: the ranking page's totals, recomputed by every worker after a commit)."""
     require(principal, "view_scores")
     db = db or get_db()
     table = services.scoring_inputs(period_code, db).table
@@ -126,7 +128,8 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
     values = res.values[res.values.index.isin(set(units["unit"]))]
     rc = res.record_counts
     rc = rc[rc["unit"].isin(set(units["unit"]))] if len(rc) else rc
-    names = dict(zip(units["unit"], units["name"]))
+    rc_by_field = {f: g for f, g in rc.groupby(rc["field"].astype(object), sort=False)} if len(rc) else {}
+    name_of = pd.Series(units["name"].to_numpy(object), index=pd.Index(units["unit"].to_numpy(object)))
     n_units = len(units)
     rows = []
     for name in table.evidence_fields:
@@ -134,7 +137,7 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
         col = values[name] if name in values.columns else pd.Series(dtype=float)
         n_records = 0
         if f.from_records and len(rc) and len(col):
-            col, n_records = _with_records(col, rc[rc["field"] == name], f.kind == "bool")
+            col, n_records = _with_records(col, rc_by_field.get(name, rc.iloc[0:0]), f.kind == "bool")
         got = int(col.notna().sum())
         if f.kind == "bool":
             figure = float((col > 0).sum())
@@ -142,7 +145,7 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
             figure = float(col.mean()) if got else float("nan")
         else:
             figure = float(col.sum())
-        contrib = [names.get(u, u) for u in col.index[(col > 0).to_numpy()]] if f.kind != "percent" else []
+        contrib = _names(name_of, col.index[(col > 0).to_numpy()]) if contributors and f.kind != "percent" else []
         how = "「是」的单位数" if f.kind == "bool" else "平均" if f.kind == "percent" else "合计"
         if n_records:
             how += f"（其中 {n_records} 个单位按活动记录条数统计）"
@@ -150,6 +153,14 @@ def field_totals(principal: Principal, period_code: str, bureau: str | None = No
                      "figure": figure, "reported": got, "units": n_units, "contributors": contrib})
     return pd.DataFrame(rows, columns=["field", "label", "unit", "kind", "how", "figure", "reported", "units",
                                        "contributors"])
+
+
+def _names(name_of: pd.Series, codes: pd.Index) -> list[str]:
+    """The units' names (the code where a unit has none), in the order of ``codes``; vectorised: the
+    ranking page sums 40 fields over 10,000 units after every commit."""
+    codes = np.asarray(codes, dtype=object)
+    names = name_of.reindex(codes).to_numpy(object)
+    return np.where(pd.isna(names), codes, names).tolist()
 
 
 def _with_records(col: pd.Series, rc: pd.DataFrame, is_bool: bool) -> tuple[pd.Series, int]:
