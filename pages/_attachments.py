@@ -46,11 +46,12 @@ def _targets(principal, unit_code: str, period_code: str, table) -> list[dict]:
     return opts
 
 
-def _body(principal, unit_code: str, period_code: str, table=None) -> list:
+def _body(principal, unit_code: str, period_code: str, table=None, flags: set[str] | None = None) -> list:
+    """``flags``: the unit's 无佐证 items when the caller has them already (the branch page's layout)."""
     table = table or services.table_for_period(period_code)
     names = {i.code: i.name for i in table.all_items}
     rows = attachments.unit_attachments(principal, unit_code, period_code)
-    flags = sorted(no_evidence_items(principal, unit_code, period_code))
+    flags = sorted(no_evidence_items(principal, unit_code, period_code) if flags is None else flags)
     can_review = principal.can(attachments.REVIEW_ACTION)
     can_delete = principal.can(attachments.UPLOAD_ACTION)
     cards = []
@@ -70,8 +71,9 @@ def _body(principal, unit_code: str, period_code: str, table=None) -> list:
     return [flag_line, make_attachment_grid(cards)]
 
 
-def section(principal, unit_code: str, period_code: str, table) -> html.Div:
-    """The whole section (called from the branch page's layout, after its own role and scope checks)."""
+def section(principal, unit_code: str, period_code: str, table, flags: set[str] | None = None) -> html.Div:
+    """The whole section (called from the branch page's layout, after its own role and scope checks;
+    ``flags``: the 无佐证 items it computed for the item rows, so they are not computed twice)."""
     published = services.get_period_info(period_code).status == PERIOD_STATUSES[-1]
     form = None
     if principal.can(attachments.UPLOAD_ACTION):
@@ -84,7 +86,7 @@ def section(principal, unit_code: str, period_code: str, table) -> html.Div:
     return html.Div([
         dcc.Store(id="branch-attach-review-id"),
         make_section("佐证材料", [form, html.Div(id="branch-attach-msg"),
-                                  html.Div(_body(principal, unit_code, period_code, table), id="branch-attach-body")],
+                                  html.Div(_body(principal, unit_code, period_code, table, flags), id="branch-attach-body")],
                      id_="branch-attach"),
         make_review_modal() if principal.can(attachments.REVIEW_ACTION) else None,
     ])

@@ -19,6 +19,7 @@ from components.cards import make_alert, make_grade_badge, make_section, make_st
 from components.charts import GRAPH_CONFIG, make_radar, make_trend
 from components.documents import make_doc_buttons
 from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
+from components.grids import make_grid, text_col
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
 from data import rectifications, services
 from data.permissions import AccessDenied, NotFound
@@ -173,26 +174,31 @@ PROVENANCE_KEEP = 2  # rows per field on the page: the current value and the one
 
 
 def _provenance(rows, table) -> html.Div:
+    """Where each value came from. One grid (its rows are data, not a component per cell: the page
+    stays light at any number of uploads, and the rows can be sorted and filtered)."""
     if rows is None or rows.empty:
         return make_empty("本期尚无填报记录")
-    body = []
+    data = []
     for r in rows.itertuples(index=False):
         f = table.fields.get(r.field)
-        body.append(html.Tr([
-            html.Td(f.label if f else r.field), html.Td(r.raw if r.raw not in (None, "") else _num(r.value)),
-            html.Td(r.file_name), html.Td(r.sheet or "—"), html.Td(r.row if r.row else "—"),
-            html.Td(r.column or "—"), html.Td(r.uploader or "—"), html.Td(fmt_datetime(r.uploaded_at)),
-            html.Td(("当前（已清除）" if pd.isna(r.value) else "当前") if pd.isna(r.superseded_at) else "已被替换",
-                    className="text-success" if pd.isna(r.superseded_at) else "text-muted"),
-        ]))
+        current = pd.isna(r.superseded_at)
+        data.append({"label": f.label if f else r.field,
+                     "value": r.raw if r.raw not in (None, "") else _num(r.value),
+                     "file": r.file_name, "sheet": r.sheet or "—", "row": str(r.row) if r.row else "—",
+                     "column": r.column or "—", "uploader": r.uploader or "—", "at": fmt_datetime(r.uploaded_at),
+                     "status": ("当前（已清除）" if pd.isna(r.value) else "当前") if current else "已被替换"})
     older = rows.attrs.get("older", 0)
     note = (html.Div(f"每个数据项显示当前值和最近 {PROVENANCE_KEEP - 1} 次被替换的值；另有 {older} 条更早的历史值"
                      "仍保存在数据库中，此处未列出。", className="small-muted mt-1", id="branch-provenance-older")
             if older else None)
-    return html.Div([dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("数据项", "填报值", "文件", "工作表", "行",
-                                                                         "列", "上传人", "时间", "状态")])),
-                                html.Tbody(body)], size="sm", striped=True, className="mb-0 small", responsive=True),
-                     note])
+    grid = make_grid("branch-provenance-grid", data, [
+        text_col("label", "数据项", 160, flex=2), text_col("value", "填报值", 90), text_col("file", "文件", 160, flex=2, tooltipField="file"),
+        text_col("sheet", "工作表", 90), text_col("row", "行", 60), text_col("column", "列", 60),
+        text_col("uploader", "上传人", 90), text_col("at", "时间", 140),
+        text_col("status", "状态", 110, cellClassRules={"text-success": "params.value !== '已被替换'",
+                                                        "text-muted": "params.value === '已被替换'"})],
+        height=min(420, 60 + 30 * len(data)))
+    return html.Div([grid, note])
 
 
 def _adjustments(d: dict) -> html.Div:
@@ -426,7 +432,7 @@ def layout(unit_code: str | None = None, period: str | None = None, area: str | 
         make_override_form(d["table"], u, period_code) if can_judge else None,
         _self_form(d) if principal.can("self_assess") else None,
         records_panel(principal, u["unit"], period_code, d["table"]),
-        _attachments.section(principal, u["unit"], period_code, d["table"]),
+        _attachments.section(principal, u["unit"], period_code, d["table"], d["no_evidence"]),
     ])
 
 
