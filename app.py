@@ -74,9 +74,11 @@ def default_config() -> dict:
 def use_database(server: Flask, db: Database) -> None:
     """Point the app at a database (tests swap databases under one app)."""
     server.extensions["dangjian_db"] = db
+    from data.columnar import preload
     from data.services import clear_cache
 
     clear_cache()
+    preload(db.url)  # PostgreSQL: the columnar reader's driver, loaded before the first request
 
 
 def create_app(config: dict | None = None) -> Flask:

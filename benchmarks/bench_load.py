@@ -42,8 +42,9 @@ def naive_load_and_score(db) -> float:
 
 
 def load_rows(db, label: str, n_units: int, cold_reps: int = 2, warm_reps: int = 10) -> Row:
-    from data import services
+    from data import columnar, services
 
+    columnar.preload(db.url)  # as the server does when it starts (app.use_database)
     cold, cpu, shared = [], [], []
     for _ in range(cold_reps):
         services.clear_cache(db, stored=True)  # nothing in memory, nothing stored: read and score

@@ -149,11 +149,12 @@ def _upload(db, n: int = 4) -> bytes:
 def measure(url: str, repeat: int = 3) -> dict:
     """Cold score_period (best and median of ``repeat``), a stored-result load in another worker, and
     the first ranking view after a commit in the committing worker and in a second one."""
-    from data import evidence_service, results_store, services
+    from data import columnar, evidence_service, results_store, services
     from data.accounts import principal_by_name
     from data.db import Database
 
     db = Database(url)
+    columnar.preload(url)  # as the server does when it starts (app.use_database)
     cold, cold_cpu, load = [], [], []
     for _ in range(repeat):
         services.clear_cache(db, stored=True)
