@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -174,9 +174,11 @@ class EvidenceValue(Base):
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_values.id"))
 
     __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),
-                      # Covers the scoring read (a period's current values) without touching the table rows.
-                      Index("ix_evidence_period_values", "period_id", "superseded_at", "unit_id", "field", "id",
-                            "value"))
+                      # Covers the scoring read (a period's current values, by unit, field, id) without touching
+                      # the table rows; partial, so superseding a value only deletes its entry (0008).
+                      Index("ix_evidence_period_values", "period_id", "unit_id", "field", "id", "value",
+                            "superseded_at", sqlite_where=text("superseded_at IS NULL"),
+                            postgresql_where=text("superseded_at IS NULL")))
 
 
 class Adjustment(Base):

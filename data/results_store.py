@@ -363,9 +363,9 @@ def _store_in_background(release: contextlib.ExitStack, store, db: Database, v: 
                 _storing.discard(thread)
 
     thread = threading.Thread(target=run, name=f"store-{kind}-{v.period_id}-{v.data_version}", daemon=True)
-    with _storing_lock:
+    with _storing_lock:  # started under the lock: ``wait_stored`` never sees a thread it cannot join yet
         _storing.add(thread)
-    thread.start()
+        thread.start()
 
 
 def wait_stored(timeout: float | None = 60) -> None:
