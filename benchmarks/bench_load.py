@@ -70,7 +70,7 @@ def load_rows(db, label: str, n_units: int, cold_reps: int = 2, warm_reps: int =
 
 def postgres_rows(sizes: list[int]) -> list[Row]:
     """The same on a throwaway PostgreSQL cluster, seeded at each size (seeding is not timed)."""
-    from benchmarks.pg import cluster
+    from benchmarks.pg import cluster, settle
     from data.db import Database
     from data.demo import seed_database
 
@@ -83,6 +83,7 @@ def postgres_rows(sizes: list[int]) -> list[Row]:
             db.upgrade()
             t0 = time.perf_counter()
             seed_database(db, n_units=n)
+            settle(db)
             print(f"  seeded PostgreSQL with {n} units in {time.perf_counter() - t0:.1f} s", flush=True)
             rows.append(load_rows(db, "PostgreSQL", n))
             print(f"  {rows[-1].line()}", flush=True)

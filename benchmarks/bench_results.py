@@ -97,9 +97,9 @@ def postgres_url(n_units: int = N_UNITS):
         db = Database(url)
         db.upgrade()
         seed_database(db, n_units=n_units)
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
+        from benchmarks.pg import settle
+
+        settle(db)
         db.dispose()
         yield url
     finally:
