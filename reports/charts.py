@@ -3,12 +3,23 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+from reports.fonts import chart_font
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from reports.fonts import chart_font  # noqa: E402
+class _Pyplot:
+    """matplotlib.pyplot, imported on the first chart (about 0.5 s): not when every worker and every
+    command-line run starts, since most never draw one."""
+
+    def __getattr__(self, name: str):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot
+
+        return getattr(matplotlib.pyplot, name)
+
+
+plt = _Pyplot()
 
 GRADE_COLORS = {"优秀": "#c0392b", "良好": "#d68910", "合格": "#2e86c1", "不合格": "#7f8c8d"}
 FALLBACK = ["#c0392b", "#d68910", "#2e86c1", "#7f8c8d", "#5d6d7e"]
