@@ -106,6 +106,9 @@ class Period(Base):
     # Fields the table derives from activity records (``from_records``): which value counts when a unit
     # has both a typed value and records — RECORD_SOURCES.
     record_source: Mapped[str] = mapped_column(String(16), default="typed", server_default="typed")
+    # Bumped (with data_version) whenever the units assessed in the period may change: an org change,
+    # or new period dates. Evidence commits leave it alone, so each worker keeps its units frame.
+    units_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     table_version: Mapped[TableVersion] = relationship()
 
 

@@ -47,7 +47,7 @@ def _org_changed(s: Session) -> None:
     published gets a new data version, so no worker keeps serving a stored result with the old tree
     (a published period is served from its snapshot and never moves)."""
     s.execute(update(Period).where(Period.status != PERIOD_STATUSES[-1])
-              .values(data_version=Period.data_version + 1))
+              .values(data_version=Period.data_version + 1, units_version=Period.units_version + 1))
 
 
 def _check(principal: Principal | None) -> None:

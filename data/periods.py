@@ -167,8 +167,10 @@ def update_period(principal: Principal, code: str, *, start_date=_UNSET, end_dat
         for name in ("start_date", "end_date", "deadline", "late_policy", "record_source"):
             if name in changes:
                 setattr(p, name, changes[name][1])
-        # Dates and the table move scores (caps, due items): a new cache key.
+        # Dates and the table move scores (caps, due items): a new cache key; dates also move which
+        # units take part.
         p.data_version = (p.data_version or 0) + 1
+        p.units_version = (p.units_version or 0) + 1
         _audit(s, principal, "period_update", entity="period", entity_id=p.code, period_code=p.code,
                before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
     return changes

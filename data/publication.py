@@ -220,6 +220,7 @@ def reopen(principal: Principal | None, period_code: str, reason: str, db: Datab
             raise services.InvalidInput(f"{p.code} 尚未发布（当前状态：{p.status}），无需重新开放")
         n = s.scalar(select(func.max(Publication.number)).where(Publication.period_id == p.id)) or 0
         p.status = REOPENED
+        p.units_version = (p.units_version or 0) + 1  # org changes made while it was published now apply
         services.audit(s, principal, "period_reopen", entity="period", entity_id=p.code, period_code=p.code,
                        before={"status": PUBLISHED, "publication": n},
                        after={"status": REOPENED, "reason": reason[:2000]})

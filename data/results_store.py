@@ -87,18 +87,19 @@ class Version:
     table_version_id: int
     status: str
     publication_id: int | None  # the newest publication (used when the status is 已发布)
+    units_version: int = 0  # the units assessed (org changes, period dates); see models.Period
 
 
 def version(db: Database, period_code: str) -> Version | None:
     """One indexed query: the period's versions and its newest publication, or None for no such period."""
     newest = select(func.max(Publication.id)).where(Publication.period_id == Period.id).scalar_subquery()
     with db.session() as s:
-        row = s.execute(select(Period.id, Period.data_version, Period.table_version_id, Period.status, newest)
-                        .where(Period.code == period_code)).first()
+        row = s.execute(select(Period.id, Period.data_version, Period.table_version_id, Period.status, newest,
+                               Period.units_version).where(Period.code == period_code)).first()
     if row is None:
         return None
     return Version(period_code, int(row[0]), int(row[1] or 0), int(row[2]), row[3],
-                   None if row[4] is None else int(row[4]))
+                   None if row[4] is None else int(row[4]), int(row[5] or 0))
 
 
 # --------------------------------------------------------------------------- in-process cache

@@ -183,7 +183,11 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
                 snap = publication.current(db, v)
                 table, units = snap.table, snap.unit_info
             else:
-                table, units = repo.table_for(p), repo.units_frame(s, p)
+                # Kept across evidence commits (same units_version): every worker would otherwise read
+                # and rebuild 10,000 units after each upload anyone makes.
+                table = repo.table_for(p)
+                units = results_store.memoised(db, ("units", v.period_id, v.units_version),
+                                               lambda: repo.units_frame(s, p), family=("units", v.period_id))
         return ScoringInputs(info, table, units, _load_frame(db, _evidence_columnar, v.period_id),
                              _load_frame(db, repo.adjustments_frame, v.period_id),
                              _load_frame(db, repo.overrides_frame, v.period_id), _records_loader(db, info))

@@ -282,3 +282,33 @@ def test_two_workers_crossing_keys_do_not_fail_with_edeadlk(tmp_path):
             pass
     a.join(30)
     assert out.get(timeout=5) == "ok"
+
+
+def test_an_evidence_commit_keeps_the_units_frame_an_org_change_or_new_dates_replace_it(seeded):
+    """``periods.units_version``: every worker keeps its units of the period across uploads (they cannot
+    change them), and reads them again after a rename or a change of the period's dates."""
+    import datetime as dt
+
+    from data import org_edit, periods
+
+    admin = principal_by_name("admin", db=seeded)
+    other = Database(seeded.url)  # another worker
+    try:
+        services.clear_cache(seeded)
+        before = services.scoring_inputs(P, other).units
+        unit = before["unit"].iloc[3]
+        _commit(seeded, f"单位编码,支委会次数\n{unit},7\n")
+        after_upload = services.scoring_inputs(P, other)
+        assert after_upload.units is before, "an upload made the worker read its units again"
+        assert (after_upload.evidence.query("unit == @unit and field == 'committee_meetings'")["value"] == 7).all()
+
+        org_edit.rename_unit(admin, unit, "更名后的支部", dt.date(2026, 1, 1), db=seeded)
+        renamed = services.scoring_inputs(P, other).units
+        assert renamed is not before
+        assert renamed.set_index("unit").loc[unit, "name"] == "更名后的支部"
+
+        info = services.get_period_info(P, seeded)
+        periods.update_period(admin, P, end_date=info.end_date - dt.timedelta(days=1), db=seeded)
+        assert services.scoring_inputs(P, other).units is not renamed
+    finally:
+        other.dispose()

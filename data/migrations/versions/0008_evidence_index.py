@@ -1,4 +1,8 @@
-"""the scoring read's covering index holds current values only
+"""the scoring read's covering index holds current values only; periods.units_version
+
+``periods.units_version`` counts changes to the units a period assesses (org changes, period dates),
+so that an evidence commit, which bumps only the data version, does not make every worker read the
+units again.
 
 ix_evidence_period_values was (period_id, superseded_at, unit_id, field, id, value) over every row:
 each superseded value stayed in it, and superseding one moved its entry (a delete and an insert).
@@ -22,6 +26,8 @@ _CURRENT = sa.text("superseded_at IS NULL")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("periods", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("units_version", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("evidence_values", schema=None) as batch_op:
         batch_op.drop_index("ix_evidence_period_values")
         # superseded_at last (always NULL here): SQLite counts an index as covering only when it holds
@@ -36,3 +42,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_evidence_period_values")
         batch_op.create_index("ix_evidence_period_values",
                               ["period_id", "superseded_at", "unit_id", "field", "id", "value"], unique=False)
+    with op.batch_alter_table("periods", schema=None) as batch_op:
+        batch_op.drop_column("units_version")
