@@ -189,14 +189,12 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
             id="rankings-spread-chart", figure=make_score_spread(groups, names), config=GRAPH_CONFIG))],
             className="h-100"), xxl=12, md=6),
     ], className="g-3")
-    summary = services.evidence_summary(principal, period_code)
+    # Collapsed, and filled when opened (``_summary``): the totals of 40 fields over every unit are
+    # recomputed after each upload, and most views of the ranking never open them.
+    n_scope = len(services.visible_units(principal, period_code))
     summary_box = dbc.Accordion([dbc.AccordionItem(
-        make_grid("rankings-summary-grid", _summary_rows(summary), [
-            text_col("label", "数据项", 200, flex=2), text_col("how", "统计方式", 150),
-            text_col("figure", "数值", 140, type="rightAligned"), text_col("reported", "填报单位数", 120)],
-            height=420),
-        title=f"本期工作量统计（{int(summary['units'].iloc[0]) if len(summary) else 0} 个单位的填报数据汇总，"
-              "可用于撰写工作总结）",
+        html.Div(make_empty("展开后加载……"), id="rankings-summary-body"),
+        title=f"本期工作量统计（{n_scope} 个单位的填报数据汇总，可用于撰写工作总结）",
         item_id="summary")], start_collapsed=True, className="mt-3", id="rankings-summary")
     empty_note = None
     missing = services.units_without_data(principal, period_code)
@@ -245,6 +243,17 @@ def _publication_note(period_code: str):
 def _navigate(period_code, tab, bureau=None):
     return period_search(period_code, category=tab if tab != ALL else None,
                          bureau=bureau if isinstance(bureau, str) and bureau != ALL else None)
+
+
+@secure_callback(Output("rankings-summary-body", "children"), Input("rankings-summary", "active_item"),
+                 State("rankings-period", "value"), prevent_initial_call=True, action="view_scores")
+def _summary(active_item, period_code):
+    if active_item != "summary" or not isinstance(period_code, str) or not services.period_exists(period_code):
+        return no_update
+    summary = services.evidence_summary(current_principal(), period_code)
+    return make_grid("rankings-summary-grid", _summary_rows(summary), [
+        text_col("label", "数据项", 200, flex=2), text_col("how", "统计方式", 150),
+        text_col("figure", "数值", 140, type="rightAligned"), text_col("reported", "填报单位数", 120)], height=420)
 
 
 @secure_callback(Output("rankings-grid", "getRowsResponse"), Input("rankings-grid", "getRowsRequest"),

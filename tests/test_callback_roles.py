@@ -35,6 +35,7 @@ EXPECTED = {  # "module:function" -> roles allowed (from the README), is it a wr
     # 排名总览 (every role; staff see their own units): navigation, the grid's server-side blocks, export
     "pages.rankings:_navigate": (EVERYONE, False),
     "pages.rankings:_rows_block": (EVERYONE, False),
+    "pages.rankings:_summary": (EVERYONE, False),
     "pages.rankings:_export": (EVERYONE, False),
     "pages.rankings:_publish": ({I}, True),  # 考核组: 更新考核期状态
     # Documents are downloads on pages every role sees (排名总览, 支部详情, 整改台账); the services
@@ -199,6 +200,7 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
         "pages.rankings:_rows_block": {"rankings-grid.getRowsRequest": {"startRow": 0, "endRow": 100, "sortModel": [],
                                                                         "filterModel": {}},
                                        "rankings-view.data": {"period": "2026H1", "category": None, "server": True}},
+        "pages.rankings:_summary": {"rankings-summary.active_item": "summary", "rankings-period.value": "2026H1"},
         "pages.rankings:_export": {"rankings-export.n_clicks": 1, "rankings-grid.virtualRowData": [{"unit": unit}],
                                    "rankings-period.value": "2026H1",
                                    "rankings-view.data": {"period": "2026H1", "category": None, "server": False}},
