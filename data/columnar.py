@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import URL, make_url
@@ -59,15 +58,15 @@ def arrow_table(s: Session, stmt) -> pa.Table | None:
         return cur.fetch_arrow_table()
 
 
-def text_array(column: pa.ChunkedArray | pa.Array) -> pd.api.extensions.ExtensionArray:
-    """An Arrow text column as pandas' ``str`` array. Through a dictionary: one Python string per
-    distinct value (a few dozen field names), not one per row."""
+def text_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow text column as an object array (nulls → NaN). Through a dictionary: one Python string
+    per distinct value (a few dozen field names), not one per row."""
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     distinct = np.array(encoded.dictionary.to_pylist() + [np.nan], dtype=object)  # code -1 (null) → NaN
     codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return pd.array(distinct[codes], dtype="str")
+    return distinct[codes]
 
 
 def numbers(column: pa.ChunkedArray | pa.Array, dtype=float) -> np.ndarray:

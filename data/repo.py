@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import columnar as columnar_read
@@ -213,16 +213,11 @@ def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None
         current = and_(current, EvidenceValue.unit_id.in_([int(u) for u in unit_ids]))
     order = (EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.id)
     q = select(EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value).where(current).order_by(*order)
-    if columnar:
-        # CAST: SQLite gives each value its own storage class; Arrow wants one type per column.
-        tab = columnar_read.arrow_table(s, select(EvidenceValue.unit_id, EvidenceValue.field,
-                                                  cast(EvidenceValue.value, Float)).where(current).order_by(*order))
-        if tab is not None and tab.num_rows:
-            ids = columnar_read.numbers(tab.column(0), np.int64)
-            return pd.DataFrame({"unit": pd.array(unit_codes(s)[ids], dtype="str"),
-                                 "field": columnar_read.text_array(tab.column(1)),
-                                 "value": columnar_read.numbers(tab.column(2))}, columns=["unit", "field", "value"])
-    if s.get_bind().dialect.name == "postgresql":
+    tab = columnar_read.arrow_table(s, q) if columnar else None
+    if tab is not None and tab.num_rows:
+        ids, fields, values = (columnar_read.numbers(tab.column(0), np.int64),
+                               columnar_read.text_values(tab.column(1)), columnar_read.numbers(tab.column(2)))
+    elif s.get_bind().dialect.name == "postgresql":
         raw = _copy_frame(s, q, ["unit_id", "field", "value"], {"unit_id": np.int64, "field": str, "value": float})
         ids, fields, values = (raw["unit_id"].to_numpy(np.int64), raw["field"].to_numpy(object),
                                raw["value"].to_numpy(float))
