@@ -239,6 +239,7 @@ def backend():
 
 
 _process_locks: dict[str, threading.Lock] = {}
+_process_locks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -249,7 +250,7 @@ def _compute_lock(db: Database, v: Version, kind: str) -> Iterator[None]:
     lock below is per process), then the cross-process lock. Both may be released by another
     thread: ``shared`` hands them to the thread that stores the result."""
     name = f"{db.url}|{v.period_id}|{kind}|{v.data_version}|{v.table_version_id}"
-    with _memories_lock:
+    with _process_locks_lock:
         local = _process_locks.setdefault(name, threading.Lock())
         if len(_process_locks) > 256:  # forget keys nobody holds (old versions)
             for k in [k for k, lk in _process_locks.items() if k != name and not lk.locked()]:
