@@ -1,32 +1,39 @@
 """import-table / export-table as an operator runs them: the shipped examples load, a workbook round trips,
-and a bad workbook is refused with its row and column."""
+and a bad workbook is refused with its row and column.
+
+The commands run in-process (tests/cli_helpers.py) on one database for the module, a copy of the demo (what
+``init-db --demo`` writes, tests/test_cli.py); one test runs the real ``python -m flask --app app`` process."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+
+from tests.cli_helpers import app_database, flask_cli, real_flask
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "scoring" / "tables" / "examples"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def tables_db(demo_file, tmp_path_factory):
+    """The module's database: the tests below add to it in turn."""
     path = tmp_path_factory.mktemp("cli_tables") / "t.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "t"}
-    r = _flask(env, "init-db", "--demo")
-    assert r.returncode == 0, r.stderr
-    return env
+    shutil.copy(demo_file, path)
+    return path
 
 
-def _flask(env, *args):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def env(flask_app, tables_db):
+    with app_database(flask_app, tables_db):
+        yield flask_app
+
+
+def _flask(app, *args):
+    return flask_cli(app, *args)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
@@ -69,3 +76,12 @@ def test_export_then_import_a_workbook_and_refuse_a_bad_cell(env, tmp_path):
     assert "未保存" in bad.stderr
     missing = _flask(env, "export-table", "1999", "--out", str(tmp_path / "x.yaml"))
     assert missing.returncode != 0 and "不存在" in missing.stderr
+
+
+def test_real_flask_process_export_of_an_unknown_version_is_a_chinese_message(tmp_path, demo_file):
+    """The real ``python -m flask --app app`` entry point (the other tests run the commands in-process)."""
+    path = tmp_path / "t.sqlite3"
+    shutil.copy(demo_file, path)
+    missing = real_flask(f"sqlite:///{path}", "export-table", "1999", "--out", str(tmp_path / "x.yaml"))
+    assert missing.returncode == 1 and "指标体系版本 1999 不存在" in missing.stderr
+    assert not (tmp_path / "x.yaml").exists()

@@ -1,13 +1,11 @@
 """publish-period / reopen-period / score --publication as an operator runs them (issue 12 item 5).
 
-Each test works on its own copy of the demo database."""
+Each test works on its own copy of the demo database, with the commands run in-process
+(tests/cli_helpers.py); one test runs the real ``python -m flask --app app`` process."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,31 +15,31 @@ from data import evidence_service, services
 from data.accounts import principal_by_name
 from data.db import Database
 from data.models import Rectification, OrgUnit, UnitName
+from tests.cli_helpers import app_database, flask_cli, real_flask
 
-ROOT = Path(__file__).resolve().parent.parent
 P = "2026H1"
+ENV = {"RESULTS_REDIS_URL": None}  # results in the database's own store
 
 
 @pytest.fixture
-def cli(tmp_path, demo_file):
+def cli(flask_app, tmp_path, demo_file):
+    """(the app on a copy of the demo, another Database on the same file for the test's own changes)"""
     path = tmp_path / "cli.sqlite3"
     shutil.copy(demo_file, path)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "t"}
-    env.pop("RESULTS_REDIS_URL", None)
-    db = Database(f"sqlite:///{path}")
-    yield env, db
-    db.dispose()
+    with app_database(flask_app, path):
+        db = Database(f"sqlite:///{path}")
+        yield flask_app, db
+        db.dispose()
 
 
-def _flask(env, *args):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, timeout=300)
+def _flask(app, *args):
+    return flask_cli(app, *args, env=ENV)
 
 
-def _ok(env, *args) -> str:
-    out = _flask(env, *args)
-    assert out.returncode == 0, out.stderr.decode()
-    return out.stdout.decode()
+def _ok(app, *args) -> str:
+    out = _flask(app, *args)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def _later_changes(db: Database) -> None:
@@ -61,20 +59,20 @@ def _later_changes(db: Database) -> None:
 
 
 def test_score_of_a_published_period_is_byte_identical_after_later_changes(cli, tmp_path):
-    env, db = cli
-    published = _ok(env, "publish-period", P, "--user", "inspector")
+    app, db = cli
+    published = _ok(app, "publish-period", P, "--user", "inspector")
     assert "第 1 次发布" in published and "考核组李明" in published
-    before = _ok(env, "score", "--period", P)
-    _ok(env, "score", "--period", P, "--out", str(tmp_path / "a.csv"))
+    before = _ok(app, "score", "--period", P)
+    _ok(app, "score", "--period", P, "--out", str(tmp_path / "a.csv"))
     _later_changes(db)
-    refused = _flask(env, "import-evidence", str(_csv(tmp_path)), "--period", P, "--user", "inspector")
-    assert refused.returncode != 0 and "考核结果已发布" in (refused.stdout + refused.stderr).decode()
-    after = _ok(env, "score", "--period", P)
-    _ok(env, "score", "--period", P, "--out", str(tmp_path / "b.csv"))
+    refused = _flask(app, "import-evidence", str(_csv(tmp_path)), "--period", P, "--user", "inspector")
+    assert refused.returncode != 0 and "考核结果已发布" in (refused.stdout + refused.stderr)
+    after = _ok(app, "score", "--period", P)
+    _ok(app, "score", "--period", P, "--out", str(tmp_path / "b.csv"))
     assert after.encode() == before.encode()
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     # The changes are real: the open period shows the new name.
-    assert "新名称党支部" in _ok(env, "score", "--period", "2026")
+    assert "新名称党支部" in _ok(app, "score", "--period", "2026")
     assert "新名称党支部" not in after
 
 
@@ -85,22 +83,31 @@ def _csv(tmp_path) -> Path:
 
 
 def test_reopen_is_admin_only_with_a_reason_and_republishing_shows_what_changed(cli):
-    env, db = cli
-    _ok(env, "publish-period", P)
-    first = _ok(env, "score", "--period", P)
-    assert _flask(env, "reopen-period", P).returncode != 0  # --reason is required
-    denied = _flask(env, "reopen-period", P, "--reason", "想改", "--user", "inspector")
-    assert denied.returncode != 0 and "不是系统管理员" in denied.stderr.decode()
-    reopened = _ok(env, "reopen-period", P, "--reason", "C02 扣分有误")
+    app, db = cli
+    _ok(app, "publish-period", P)
+    first = _ok(app, "score", "--period", P)
+    assert _flask(app, "reopen-period", P).returncode != 0  # --reason is required
+    denied = _flask(app, "reopen-period", P, "--reason", "想改", "--user", "inspector")
+    assert denied.returncode != 0 and "不是系统管理员" in denied.stderr
+    reopened = _ok(app, "reopen-period", P, "--reason", "C02 扣分有误")
     assert "第 2 次发布" in reopened
     items = services.score_period(P, db).items_for("C02")
     item = str(items[(items["kind"] == "base") & (items["points"] >= 1)]["item"].iloc[0])
     services.set_adjustment(principal_by_name("inspector", db=db), P, "C02", item, "deduction", 1, "记录缺页", db=db)
-    again = _ok(env, "publish-period", P, "--user", "inspector")
+    again = _ok(app, "publish-period", P, "--user", "inspector")
     assert "第 2 次发布" in again and "与第 1 次发布相比" in again and "C02" in again
-    assert _ok(env, "score", "--period", P, "--publication", "1") == first
-    assert _ok(env, "score", "--period", P) != first
-    listed = _ok(env, "publications", P)
+    assert _ok(app, "score", "--period", P, "--publication", "1") == first
+    assert _ok(app, "score", "--period", P) != first
+    listed = _ok(app, "publications", P)
     assert "第 1 次发布" in listed and "第 2 次发布" in listed
-    missing = _flask(env, "score", "--period", P, "--publication", "9")
-    assert missing.returncode != 0 and "第 9 次发布" in missing.stderr.decode()
+    missing = _flask(app, "score", "--period", P, "--publication", "9")
+    assert missing.returncode != 0 and "第 9 次发布" in missing.stderr
+
+
+def test_real_flask_process_publishes_a_period(tmp_path, demo_file):
+    """The real ``python -m flask --app app`` entry point (the other tests run the commands in-process)."""
+    path = tmp_path / "cli.sqlite3"
+    shutil.copy(demo_file, path)
+    published = real_flask(f"sqlite:///{path}", "publish-period", P, "--user", "inspector", env=ENV)
+    assert published.returncode == 0, published.stderr
+    assert "第 1 次发布" in published.stdout and "考核组李明" in published.stdout

@@ -1,32 +1,37 @@
-"""`flask --app app import-evidence` / `export-template` in a subprocess against a temp SQLite demo database."""
+"""`flask --app app import-evidence` / `export-template` against a temp SQLite demo database.
+
+The commands run in-process (tests/cli_helpers.py) on one copy of the demo for the module (what
+``init-db --demo`` writes); one test runs the real ``python -m flask --app app`` process from another
+directory."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import contextlib
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_helpers import CliResult, app_database, flask_cli, real_flask
 
 
 @pytest.fixture(scope="module")
-def cli_env(tmp_path_factory):
+def intake_dir(demo_file, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'cli.sqlite3'}", "SECRET_KEY": "cli-test",
-           "PYTHONIOENCODING": "utf-8"}
-    done = _flask(env, "init-db", "--demo")
-    assert done.returncode == 0, done.stderr
-    return env, tmp
+    shutil.copy(demo_file, tmp / "cli.sqlite3")
+    return tmp
 
 
-def _flask(env, *args, cwd_: Path | None = None) -> subprocess.CompletedProcess:
-    """``flask --app app ...``; from another directory, the app is found through PYTHONPATH."""
-    env = {**env, "PYTHONPATH": str(ROOT)} if cwd_ is not None else env
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=cwd_ or ROOT, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
+@pytest.fixture
+def cli_env(flask_app, intake_dir):
+    with app_database(flask_app, intake_dir / "cli.sqlite3"):
+        yield flask_app, intake_dir
+
+
+def _flask(app, *args, cwd_: Path | None = None) -> CliResult:
+    """``flask --app app ...``, run from ``cwd_`` when given (file names relative to it)."""
+    with contextlib.chdir(cwd_) if cwd_ is not None else contextlib.nullcontext():
+        return flask_cli(app, *args)
 
 
 def _fill(template: Path, out: Path, bad: bool) -> Path:
@@ -89,3 +94,14 @@ def test_unknown_period_is_a_message_not_a_traceback(cli_env):
     csv.write_bytes("单位编码,支委会次数\nC01,6\n".encode("gbk"))
     done = _flask(env, "import-evidence", str(csv), "--period", "2031")
     assert done.returncode != 0 and "考核期「2031」不存在" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_real_flask_process_from_another_directory_unknown_period(demo_file, tmp_path):
+    """The real ``python -m flask --app app`` entry point, run from another directory (the app found through
+    PYTHONPATH) with a file named relative to it; the other tests run the commands in-process."""
+    shutil.copy(demo_file, tmp_path / "cli.sqlite3")
+    (tmp_path / "x.csv").write_bytes("单位编码,支委会次数\nC01,6\n".encode("gbk"))
+    done = real_flask(f"sqlite:///{tmp_path / 'cli.sqlite3'}", "import-evidence", "x.csv", "--period", "2031",
+                      cwd=tmp_path)
+    assert done.returncode == 2 and "考核期「2031」不存在" in done.stdout and "Traceback" not in done.stderr
+    assert "x.csv" in done.stderr and "未写入任何数据" in done.stderr

@@ -2,10 +2,7 @@
 generated passwords that meet the policy, forced change at first sign-in, audit."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import shutil
 
 import pytest
 from sqlalchemy import func, select
@@ -13,9 +10,9 @@ from sqlalchemy import func, select
 from data import accounts, passwords, user_import
 from data.accounts import principal_by_name
 from data.models import AuditLog, User
+from tests.cli_helpers import app_database, flask_cli, real_flask
 from tests.fixtures.intake_files import csv_bytes, xlsx_bytes
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 HEAD = ["用户名", "姓名", "角色", "负责单位编码"]
 
 
@@ -83,27 +80,37 @@ def test_only_admins_import_users(seeded_sqlite):
         user_import.commit_users(principal_by_name("inspector", db=seeded), csv_bytes([HEAD]), "u.csv", db=seeded)
 
 
-def test_cli_import_users_writes_passwords_only_when_asked(tmp_path, demo_file):
-    import shutil
-
+def test_cli_import_users_writes_passwords_only_when_asked(flask_app, tmp_path, demo_file):
+    """``flask --app app import-users`` in-process (tests/cli_helpers.py) on a copy of the demo."""
     db_path = tmp_path / "cli.sqlite3"
     shutil.copy(demo_file, db_path)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "t"}
     f = tmp_path / "users.csv"
     f.write_bytes(csv_bytes([HEAD, ["cli_user", "命令行", "党务干事", "C05"]]))
     out_file = tmp_path / "pw.csv"
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "import-users", *args], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=300)
+        return flask_cli(flask_app, "import-users", *args)
 
-    dry = run(str(f), "--dry-run")
-    assert dry.returncode == 0 and "试运行" in dry.stdout and not out_file.exists()
-    res = run(str(f), "--passwords-out", str(out_file))
-    assert res.returncode == 0, res.stderr
-    lines = out_file.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "用户名,初始密码" and lines[1].startswith("cli_user,")
-    assert oct(out_file.stat().st_mode & 0o777) == "0o600"
-    assert lines[1].split(",")[1] not in res.stdout  # written to the file, not shown
-    again = run(str(f))
-    assert again.returncode == 2 and "已有该用户" in again.stdout
+    with app_database(flask_app, db_path):
+        dry = run(str(f), "--dry-run")
+        assert dry.returncode == 0 and "试运行" in dry.stdout and not out_file.exists()
+        res = run(str(f), "--passwords-out", str(out_file))
+        assert res.returncode == 0, res.stderr
+        lines = out_file.read_text(encoding="utf-8-sig").splitlines()
+        assert lines[0] == "用户名,初始密码" and lines[1].startswith("cli_user,")
+        assert oct(out_file.stat().st_mode & 0o777) == "0o600"
+        assert lines[1].split(",")[1] not in res.stdout  # written to the file, not shown
+        again = run(str(f))
+        assert again.returncode == 2 and "已有该用户" in again.stdout
+
+
+def test_real_flask_process_import_users_dry_run(tmp_path, demo_file):
+    """The real ``python -m flask --app app import-users`` entry point: a file with a problem is refused
+    (exit status 2, the problem by row and column, nothing created)."""
+    db_path = tmp_path / "cli.sqlite3"
+    shutil.copy(demo_file, db_path)
+    f = tmp_path / "users.csv"
+    f.write_bytes(csv_bytes([HEAD, ["admin", "重名", "局领导", ""]]))
+    res = real_flask(f"sqlite:///{db_path}", "import-users", str(f), "--dry-run")
+    assert res.returncode == 2 and "第 2 行" in res.stdout and "已有该用户" in res.stdout
+    assert "未创建任何账号" in res.stderr and "Traceback" not in res.stderr
