@@ -174,9 +174,12 @@ class EvidenceValue(Base):
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_values.id"))
+    # The row that replaced this one. No FOREIGN KEY (0009): it made SQLite's supersede UPDATE twice as
+    # slow, and the one writer (evidence_service._insert_and_supersede) sets it to a row of the same
+    # transaction; evidence rows are never deleted.
+    superseded_by_id: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field", "superseded_at"),
+    __table_args__ = (Index("ix_evidence_current", "period_id", "unit_id", "field"),  # a unit's history
                       # Covers the scoring read (a period's current values, by unit, field, id) without touching
                       # the table rows; partial, so superseding a value only deletes its entry (0008).
                       Index("ix_evidence_period_values", "period_id", "unit_id", "field", "id", "value",

@@ -266,6 +266,30 @@ def test_later_commit_supersedes_field_by_field_and_history_keeps_both(seeded):
     assert es.batch_history(seeded, admin, "2026H1")["id"].tolist()[:2] == [rb.batch_id, ra.batch_id]
 
 
+def test_every_supersede_pointer_names_the_same_values_successor(seeded):
+    """superseded_by_id has no FOREIGN KEY (migration 0009): what the constraint guarded is checked here,
+    over every evidence row after files that change, clear and put values back."""
+    admin = _p(seeded, "admin")
+    a = xlsx_bytes([HEAD5, ["C04", "办公室党支部", 7, 80, "是", 12, 5], ["C05", "财务党支部", 3, None, None, None, 2]])
+    b = xlsx_bytes([HEAD5[:4], ["C04", "办公室党支部", 8, "清空"], ["C05", "财务党支部", 4, 90]])
+    for data, name in ((a, "a.xlsx"), (b, "b.xlsx"), (a, "a.xlsx")):
+        assert es.commit_upload(seeded, data, name, "2026H1", admin).status == "committed"
+    with seeded.session() as s:
+        rows = s.execute(select(EvidenceValue.id, EvidenceValue.period_id, EvidenceValue.unit_id, EvidenceValue.field,
+                                EvidenceValue.superseded_at, EvidenceValue.superseded_by_id)).all()
+    by_id = {r.id: r for r in rows}
+    superseded = [r for r in rows if r.superseded_at is not None]
+    assert len(superseded) >= 6
+    for r in rows:
+        if r.superseded_at is None:
+            assert r.superseded_by_id is None
+            continue
+        nxt = by_id[r.superseded_by_id]
+        assert (nxt.period_id, nxt.unit_id, nxt.field) == (r.period_id, r.unit_id, r.field) and nxt.id > r.id
+    current = [(r.period_id, r.unit_id, r.field) for r in rows if r.superseded_at is None]
+    assert len(current) == len(set(current))  # one current row per value
+
+
 def test_provenance_for_the_page_keeps_the_newest_rows_per_field_however_many_uploads(seeded):
     admin = _p(seeded, "admin")
     batches = [es.commit_upload(seeded, xlsx_bytes([HEAD5[:3], ["C04", "办公室党支部", v]]), f"f{v}.xlsx",
