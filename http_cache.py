@@ -86,17 +86,24 @@ def init_http(server: Flask) -> None:
 
 
 def _server_timing(server: Flask) -> None:
-    """``Server-Timing: cpu;dur=<ms>`` on every response: the process CPU time the request used, for
+    """``Server-Timing: cpu;dur=<ms>,wait;dur=<ms>`` on every response: the process CPU time the request
+    used, and the time it waited for another worker computing a result it needed, for
     `make loadtest` (gunicorn's sync workers run one request at a time, so the process's CPU time
     is the request's; the load test logs it per request). Registered before flask-compress, so its
     after_request runs last and the compression is counted too. Off unless SERVER_TIMING_CPU=1."""
+    from data import results_store
+
     @server.before_request
     def _cpu_start():
         g._cpu_start = time.process_time()
+        results_store.lock_wait_seconds(reset=True)
 
     @server.after_request
     def _cpu_header(response):
         start = g.get("_cpu_start")
         if start is not None:
-            response.headers["Server-Timing"] = f"cpu;dur={(time.process_time() - start) * 1000:.1f}"
+            # No space after the comma: the load test reads the header from gunicorn's access log,
+            # whose fields are separated by spaces.
+            response.headers["Server-Timing"] = (f"cpu;dur={(time.process_time() - start) * 1000:.1f},"
+                                                 f"wait;dur={results_store.lock_wait_seconds() * 1000:.1f}")
         return response

@@ -330,7 +330,9 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
         payload = store.get(db, v, kind)
         if payload is None:
             with contextlib.ExitStack() as held:
+                t0 = time.perf_counter()
                 held.enter_context(_compute_lock(db, v, kind))
+                _waits.seconds = getattr(_waits, "seconds", 0.0) + time.perf_counter() - t0
                 payload = store.get(db, v, kind)  # computed by another worker while this one waited
                 if payload is None:
                     value = compute()
@@ -345,6 +347,18 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
             STATS.add("loaded")
         mem.put(key, value, (kind, v.period_id))
         return value
+
+
+_waits = threading.local()
+
+
+def lock_wait_seconds(reset: bool = False) -> float:
+    """Seconds this thread has waited for another worker's computation (``Server-Timing``); ``reset``
+    starts the count again (at the start of a request)."""
+    out = getattr(_waits, "seconds", 0.0)
+    if reset:
+        _waits.seconds = 0.0
+    return out
 
 
 _storing: set[threading.Thread] = set()
