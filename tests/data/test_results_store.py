@@ -213,8 +213,8 @@ def test_the_viewer_does_not_wait_for_the_store_and_other_workers_wait_for_it(se
         assert not done.wait(0.5), "the second worker did not wait for the result being stored"
         go.set()
         assert done.wait(30)
-        assert waited[0] >= 0.5  # counted for Server-Timing's wait;dur (make loadtest)
-        assert results_store.lock_wait_seconds() < 0.5  # per thread: the first one did not wait
+        assert waited[0] >= 0.4  # counted for Server-Timing's wait;dur (make loadtest)
+        assert results_store.lock_wait_seconds() < 0.1  # per thread: the first one did not wait
         assert results_store.STATS.engine_runs == runs + 1, "the second worker scored again"
         assert results_store.STATS.loaded == loaded + 1
     finally:
