@@ -21,12 +21,14 @@ both batches stay in the history.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from data import periods, preview_score, repo, results_store, services
+from data import commit_score, periods, preview_score, repo, results_store, services
 from data.db import Database
 from data.intake import Limits, UploadReport, build_template, format_issues, parse_upload
 from data.intake.issues import IssueCode, Severity, UploadIssue
@@ -386,7 +388,9 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
         return CommitResult("rejected", batch_id, 0, 0, 0, report, period_code, file_name)
     try:
         with db.session() as s:
-            batch_id, n_changed = _write(s, ctx, principal, file_name, report)
+            batch_id, n_changed, after_commit = _write(db, s, ctx, principal, file_name, report)
+        if after_commit is not None:
+            after_commit()
     except _Duplicate as dup:
         return CommitResult("duplicate", dup.batch_id, len(values), 0, n_units, report, period_code, file_name)
     except _Published:
@@ -398,7 +402,9 @@ def commit_upload(db: Database, data: bytes, file_name: str, period_code: str, u
 _FEW_UNITS = 500  # up to this many units in a file, a commit reads only their current values
 
 
-def _write(s, ctx: _Context, principal: Principal, file_name: str, report: UploadReport) -> tuple[int, int]:
+def _write(db: Database, s, ctx: _Context, principal: Principal, file_name: str,
+           report: UploadReport) -> tuple[int, int, Callable[[], None] | None]:
+    """Write the batch in ``s``; (batch id, values changed, what to do once ``s`` has committed)."""
     # Lock first, read after: the bump takes SQLite's write lock (and PostgreSQL's row lock)
     # before the duplicate check and the current values are read.
     services.bump(s, ctx.period_id)
@@ -463,7 +469,13 @@ def _write(s, ctx: _Context, principal: Principal, file_name: str, report: Uploa
                           "units": batch.n_units, "values": batch.n_values, "changed": batch.n_changed,
                           "cleared": sum(t[2] is None for t in changed), "warnings": batch.n_warnings,
                           "changes": diff})
-    return batch.id, len(changed)
+    after_commit = None
+    if len(file_units) <= _FEW_UNITS:  # a few units' file: the new version is scored and stored with it
+        cells = pd.DataFrame({"unit": pd.array([code_of[c[0]] for c in changed], dtype="str"),
+                              "field": pd.array([c[1] for c in changed], dtype="str"),
+                              "value": pd.array([np.nan if c[2] is None else c[2] for c in changed], dtype=float)})
+        after_commit = commit_score.score_in_transaction(s, db, ctx.period_code, ctx.period_id, cells)
+    return batch.id, len(changed), after_commit
 
 
 def _cursor(s):

@@ -188,12 +188,7 @@ class _DatabaseBackend:
     def put(self, db: Database, v: Version, kind: str, payload: bytes) -> None:
         try:
             with db.session() as s:
-                # Older versions of this period are of no use to anyone any more.
-                s.execute(delete(StoredResult).where(StoredResult.period_id == v.period_id,
-                                                     StoredResult.kind == kind,
-                                                     StoredResult.data_version < v.data_version))
-                s.add(StoredResult(period_id=v.period_id, kind=kind, data_version=v.data_version,
-                                   table_version_id=v.table_version_id, payload=payload, created_at=utcnow()))
+                store_in_session(s, v, kind, payload)
         except IntegrityError:
             pass  # another worker stored the same version first: same content
 
@@ -217,6 +212,21 @@ class _RedisBackend:
 
 
 _backends: dict[str, object] = {}
+
+
+def store_in_session(s, v: Version, kind: str, payload: bytes) -> None:
+    """Store a packed result in the caller's transaction (database store only): visible exactly when
+    the transaction that made version ``v`` commits (``data/commit_score.py``)."""
+    # Older versions of this period are of no use to anyone any more.
+    s.execute(delete(StoredResult).where(StoredResult.period_id == v.period_id, StoredResult.kind == kind,
+                                         StoredResult.data_version < v.data_version))
+    s.add(StoredResult(period_id=v.period_id, kind=kind, data_version=v.data_version,
+                       table_version_id=v.table_version_id, payload=payload, created_at=utcnow()))
+
+
+def remember(db: Database, v: Version, kind: str, value) -> None:
+    """Put a result of version ``v`` in this process's memory, as ``shared`` would have after computing it."""
+    _memory(db).put((kind, v.period_id, v.data_version, v.table_version_id), value, (kind, v.period_id))
 
 
 def redis_url() -> str | None:

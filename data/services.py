@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -195,6 +195,11 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
     return results_store.memoised(db, ("inputs", v), build, family=("inputs", v.period_id))
 
 
+def with_evidence(inp: ScoringInputs, evidence: pd.DataFrame) -> ScoringInputs:
+    """The same inputs with another evidence frame (``data/commit_score.py``: a commit's values in place)."""
+    return replace(inp, _evidence=_Lazy(lambda: evidence))
+
+
 def compute_score(inp: ScoringInputs) -> ScoreResult:
     """The one call of the engine for a period's data (counted in ``results_store.STATS``)."""
     results_store.STATS.add("engine_runs")
@@ -265,21 +270,34 @@ def period_gaps(period_code: str, db: Database | None = None) -> pd.DataFrame:
         inp = scoring_inputs(period_code, db)
         return grade_gaps(inp.table, score_period(period_code, db), inp.period.kind)
 
-    return results_store.shared(db, v, "gaps", build, lambda df: frames.pack({"gaps": df}),
-                                lambda b: frames.unpack(b)[0]["gaps"])
+    return results_store.shared(db, v, "gaps", build, pack_gaps, unpack_gaps)
+
+
+def pack_gaps(gaps: pd.DataFrame) -> bytes:
+    return frames.pack({"gaps": gaps})
+
+
+def unpack_gaps(payload: bytes) -> pd.DataFrame:
+    return frames.unpack(payload)[0]["gaps"]
+
+
+def evidence_with(evidence: pd.DataFrame, new_values: pd.DataFrame | None) -> pd.DataFrame:
+    """``evidence`` (unit, field, value) with the cells of ``new_values`` put in place of theirs;
+    a NaN value clears the cell (no row, as ``repo.evidence_frame`` reads a cleared value)."""
+    if new_values is None or new_values.empty:
+        return evidence
+    nv = new_values[["unit", "field", "value"]].astype({"value": float})
+    touched = evidence["unit"].isin(set(nv["unit"])).to_numpy()  # compare keys only on the file's units
+    keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
+    keep = np.ones(len(evidence), dtype=bool)
+    keep[touched] = ~pd.MultiIndex.from_frame(evidence.loc[touched, ["unit", "field"]]).isin(keys)
+    return pd.concat([evidence[keep], nv[nv["value"].notna()]], ignore_index=True)
 
 
 def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
     """The period's score as if ``new_values`` (unit, field, value) were committed; stores nothing."""
     inp = scoring_inputs(period_code, db)
-    ev = inp.evidence
-    if new_values is not None and not new_values.empty:
-        nv = new_values[["unit", "field", "value"]].astype({"value": float})
-        touched = ev["unit"].isin(set(nv["unit"])).to_numpy()  # compare keys only on the file's units
-        keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
-        keep = np.ones(len(ev), dtype=bool)
-        keep[touched] = ~pd.MultiIndex.from_frame(ev.loc[touched, ["unit", "field"]]).isin(keys)
-        ev = pd.concat([ev[keep], nv], ignore_index=True)
+    ev = evidence_with(inp.evidence, new_values)
     units = units_with_data(inp.units, ev, inp.adjustments, inp.records)
     return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides,
                  **inp.score_kwargs())

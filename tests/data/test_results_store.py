@@ -69,11 +69,12 @@ def test_no_worker_serves_a_stale_result_after_a_commit(seeded):
         unit = services.score_period(P, a).units["unit"].iloc[5]
         services.score_period(P, b)  # both workers warm on the old version
         old_total = services.score_period(P, b).units.set_index("unit").loc[unit, "total"]
-        _commit(a, f"单位编码,支委会次数,集中学习次数\n{unit},0,0\n")
-        runs = results_store.STATS.engine_runs
+        runs, loaded = results_store.STATS.engine_runs, results_store.STATS.loaded
+        _commit(a, f"单位编码,支委会次数,集中学习次数\n{unit},0,0\n")  # scored in its transaction (commit_score)
         seen_b = services.score_period(P, b).units.set_index("unit")
         seen_a = services.score_period(P, a).units.set_index("unit")
         assert results_store.STATS.engine_runs == runs + 1, "scored once for both workers"
+        assert results_store.STATS.loaded == loaded + 1, "the other worker loads what the commit stored"
         fresh = _fresh_rescore(a).units.set_index("unit")
         assert seen_b.loc[unit, "total"] == seen_a.loc[unit, "total"] == fresh.loc[unit, "total"]
         assert seen_b.loc[unit, "total"] < old_total
@@ -81,7 +82,8 @@ def test_no_worker_serves_a_stale_result_after_a_commit(seeded):
         # Only the current version is kept in the store.
         with a.session() as s:
             dv = s.scalar(select(Period.data_version).where(Period.code == P))
-        assert results_store.stored_versions(a, P) == [("score", dv, results_store.version(a, P).table_version_id)]
+        tv = results_store.version(a, P).table_version_id
+        assert results_store.stored_versions(a, P) == [("gaps", dv, tv), ("score", dv, tv)]
         # The gap lists follow the same version.
         gaps = services.period_gaps(P, b)
         assert set(gaps["unit"]) <= set(fresh.index)
