@@ -178,7 +178,7 @@ class _XlsxSource(Source):
         grid, issues = _read_sheet(self._workbook(), name, self.file_name)
         if grid is None:
             return None, issues
-        if _FORMULA.search(xml) or _ERROR_TYPE.search(xml) or (self._percent_xf and b' s="' in xml):
+        if _has_formula(xml) or _has_error(xml) or (self._percent_xf and b' s="' in xml):
             _scan_cells(xml, self._percent_xf, grid)
         return grid, []
 
@@ -278,6 +278,18 @@ def _percent_styles(styles: bytes) -> set[int]:
         if fid in (9, 10) or custom.get(fid, False):
             out.add(i)
     return out
+
+
+_FORMULA_STARTS = (b"<f>", b"<f ", b"<f/", b"<f\t", b"<f\n", b"<f\r", b":f")  # what _FORMULA can start with
+
+
+def _has_formula(xml: bytes) -> bool:
+    # Substring tests first (memchr-fast): the regex alone tries every "<" of a 4 MB sheet (~25 ms).
+    return any(n in xml for n in _FORMULA_STARTS) and _FORMULA.search(xml) is not None
+
+
+def _has_error(xml: bytes) -> bool:
+    return b't="e"' in xml and _ERROR_TYPE.search(xml) is not None
 
 
 def _xml_extent(xml: bytes) -> tuple[int, int]:
