@@ -7,7 +7,7 @@ from dash import html
 from components.formats import fmt_datetime
 from components.grids import make_grid, number_col, text_col
 from components.shell import make_empty, make_page_header
-from data import services
+from data import evidence_service, services
 from pages._access import guard
 from scoring.glossary import period_label
 
@@ -71,21 +71,25 @@ def _field_labels() -> dict[str, str]:
     return labels
 
 
+_DESCRIBE_CHARS = 4000
+
+
 def describe(d, field_labels: dict[str, str] | None = None) -> str:
     """An audit row's before/after as 「分值：1；理由：…」 (no JSON, no internal keys)."""
     if not d or not isinstance(d, dict):
         return ""
-    d = dict(d)
-    changes = d.pop("changes", None)
+    changes = evidence_service.upload_changes(d)
+    d = {k: v for k, v in d.items() if k != "changes"}
     parts = [f"{FIELD_LABELS.get(k, k)}：{_value(k, v)}" for k, v in d.items()
              if k not in HIDDEN_KEYS and v not in (None, "")]
     text = "；".join(parts)[:300]
-    if changes and isinstance(changes, list):
-        # Upload rows: each changed value, unit and field, old → new.
-        labels = field_labels or {}
-        text += "；" + "；".join(f"{c['unit']} {labels.get(c['field'], c['field'])}：{_num(c['old'])} → {_num(c['new'])}"
-                                for c in changes)
-    return text[:4000]
+    # Upload rows: each changed value, unit and field, old → new (as many as the cell shows).
+    labels = field_labels or {}
+    for unit, field, old, new in changes:
+        if len(text) >= _DESCRIBE_CHARS:
+            break
+        text += f"；{unit} {labels.get(field, field)}：{_num(old)} → {_num(new)}"
+    return text[:_DESCRIBE_CHARS]
 
 
 def _text(v) -> str:

@@ -117,7 +117,7 @@ def test_audit_records_before_and_after(app_db):
     notes = [r for r in rows if r.action == "self_assessment"]
     assert notes[-1].before["note"] == "第一次" and notes[-1].after["note"] == "补充了记录"
     upload = [r for r in rows if r.action == "upload"][-1]
-    changes = {(c["unit"], c["field"]): (c["old"], c["new"]) for c in upload.after["changes"]}
+    changes = {(u, f): (o, n) for u, f, o, n in evidence_service.upload_changes(upload.after)}
     assert changes == {("C02", "committee_meetings"): (old.get(("C02", "committee_meetings")), 11.0),
                        ("C02", "theme_days"): (old.get(("C02", "theme_days")), 9.0)}
 
@@ -132,6 +132,15 @@ def test_the_audit_page_shows_each_changed_value():
                                                                        "old": None, "new": 9.0}]}, labels)
     assert f"C02 {labels['committee_meetings']}：4 → 11" in text_ and f"C02 {labels['theme_days']}：空 → 9" in text_
     assert "committee_meetings" not in text_  # field keys are shown by their Chinese labels
+    # Rows written now keep the changes as four lists: the same text.
+    columns = {"unit": ["C02", "C02"], "field": ["committee_meetings", "theme_days"], "old": [4.0, None],
+               "new": [11.0, 9.0]}
+    assert describe({"file_name": "a.csv", "changes": columns}, labels) == text_
+    # 75,000 changes: the cell's 4,000 characters, without formatting every change.
+    many = {"unit": [f"U{i:05d}" for i in range(75000)], "field": ["theme_days"] * 75000, "old": [1.0] * 75000,
+            "new": [2.0] * 75000}
+    long_text = describe({"changes": many}, labels)
+    assert len(long_text) == 4000 and long_text.startswith(f"；U00000 {labels['theme_days']}：1 → 2；U00001 ")
 
 
 # ----------------------------------------------------------------- headers
