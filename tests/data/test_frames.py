@@ -32,6 +32,25 @@ def test_odd_frames_round_trip_exactly():
     _same(df.iloc[0:0], out["empty"])
 
 
+def test_containers_written_with_zlib_before_zstd_still_read():
+    """Publication snapshots keep their bytes for good: a DJF1 (zlib) container reads as it always did."""
+    import struct
+    import zlib
+
+    import pyarrow as pa
+
+    df = pd.DataFrame({"unit": pd.array(["C01", "C02"], dtype="str"), "total": [91.5, np.nan]})
+    new = frames.pack({"units": df}, {"table_version": "2026"})
+    assert new[:4] == frames.MAGIC
+    (size,) = struct.unpack_from("<Q", new, 4)
+    body = pa.decompress(new[12:], decompressed_size=size, codec="zstd", asbytes=True)
+    old = frames.MAGIC_ZLIB + zlib.compress(body, 1)  # what pack wrote before DJF2
+    for data in (new, old):
+        out, meta = frames.unpack(data)
+        _same(df, out["units"])
+        assert meta == {"table_version": "2026"}
+
+
 def test_not_a_container_is_refused():
     with pytest.raises(ValueError):
         frames.unpack(b"PK\x03\x04 a zip, not ours")
