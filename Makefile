@@ -51,7 +51,7 @@ system-deps:
 	fi
 
 test: $(VENV)/.installed-dev system-deps
-	$(PY) -m pytest -q -n 2  # two workers: the browser, LibreOffice and server tests wait on I/O much of the time
+	$(PY) -m pytest -q -n 2 --durations=20  # two workers: the browser, LibreOffice and server tests wait on I/O much of the time
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m benchmarks

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from data import frames, repo, results_store
+from data import evidence_cache, frames, repo, results_store
 from data.db import Database, get_db
 from data.models import (
     OPEN_RECTIFICATION, PERIOD_STATUSES, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
@@ -118,6 +118,7 @@ def clear_cache(db: Database | None = None, stored: bool = False) -> None:
     ``db`` (a truly cold start, for benchmarks and tests that edit rows behind the services' back)."""
     results_store.wait_stored()  # a result still being stored would come back after the clear
     results_store.clear_memory()
+    evidence_cache.forget(db)
     if stored:
         with (db or get_db()).session() as s:
             s.execute(delete(StoredResult))
@@ -163,8 +164,6 @@ def _load_frame(db: Database, loader, period_id: int):
     return _Lazy(load)
 
 
-def _evidence_columnar(s, period_id: int) -> pd.DataFrame:
-    return repo.evidence_frame(s, period_id, columnar=True)  # a fresh read session: ADBC sees the same
 
 
 def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInputs:
@@ -188,7 +187,10 @@ def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInput
                 table = repo.table_for(p)
                 units = results_store.memoised(db, ("units", v.period_id, v.units_version),
                                                lambda: repo.units_frame(s, p), family=("units", v.period_id))
-        return ScoringInputs(info, table, units, _load_frame(db, _evidence_columnar, v.period_id),
+        # The worker's copy of the current values, brought up to date (data/evidence_cache.py).
+        evidence = _load_frame(db, lambda s, pid: evidence_cache.current_values(db, s, pid, v.units_version),
+                               v.period_id)
+        return ScoringInputs(info, table, units, evidence,
                              _load_frame(db, repo.adjustments_frame, v.period_id),
                              _load_frame(db, repo.overrides_frame, v.period_id), _records_loader(db, info))
 
@@ -284,14 +286,7 @@ def unpack_gaps(payload: bytes) -> pd.DataFrame:
 def evidence_with(evidence: pd.DataFrame, new_values: pd.DataFrame | None) -> pd.DataFrame:
     """``evidence`` (unit, field, value) with the cells of ``new_values`` put in place of theirs;
     a NaN value clears the cell (no row, as ``repo.evidence_frame`` reads a cleared value)."""
-    if new_values is None or new_values.empty:
-        return evidence
-    nv = new_values[["unit", "field", "value"]].astype({"value": float})
-    touched = evidence["unit"].isin(set(nv["unit"])).to_numpy()  # compare keys only on the file's units
-    keys = pd.MultiIndex.from_frame(nv[["unit", "field"]])
-    keep = np.ones(len(evidence), dtype=bool)
-    keep[touched] = ~pd.MultiIndex.from_frame(evidence.loc[touched, ["unit", "field"]]).isin(keys)
-    return pd.concat([evidence[keep], nv[nv["value"].notna()]], ignore_index=True)
+    return evidence_cache.with_values(evidence, new_values)
 
 
 def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
