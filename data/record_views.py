@@ -65,10 +65,18 @@ def regularity(principal: Principal, period_code: str, bureau: str | None = None
     within the principal's scope and the 局 filter; sorted as asked (REGULARITY_SORTS)."""
     require(principal, "view_scores")
     db = db or get_db()
+    scope = unit_scope(principal)
+    # Once per data version and question (about 45 ms at 10,000 units, on every view of the gap page).
+    key = (("regularity",) + services._version_key(db, period_code)
+           + (None if scope is None else tuple(sorted(scope)), bureau, sort))
+    return services._cached(key, lambda: _regularity(principal, scope, period_code, bureau, sort, db))
+
+
+def _regularity(principal: Principal, scope, period_code: str, bureau: str | None, sort: str,
+                db: Database) -> pd.DataFrame:
     counts = _counts(period_code, db)
     counts = counts[pd.to_numeric(counts["n_missing"], errors="coerce").fillna(0) > 0]
     units = services.visible_units(principal, period_code, db)
-    scope = unit_scope(principal)
     if scope is not None:
         counts = counts[counts["unit"].isin(scope)]
     info = units.set_index("unit")

@@ -133,9 +133,10 @@ def _version_key(db: Database, period_code: str) -> tuple:
 def _cached(key: tuple, build):
     """``build()`` once per key in this process, for things derived from a period's results (category
     means, per-unit gaps, shortlists, 模拟测算). Keys are (kind,) + ``_version_key`` + extra: a newer
-    version of the same kind and period drops the older ones (what-if answers are kept per question)."""
+    version of the same kind and period drops the older ones (what-if answers and the regularity
+    lists are kept per question)."""
     kind, db, period_code = key[0], key[1], key[2]
-    family = (kind, period_code) + (tuple(key[6:]) if kind in ("what_if", "evidence_summary") else ())
+    family = (kind, period_code) + (tuple(key[6:]) if kind in ("what_if", "evidence_summary", "regularity") else ())
     return results_store.memoised(db, key, build, family=family)
 
 
