@@ -2,18 +2,20 @@
 
 Evidence rows are only ever added: a new value, or a NULL that clears one, supersedes the row before
 it; nothing else is updated but that mark, nothing is deleted. The current values are therefore
-the last full read plus, in id order, every row of the period with a larger id: the last row per
-unit × field wins, a NULL removes the value. At 10,000 units a full read is ~470,000 rows (0.2 s
+the last full read plus, in id order, every row the period's later upload batches added: the last
+row per unit × field wins, a NULL removes the value. At 10,000 units a full read is ~470,000 rows (0.2 s
 through ADBC on PostgreSQL, 0.35 s on SQLite), and what was added since the last read is usually a
 few rows. Every scoring read of a period's evidence comes here (``services.scoring_inputs``); the
 commit that scores its own version (``data/commit_score.py``) gains most.
 
-Why the ids are in commit order within a period: every writer of evidence bumps the period's data
-version first (``services.bump``: the period row's lock on PostgreSQL, the write lock on SQLite) and
-inserts after, so one period's rows get their ids from one transaction at a time. A row whose
-transaction has not committed is not seen, and not skipped: the copy remembers the largest id it
-has seen, and a later read starts from there. Applying a row twice is harmless (the last row of
-a key still wins), which is why the largest id is read before a full read, not after.
+Why batches and rows are in commit order within a period: every writer of evidence bumps the
+period's data version first (``services.bump``: the period row's lock on PostgreSQL, the write lock
+on SQLite) and inserts its batch and rows after, so one period's batches get their ids from one
+transaction at a time. A batch that has not committed is not seen, and not skipped: the copy
+remembers the newest batch it has seen (read before a full read, from the small upload_batches
+table: about 1 ms, where the largest evidence id of a period costs a scan of its index, 85 ms at
+10,000 units), and a later read starts after it, through ix_evidence_values_batch_id. Applying a
+row twice is harmless: the last row of a key still wins.
 
 Kept per period and ``units_version`` (unit codes are read from org_units: an org change reads
 everything again). Frames handed out are never changed in place.
@@ -31,13 +33,13 @@ from sqlalchemy.orm import Session
 
 from data import repo
 from data.db import Database
-from data.models import EvidenceValue, OrgUnit
+from data.models import EvidenceValue, OrgUnit, UploadBatch
 
 
 @dataclass
 class _Copy:
     units_version: int
-    max_id: int
+    last_batch: int
     frame: pd.DataFrame
 
 
@@ -74,24 +76,28 @@ def current_values(db: Database, s: Session, period_id: int, units_version: int)
         copies = _copies.setdefault(db, {})
         copy = copies.get(period_id)
         if copy is None or copy.units_version != units_version:
-            max_id = s.scalar(select(func.max(EvidenceValue.id)).where(EvidenceValue.period_id == period_id)) or 0
+            last_batch = s.scalar(select(func.max(UploadBatch.id)).where(UploadBatch.period_id == period_id)) or 0
             frame = repo.evidence_frame(s, period_id, columnar=True)
-            copies[period_id] = _Copy(units_version, int(max_id), frame)
+            copies[period_id] = _Copy(units_version, int(last_batch), frame)
             STATS.full_reads += 1
             return frame
-        rows = s.execute(select(EvidenceValue.id, EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value)
-                         .where(EvidenceValue.period_id == period_id, EvidenceValue.id > copy.max_id)
-                         .order_by(EvidenceValue.id)).all()
+        # By batch only, sorted here: with the period in the WHERE clause, or ORDER BY id, SQLite's planner
+        # walks the period's whole index range or the table (0.14–0.19 s at 10,000 units) instead of
+        # ix_evidence_values_batch_id.
+        found = s.execute(select(EvidenceValue.id, EvidenceValue.period_id, EvidenceValue.batch_id,
+                                 EvidenceValue.unit_id, EvidenceValue.field, EvidenceValue.value)
+                          .where(EvidenceValue.batch_id > copy.last_batch)).all()
+        rows = [r[2:] for r in sorted(found) if r[1] == period_id]
         STATS.delta_reads += 1
         if rows:
-            ids, unit_ids, fields, values = zip(*rows)
+            batches, unit_ids, fields, values = zip(*rows)
             code_of = dict(s.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(set(unit_ids)))).all())
             codes = [code_of[u] for u in unit_ids]
             added = pd.DataFrame({"unit": pd.array(codes, dtype="str"), "field": pd.array(fields, dtype="str"),
                                   "value": np.array([np.nan if v is None else v for v in values], dtype=float)})
             added = added.drop_duplicates(["unit", "field"], keep="last")  # the newest row of a key wins
             copy.frame = with_values(copy.frame, added)
-            copy.max_id = max(copy.max_id, int(max(ids)))
+            copy.last_batch = max(copy.last_batch, int(max(batches)))
         return copy.frame
 
 
