@@ -12,10 +12,12 @@ Why batches and rows are in commit order within a period: every writer of eviden
 period's data version first (``services.bump``: the period row's lock on PostgreSQL, the write lock
 on SQLite) and inserts its batch and rows after, so one period's batches get their ids from one
 transaction at a time. A batch that has not committed is not seen, and not skipped: the copy
-remembers the newest batch it has seen (read before a full read, from the small upload_batches
-table: about 1 ms, where the largest evidence id of a period costs a scan of its index, 85 ms at
-10,000 units), and a later read starts after it, through ix_evidence_values_batch_id. Applying a
-row twice is harmless: the last row of a key still wins.
+remembers the newest batch with values it has seen (read before a full read, from the small
+upload_batches table with one index probe per batch: about 1 ms, where the largest evidence id of a
+period costs a scan of its index, 85 ms at 10,000 units), and a later read starts after it, through
+ix_evidence_values_batch_id. Batches without values (rejected uploads, activity-record imports) are
+created without the period's lock, so on PostgreSQL their ids may run ahead of a commit in progress:
+they are not counted. Applying a row twice is harmless: the last row of a key still wins.
 
 Kept per period and ``units_version`` (unit codes are read from org_units: an org change reads
 everything again). Frames handed out are never changed in place.
@@ -76,7 +78,10 @@ def current_values(db: Database, s: Session, period_id: int, units_version: int)
         copies = _copies.setdefault(db, {})
         copy = copies.get(period_id)
         if copy is None or copy.units_version != units_version:
-            last_batch = s.scalar(select(func.max(UploadBatch.id)).where(UploadBatch.period_id == period_id)) or 0
+            # Batches that wrote values only: a rejected upload or an activity-records import adds a batch
+            # row without taking the period's lock first, so its id says nothing about the order of commits.
+            wrote = select(EvidenceValue.id).where(EvidenceValue.batch_id == UploadBatch.id).exists()
+            last_batch = s.scalar(select(func.max(UploadBatch.id)).where(UploadBatch.period_id == period_id, wrote)) or 0
             frame = repo.evidence_frame(s, period_id, columnar=True)
             copies[period_id] = _Copy(units_version, int(last_batch), frame)
             STATS.full_reads += 1

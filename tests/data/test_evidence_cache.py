@@ -64,3 +64,41 @@ def test_new_unit_codes_read_everything_again(seeded):
         assert evidence_cache.STATS.full_reads == full + 1
     finally:
         worker.dispose()
+
+
+def test_a_batch_without_values_does_not_hide_an_earlier_numbered_batch_committed_later(seeded):
+    """On PostgreSQL a rejected upload (or a records import) takes a batch id without the period's lock,
+    so a commit still in progress can hold a lower one: the copy must not skip that commit's rows."""
+    import datetime as dt
+
+    from sqlalchemy import func, select, update
+
+    from data import services
+    from data.models import EvidenceValue, OrgUnit, UploadBatch
+
+    worker = Database(seeded.url)
+    try:
+        with seeded.session() as s:
+            pid = repo.get_period(s, P).id
+            top = s.scalar(select(func.max(UploadBatch.id)))
+            s.add(UploadBatch(id=top + 100, period_id=pid, file_name="坏文件.xlsx", file_hash="x", file_format="xlsx",
+                              status="rejected", n_units=0, n_values=0, n_changed=0, n_errors=1, n_warnings=0))
+        _read(worker)  # the full read sees the rejected batch, not the commit below
+        now = dt.datetime(2026, 7, 1, 9, 0)
+        with seeded.session() as s:  # a commit that took its batch id before the rejected one
+            services.bump(s, pid)
+            unit_id = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "C06"))
+            s.add(UploadBatch(id=top + 50, period_id=pid, file_name="先开始的.csv", file_hash="y", file_format="csv",
+                              status="committed", n_units=1, n_values=1, n_changed=1, n_errors=0, n_warnings=0))
+            s.flush()
+            s.execute(update(EvidenceValue).where(EvidenceValue.period_id == pid, EvidenceValue.unit_id == unit_id,
+                                                  EvidenceValue.field == "committee_meetings",
+                                                  EvidenceValue.superseded_at.is_(None)).values(superseded_at=now))
+            s.add(EvidenceValue(period_id=pid, unit_id=unit_id, field="committee_meetings", value=77.0, raw="77",
+                                batch_id=top + 50, file_name="先开始的.csv", uploaded_at=now))
+        now_frame = _read(worker)
+        got = now_frame[(now_frame["unit"] == "C06") & (now_frame["field"] == "committee_meetings")]["value"].tolist()
+        assert got == [77.0]
+        pd.testing.assert_frame_equal(_sorted(now_frame), _sorted(_fresh(seeded)), check_exact=True)
+    finally:
+        worker.dispose()
