@@ -8,7 +8,7 @@ that wait was most of the slowest page views on PostgreSQL (p95 0.5–0.7 s of w
 For a file of a few units the commit's own transaction computes the new version instead: the
 period's inputs at the version before, read by other connections (they see the committed state;
 the commit holds the period's lock, so nothing else changes it meanwhile), with this batch's values
-put in place (``services.evidence_with``), scored by the one ``services.compute_score``; the score
+put in place (``evidence_cache.with_values``), scored by the one ``services.compute_score``; the score
 and its gap lists are stored in the same transaction (``results_store.store_in_session``). The new
 data version and its results become visible together: no viewer waits for them.
 
@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import frames, results_store, services
+from data import evidence_cache, frames, results_store, services
 from data.db import Database
 from data.models import PERIOD_STATUSES, Period
 from scoring.gaps import grade_gaps
@@ -51,7 +51,7 @@ def score_in_transaction(s: Session, db: Database, period_code: str, period_id: 
             return None
         after = dataclasses.replace(before, data_version=int(made))
         inp = services.scoring_inputs(period_code, db)
-        evidence = services.evidence_with(inp.evidence, cells)
+        evidence = evidence_cache.with_values(inp.evidence, cells)
         result = services.compute_score(services.with_evidence(inp, evidence))
         gaps = grade_gaps(inp.table, result, inp.period.kind)
         score_payload, gaps_payload = frames.pack_result(result), services.pack_gaps(gaps)

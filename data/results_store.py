@@ -224,9 +224,14 @@ def store_in_session(s, v: Version, kind: str, payload: bytes) -> None:
                        table_version_id=v.table_version_id, payload=payload, created_at=utcnow()))
 
 
+def _shared_key(v: Version, kind: str) -> tuple:
+    """The in-process memory key of result ``kind`` of version ``v`` (its family is (kind, period))."""
+    return (kind, v.period_id, v.data_version, v.table_version_id)
+
+
 def remember(db: Database, v: Version, kind: str, value) -> None:
     """Put a result of version ``v`` in this process's memory, as ``shared`` would have after computing it."""
-    _memory(db).put((kind, v.period_id, v.data_version, v.table_version_id), value, (kind, v.period_id))
+    _memory(db).put(_shared_key(v, kind), value, (kind, v.period_id))
 
 
 def redis_url() -> str | None:
@@ -325,7 +330,7 @@ def _lock_fd(path: str) -> int:
 def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
            encode: Callable[[object], bytes], decode: Callable[[bytes], object]):
     """The result ``kind`` of version ``v``: from memory, else the shared store, else computed once and stored."""
-    key = (kind, v.period_id, v.data_version, v.table_version_id)
+    key = _shared_key(v, kind)
     mem = _memory(db)
     hit, value = mem.get(key)
     if hit:

@@ -284,16 +284,10 @@ def unpack_gaps(payload: bytes) -> pd.DataFrame:
     return frames.unpack(payload)[0]["gaps"]
 
 
-def evidence_with(evidence: pd.DataFrame, new_values: pd.DataFrame | None) -> pd.DataFrame:
-    """``evidence`` (unit, field, value) with the cells of ``new_values`` put in place of theirs;
-    a NaN value clears the cell (no row, as ``repo.evidence_frame`` reads a cleared value)."""
-    return evidence_cache.with_values(evidence, new_values)
-
-
 def score_with_changes(period_code: str, new_values: pd.DataFrame, db: Database | None = None) -> ScoreResult:
     """The period's score as if ``new_values`` (unit, field, value) were committed; stores nothing."""
     inp = scoring_inputs(period_code, db)
-    ev = evidence_with(inp.evidence, new_values)
+    ev = evidence_cache.with_values(inp.evidence, new_values)
     units = units_with_data(inp.units, ev, inp.adjustments, inp.records)
     return score(inp.table, ev, units[_UNIT_COLS], inp.period.kind, inp.adjustments, inp.overrides,
                  **inp.score_kwargs())
