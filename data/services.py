@@ -165,8 +165,6 @@ def _load_frame(db: Database, loader, period_id: int):
     return _Lazy(load)
 
 
-
-
 def scoring_inputs(period_code: str, db: Database | None = None) -> ScoringInputs:
     """Table, units, evidence and adjustments of the period's current version (evidence and
     adjustments read on first use). A published period's table and units are its snapshot's."""
