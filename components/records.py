@@ -9,6 +9,8 @@ import math
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.lite import el
+
 RHYTHM_LABELS = {"monthly": "每月", "quarterly": "每季度"}
 USED_LABELS = {"typed": "填报数", "records": "活动记录"}
 
@@ -51,21 +53,22 @@ def make_record_form(types: list[str], today: str) -> html.Div:
     ], id="records-form")
 
 
-def _record_chip(r: dict, attachments: dict) -> html.Button:
+def _record_chip(r: dict, attachments: dict) -> dict:
     day = r["day"][8:10].lstrip("0") + "日"
     n_att = attachments.get(r["id"], 0)
-    label = [day, html.Span(f" {_pct(r['pct'])}", className="cal-pct") if r.get("pct") is not None else None,
-             html.Span(f" 附{n_att}", className="cal-att", title=f"佐证材料 {n_att} 个") if n_att else None]
+    label = [day, el(html.Span, f" {_pct(r['pct'])}", className="cal-pct") if r.get("pct") is not None else None,
+             el(html.Span, f" 附{n_att}", className="cal-att", title=f"佐证材料 {n_att} 个") if n_att else None]
     title = f"{r['day']} {r.get('topic') or ''}；实到 {_num(r.get('attended'))}/应到 {_num(r.get('expected'))}"
     if r.get("below"):
         title += "（出席率低于要求，不计数）"
-    return html.Button(label, id={"type": "records-open", "id": int(r["id"])}, n_clicks=0, type="button",
+    return el(html.Button, label, id={"type": "records-open", "id": int(r["id"])}, n_clicks=0, type="button",
                        title=title, className="cal-chip" + (" cal-below" if r.get("below") else ""))
 
 
 def make_calendar_strip(months: list[tuple[int, int]], types: list[str], cells: dict, rhythms: dict,
                         attachments: dict | None = None, checked: set | None = None) -> html.Div:
-    """One row per activity type, one column per month of the period. A month without a record of a
+    """One row per activity type, one column per month of the period (rows and cells as ``el``: drawn on
+    every branch-page view). A month without a record of a
     type that must be held monthly (or a quarter without one, for quarterly types) is marked 缺 —
     for the types in ``checked`` only (the unit's scored fields: not for an item 不适用 to it)."""
     attachments = attachments or {}
@@ -85,13 +88,13 @@ def make_calendar_strip(months: list[tuple[int, int]], types: list[str], cells: 
             missing = (rhythm == "monthly" and k not in valid_in) or \
                 (rhythm == "quarterly" and (y, (m - 1) // 3) not in quarter_held)
             content = [_record_chip(r, attachments) for r in rs] or \
-                [html.Span("缺" if missing else "·", className="cal-miss-text" if missing else "text-muted")]
-            tds.append(html.Td(content, className="cal-cell" + (" cal-missing" if missing else ""),
+                [el(html.Span, "缺" if missing else "·", className="cal-miss-text" if missing else "text-muted")]
+            tds.append(el(html.Td, content, className="cal-cell" + (" cal-missing" if missing else ""),
                                **{"data-month": k, "data-type": t}))
         n = sum(len(v) for v in by_month.values())
-        label = [html.Span(t, className="fw-semibold"), html.Span(f" {n} 次", className="small-muted"),
-                 html.Div(RHYTHM_LABELS.get(rhythm, ""), className="small-muted") if rhythm else None]
-        body.append(html.Tr([html.Th(label, className="nowrap")] + tds))
+        label = [el(html.Span, t, className="fw-semibold"), el(html.Span, f" {n} 次", className="small-muted"),
+                 el(html.Div, RHYTHM_LABELS.get(rhythm, ""), className="small-muted") if rhythm else None]
+        body.append(el(html.Tr, [el(html.Th, label, className="nowrap")] + tds))
     legend = html.Div(["点击日期查看该次活动；百分数为出席率；", html.Span("缺", className="cal-miss-text"),
                        "：按规定应召开而未召开的月份（季度类活动标记整季）；橙色：出席率低于要求，不计数。"],
                       className="small-muted mt-1")
@@ -109,12 +112,12 @@ def make_records_list(rows: list[dict], page: int, total: int, page_size: int) -
         att = f"{_num(r['attended'])}/{_num(r['expected'])}"
         if r.get("attendance_pct") is not None:
             att += f"（{_pct(r['attendance_pct'])}）"
-        trs.append(html.Tr([
-            html.Td(str(r["held_on"]), className="nowrap"), html.Td(r["activity_type"], className="nowrap"),
-            html.Td(r["topic"] or "—"), html.Td(r["place"] or "—"), html.Td(att, className="nowrap"),
-            html.Td(r["host"] or "—", className="nowrap"), html.Td(r["source"], className="small-muted"),
-            html.Td(html.Button("详情", id={"type": "records-open", "id": int(r["id"])}, n_clicks=0, type="button",
-                                className="btn btn-outline-secondary btn-sm py-0 px-2 nowrap")),
+        trs.append(el(html.Tr, [
+            el(html.Td, str(r["held_on"]), className="nowrap"), el(html.Td, r["activity_type"], className="nowrap"),
+            el(html.Td, r["topic"] or "—"), el(html.Td, r["place"] or "—"), el(html.Td, att, className="nowrap"),
+            el(html.Td, r["host"] or "—", className="nowrap"), el(html.Td, r["source"], className="small-muted"),
+            el(html.Td, el(html.Button, "详情", id={"type": "records-open", "id": int(r["id"])}, n_clicks=0,
+                           type="button", className="btn btn-outline-secondary btn-sm py-0 px-2 nowrap")),
         ], id=f"records-row-{r['id']}"))
     pages = max(1, math.ceil(total / page_size))
     first = page * page_size + 1

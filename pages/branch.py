@@ -20,6 +20,7 @@ from components.charts import GRAPH_CONFIG, make_radar, make_trend
 from components.documents import make_doc_buttons
 from components.formats import fmt_date, fmt_datetime, fmt_points, grade_color
 from components.grids import make_grid, text_col
+from components.lite import el
 from components.shell import make_empty, make_error_body, make_page_header, make_period_select
 from data import rectifications, services
 from data.permissions import AccessDenied, NotFound
@@ -104,10 +105,29 @@ def _gap_list(d: dict) -> html.Div:
     return html.Div([note, html.Ol(items, className="gap-list mb-0", id="branch-gap-list")])
 
 
-def _row_action(code: str) -> html.Td:
-    return html.Td(html.Button("操作", id={"type": "branch-row-act", "item": code}, n_clicks=0, type="button",
-                               className="btn btn-outline-danger btn-sm py-0 px-2 nowrap",
-                               title="对该指标扣分、评定、认定不适用或登记整改"), className="text-center")
+def _row_action(code: str) -> dict:
+    return el(html.Td, el(html.Button, "操作", id={"type": "branch-row-act", "item": code}, n_clicks=0, type="button",
+                          className="btn btn-outline-danger btn-sm py-0 px-2 nowrap",
+                          title="对该指标扣分、评定、认定不适用或登记整改"), className="text-center")
+
+
+def _item_row(r, described: str, no_evidence: bool, can_act: bool) -> dict:
+    """One item's row (``el``: the table has a row per item, drawn on every view)."""
+    diff = r.self_diff
+    self_cell = "—" if r.self_points is None or (isinstance(r.self_points, float) and
+                                                  math.isnan(r.self_points)) else _num(r.self_points)
+    flag = not (isinstance(diff, float) and math.isnan(diff)) and abs(diff) >= 0.5
+    cells = [
+        el(html.Td, ("★ " if r.core else "") + r.item, className="nowrap"),
+        el(html.Td, [el(html.Div, r.name)] + ([el(html.Div, described, className="small-muted")] if described else [])),
+        el(html.Td, f"{_num(r.points)} / {_num(r.max)}" if r.kind == "base" else _num(r.points),
+           className="nowrap text-end"),
+        el(html.Td, [make_status_badge(str(r.status)), make_no_evidence_badge(no_evidence, f"branch-noev-{r.item}")]),
+        el(html.Td, [el(html.Div, r.explanation, className="explain"), el(html.Div, r.evidence, className="small-muted")]),
+        el(html.Td, self_cell, className="text-end" + (" diff-high" if flag else ""),
+           title=f"自评与考核得分相差 {_num(diff)} 分" if flag else None),
+    ]
+    return el(html.Tr, cells + ([_row_action(r.item)] if can_act else []))
 
 
 def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html.Div:
@@ -122,29 +142,15 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
         order.insert(0, focus_area)
     described = {i.code: "；".join(f"{k}：{v}" for k, v in (("考核内容", i.content), ("考评方式", i.method),
                                                             ("考核部门", i.owner)) if v) for i in table.all_items}
+    no_evidence = d.get("no_evidence", ())
+    if "self_diff" not in items.columns:
+        items = items.assign(self_diff=float("nan"))
     for code in order + ["加分项", "减分项", "一票否决"]:
         rows = items[items["area"] == code]
         if rows.empty:
             continue
-        body = []
-        for r in rows.itertuples(index=False):
-            diff = r.self_diff if "self_diff" in rows.columns else float("nan")
-            self_cell = "—" if r.self_points is None or (isinstance(r.self_points, float) and
-                                                          math.isnan(r.self_points)) else _num(r.self_points)
-            flag = not (isinstance(diff, float) and math.isnan(diff)) and abs(diff) >= 0.5
-            body.append(html.Tr([
-                html.Td(("★ " if r.core else "") + r.item, className="nowrap"),
-                html.Td([html.Div(r.name)] + ([html.Div(described[r.item], className="small-muted")]
-                                              if described.get(r.item) else [])),
-                html.Td(f"{_num(r.points)} / {_num(r.max)}" if r.kind == "base" else _num(r.points),
-                        className="nowrap text-end"),
-                html.Td([make_status_badge(str(r.status)),
-                         make_no_evidence_badge(r.item in d.get("no_evidence", ()), f"branch-noev-{r.item}")]),
-                html.Td([html.Div(r.explanation, className="explain"),
-                         html.Div(r.evidence, className="small-muted")]),
-                html.Td(self_cell, className="text-end" + (" diff-high" if flag else ""),
-                        title=f"自评与考核得分相差 {_num(diff)} 分" if flag else None),
-            ] + ([_row_action(r.item)] if can_act else [])))
+        body = [_item_row(r, described.get(r.item), r.item in no_evidence, can_act)
+                for r in rows.itertuples(index=False)]
         if code in names:
             a = areas.loc[code] if code in areas.index else None
             title = f"{code} {names[code]}"
