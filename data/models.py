@@ -82,7 +82,9 @@ class TableVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(200))
-    content: Mapped[dict] = mapped_column(JSON)
+    # Read only when the table itself is needed: listing periods (every page) asks only its version name,
+    # and parsing the whole table's JSON there cost 5 ms a branch-page view.
+    content: Mapped[dict] = mapped_column(JSON, deferred=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -124,6 +124,11 @@ def clear_cache(db: Database | None = None, stored: bool = False) -> None:
             s.execute(delete(StoredResult))
 
 
+def pin_versions() -> None:
+    """A page layout reads one version of each period, once (``results_store.pin_versions``)."""
+    results_store.pin_versions()
+
+
 def _version_key(db: Database, period_code: str) -> tuple:
     """(database, period, data version, table version, publication): what a derived result depends on."""
     v = _version(db, period_code)

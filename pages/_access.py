@@ -47,6 +47,7 @@ def open_page(page: str, period: str | None) -> tuple[Principal | None, str | No
     principal, denied = guard(page)
     if denied:
         return None, None, denied
+    services.pin_versions()  # a page view reads, and reads one version of each period
     period_code, error = resolve_period(period)
     if error:
         return None, None, error

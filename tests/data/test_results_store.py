@@ -325,3 +325,28 @@ def test_an_evidence_commit_keeps_the_units_frame_an_org_change_or_new_dates_rep
         assert services.scoring_inputs(P, other).units is not renamed
     finally:
         other.dispose()
+
+
+def test_a_page_view_reads_each_period_version_once_and_a_write_request_sees_its_own(seeded_sqlite):
+    """``pin_versions`` (page layouts): one query per period for the whole view, and a commit elsewhere
+    during the view does not change the version it works on; an unpinned request reads it every time."""
+    from flask import Flask
+    from sqlalchemy import event
+
+    db = seeded_sqlite
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    before = results_store.version(db, P)
+    app = Flask(__name__)
+    with app.test_request_context():
+        services.pin_versions()
+        n = len(statements)
+        first = results_store.version(db, P)
+        for _ in range(5):
+            assert results_store.version(db, P) == first
+        assert len(statements) == n + 1
+        _commit(db, "单位编码,支委会次数\nC01,7\n")  # another worker's commit during the view
+        assert results_store.version(db, P) == first
+    with app.test_request_context():  # not pinned: a write callback sees the version it made
+        _commit(db, "单位编码,支委会次数\nC01,8\n")
+        assert results_store.version(db, P).data_version == before.data_version + 2
