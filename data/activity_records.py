@@ -29,7 +29,7 @@ from data import repo
 from data.db import Database, get_db
 from data.models import PERIOD_STATUSES, ActivityRecord, Attachment, OrgUnit, Period, User, utcnow
 from data.permissions import NotFound, Principal, require, require_unit, unit_scope
-from data.services import InvalidInput, audit, lock_period
+from data.services import InvalidInput, audit, lock_period, table_for_period
 from scoring.glossary import period_label
 
 PUBLISHED = PERIOD_STATUSES[-1]
@@ -328,7 +328,6 @@ def unit_calendar(principal: Principal, unit_code: str, period_code: str, db: Da
     with db.session() as s:
         unit = _unit(s, unit_code)
         p = _span(s, period_code)
-        table = repo.table_for(p)
         rows = s.scalars(select(ActivityRecord).where(
             ActivityRecord.unit_id == unit.id, *_current_filter(),
             ActivityRecord.held_on >= p.start_date, ActivityRecord.held_on <= p.end_date)
@@ -339,6 +338,7 @@ def unit_calendar(principal: Principal, unit_code: str, period_code: str, db: Da
     while (y, m) <= (end.year, end.month):
         months.append((y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    table = table_for_period(period_code, db)  # the one the period is scored with (parsed once per version)
     thresholds = record_thresholds(table)
     cells: dict[str, dict[str, list]] = {}
     for r in rows:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from data import columnar as columnar_read
 from data.models import (OPEN_RECTIFICATION, RECTIFICATION_STATUSES, ActivityRecord, Adjustment, EvidenceValue,
@@ -146,7 +146,8 @@ def get_period(s: Session, code: str) -> Period | None:
 
 
 def list_periods(s: Session) -> list[PeriodInfo]:
-    rows = s.scalars(select(Period).order_by(Period.end_date.desc(), Period.code.desc())).all()
+    rows = s.scalars(select(Period).options(joinedload(Period.table_version))
+                     .order_by(Period.end_date.desc(), Period.code.desc())).all()
     return [period_info(p) for p in rows]
 
 

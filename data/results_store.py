@@ -91,7 +91,7 @@ class Version:
 
 
 def pin_versions() -> None:
-    """For the rest of this request, ``version`` answers each period from its first read.
+    """For the rest of this request, ``version`` (and ``pinned``) answer from their first read.
 
     A page view then works on one consistent version of each period, with one query per period
     instead of one per derived result it asks for (eleven on the branch page, about 10 ms). Only for
@@ -101,24 +101,24 @@ def pin_versions() -> None:
     from flask import g, has_request_context
 
     if has_request_context():
-        g.pinned_versions = {}
+        g.pinned_reads = {}
 
 
-def _pinned() -> dict | None:
+def pinned(key: tuple, read: Callable[[], object]):
+    """``read()``, once per pinned request (see ``pin_versions``); every time outside one."""
     from flask import g, has_request_context
 
-    return g.get("pinned_versions") if has_request_context() else None
+    memo = g.get("pinned_reads") if has_request_context() else None
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 def version(db: Database, period_code: str) -> Version | None:
     """One indexed query: the period's versions and its newest publication, or None for no such period."""
-    pinned = _pinned()
-    if pinned is None:
-        return _read_version(db, period_code)
-    key = (db, period_code)
-    if key not in pinned:
-        pinned[key] = _read_version(db, period_code)
-    return pinned[key]
+    return pinned(("version", db, period_code), lambda: _read_version(db, period_code))
 
 
 def _read_version(db: Database, period_code: str) -> Version | None:

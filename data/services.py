@@ -352,8 +352,11 @@ def what_if_changes(principal: Principal, period_code: str, changes: list[tuple[
 
 def periods(db: Database | None = None) -> list[repo.PeriodInfo]:
     db = db or get_db()
-    with db.session() as s:
-        return repo.list_periods(s)
+
+    def read():
+        with db.session() as s:
+            return repo.list_periods(s)
+    return results_store.pinned(("periods", db), read)
 
 
 def default_period_code(db: Database | None = None) -> str | None:

@@ -145,12 +145,13 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
     no_evidence = d.get("no_evidence", ())
     if "self_diff" not in items.columns:
         items = items.assign(self_diff=float("nan"))
+    by_area: dict[str, list] = {}
+    for r in items.itertuples(index=False):  # one pass (itertuples builds a row class per call)
+        by_area.setdefault(str(r.area), []).append(_item_row(r, described.get(r.item), r.item in no_evidence, can_act))
     for code in order + ["加分项", "减分项", "一票否决"]:
-        rows = items[items["area"] == code]
-        if rows.empty:
+        body = by_area.get(code)
+        if not body:
             continue
-        body = [_item_row(r, described.get(r.item), r.item in no_evidence, can_act)
-                for r in rows.itertuples(index=False)]
         if code in names:
             a = areas.loc[code] if code in areas.index else None
             title = f"{code} {names[code]}"
@@ -158,6 +159,7 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
             groups = next((ar.groups for ar in table.areas if ar.code == code), ())
             if groups:  # subtotals of the middle level (areas[].groups)
                 of = {i.code: i.group for ar in table.areas for i in ar.items}
+                rows = items[items["area"] == code]
                 g = rows.assign(_g=rows["item"].astype(str).map(of)).groupby("_g")[["points", "max"]].sum()
                 right = "；".join(f"{gr.name} {_num(g.loc[gr.code, 'points'])} / {_num(g.loc[gr.code, 'max'])}"
                                  for gr in groups if gr.code in g.index) + f"；合计 {right}"
