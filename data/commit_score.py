@@ -8,8 +8,9 @@ that wait was most of the slowest page views on PostgreSQL (p95 0.5–0.7 s of w
 For a file of a few units the commit's own transaction computes the new version instead: the
 period's inputs at the version before, read by other connections (they see the committed state;
 the commit holds the period's lock, so nothing else changes it meanwhile), with this batch's values
-put in place (``evidence_cache.with_values``), scored by the one ``services.compute_score``; the score
-and its gap lists are stored in the same transaction (``results_store.store_in_session``). The new
+put in place (``evidence_cache.with_values``), scored by the one ``services.compute_score``; the score,
+its gap lists and the frames the pages derive from them (``data/view_frames.py``) are stored in the
+same transaction (``results_store.store_in_session``). The new
 data version and its results become visible together: no viewer waits for them.
 
 Left to the after-commit path (as before): files of many units (their commit is long enough), the
@@ -26,7 +27,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import evidence_cache, frames, results_store, services
+from data import evidence_cache, frames, results_store, services, view_frames
 from data.db import Database
 from data.models import PERIOD_STATUSES, Period
 from scoring.gaps import grade_gaps
@@ -54,14 +55,18 @@ def score_in_transaction(s: Session, db: Database, period_code: str, period_id: 
         evidence = evidence_cache.with_values(inp.evidence, cells)
         result = services.compute_score(services.with_evidence(inp, evidence))
         gaps = grade_gaps(inp.table, result, inp.period.kind)
+        views = view_frames.build(inp, result, gaps)
         score_payload, gaps_payload = frames.pack_result(result), services.pack_gaps(gaps)
+        views_payload = view_frames.pack(views)
     except Exception:  # never fails a commit: the after-commit path computes the version instead
         log.exception("scoring period %s inside its commit failed", period_code)
         return None
     results_store.store_in_session(s, after, "score", score_payload)
     results_store.store_in_session(s, after, "gaps", gaps_payload)
+    results_store.store_in_session(s, after, "views", views_payload)
 
     def remember() -> None:
         results_store.remember(db, after, "score", result)
         results_store.remember(db, after, "gaps", gaps)
+        results_store.remember(db, after, "views", views)
     return remember

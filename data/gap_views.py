@@ -2,63 +2,31 @@
 
 Owns ``gap_overview``: what the gap page shows for one principal, period, grouping, 局 filter and
 page of rows. The arrays it works on (unit × area score rates, unit × item failures, one gap line
-per unit) are derived once per period and data version, under the same cache key as
-``services.score_period``, so a view costs a few masked numpy reductions, never a re-score or a
-per-unit loop. Must not build layout (pages/gaps.py does) or score anything itself.
+per unit) are derived once per period and data version for every worker (``data/view_frames.py``),
+so a view costs a few masked numpy reductions, never a re-score or a per-unit loop. Must not build
+layout (pages/gaps.py does) or score anything itself.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from data import services
-from data.db import Database, get_db
+from data.db import Database
 from data.permissions import Principal, require, unit_scope
-from scoring.gaps import area_gaps, area_rate_matrix, failed_matrix, group_rates, unit_gap_summary
+from data.view_frames import GapFrames, view_frames
+from scoring.gaps import group_rates
 
 GROUP_BY = {"bureau": "按局汇总", "category": "按考核类别汇总"}
 GROUP_LABEL = {"bureau": "局", "category": "考核类别"}
 SORTS = {"gap": "按失分（多的在前）", "rank": "按得分（高的在前）", "code": "按名称 / 编码"}
-NO_GROUP = "（未设置）"
 HEAT_PAGE_ROWS = 30     # heat-map rows per page (groups, or units after drill-down)
 GAP_LIST_LIMIT = 300    # rows of the 提分清单 grid; the rest are reached through the 局 filter / drill-down
 
 
-@dataclass(frozen=True)
-class GapFrames:
-    """Everything the gap page derives from one ScoreResult (rows in ``res.units`` order)."""
-
-    units: pd.DataFrame         # unit, name, category, bureau, total, display_order, lost
-    pct: np.ndarray             # units × areas score rate (0–1, NaN where the maximum is 0)
-    areas: list[str]
-    area_names: dict[str, str]
-    failed: np.ndarray          # units × base items: 未达标 or 缺报
-    failed_items: pd.DataFrame  # item, name, area (columns of ``failed``)
-    gap_units: pd.DataFrame     # unit_gap_summary, indexed by unit
-
-
 def gap_frames(period_code: str, db: Database | None = None) -> GapFrames:
-    db = db or get_db()
-
-    def build() -> GapFrames:
-        inp = services.scoring_inputs(period_code, db)
-        res = services.score_period(period_code, db)
-        meta = inp.units.set_index("unit")
-        u = res.units[["unit", "name", "category", "total", "display_order"]].copy()
-        u["category"] = u["category"].fillna(NO_GROUP).replace("", NO_GROUP)
-        u["bureau"] = u["unit"].map(meta["bureau"]).fillna(NO_GROUP).replace("", NO_GROUP).to_numpy(object)
-        lost = area_gaps(res).groupby("unit", sort=False)["lost"].sum()
-        u["lost"] = u["unit"].map(lost).fillna(0.0).to_numpy(float)
-        pct, areas = area_rate_matrix(res)
-        failed, items = failed_matrix(res, inp.table)
-        gaps = unit_gap_summary(services.period_gaps(period_code, db)).set_index("unit")
-        return GapFrames(u.reset_index(drop=True), pct, areas, {a.code: a.name for a in inp.table.areas},
-                         failed, items, gaps)
-
-    return services._cached(("gap_frames",) + services._version_key(db, period_code), build)
+    return view_frames(period_code, db).gap
 
 
 def _order(df: pd.DataFrame, sort: str, label: str) -> pd.DataFrame:

@@ -555,15 +555,11 @@ _NO_AREAS = pd.DataFrame({"area": pd.Series([], dtype=object), "category_pct": p
 
 
 def _category_area_means(period_code: str, db: Database) -> dict:
-    """category → (area, category_pct): the mean score rate of the category's units per area, derived once
-    per data version (the detail page used to scan every unit's areas on each view)."""
-    def build():
-        res = score_period(period_code, db)
-        a = res.areas[["unit", "area", "pct"]].merge(res.units[["unit", "category"]], on="unit")
-        means = a.groupby(["category", "area"], sort=False)["pct"].mean().rename("category_pct").reset_index()
-        return {c: g[["area", "category_pct"]].reset_index(drop=True) for c, g in means.groupby("category")}
+    """category → (area, category_pct): the mean score rate of the category's units per area (derived
+    once per data version for every worker: the detail page used to scan every unit's areas per view)."""
+    from data.view_frames import view_frames
 
-    return _cached(("category_area_means",) + _version_key(db, period_code), build)
+    return view_frames(period_code, db).category_means
 
 
 def _gaps_by_unit(period_code: str, db: Database):
