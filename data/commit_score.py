@@ -55,18 +55,20 @@ def score_in_transaction(s: Session, db: Database, period_code: str, period_id: 
         evidence = evidence_cache.with_values(inp.evidence, cells)
         result = services.compute_score(services.with_evidence(inp, evidence))
         gaps = grade_gaps(inp.table, result, inp.period.kind)
-        views = view_frames.build(inp, result, gaps)
+        views, means = view_frames.build(inp, result, gaps), view_frames.build_means(result)
         score_payload, gaps_payload = frames.pack_result(result), services.pack_gaps(gaps)
-        views_payload = view_frames.pack(views)
+        views_payload, means_payload = view_frames.pack(views), view_frames.pack_means(means)
     except Exception:  # never fails a commit: the after-commit path computes the version instead
         log.exception("scoring period %s inside its commit failed", period_code)
         return None
     results_store.store_in_session(s, after, "score", score_payload)
     results_store.store_in_session(s, after, "gaps", gaps_payload)
     results_store.store_in_session(s, after, "views", views_payload)
+    results_store.store_in_session(s, after, "means", means_payload)
 
     def remember() -> None:
         results_store.remember(db, after, "score", result)
         results_store.remember(db, after, "gaps", gaps)
         results_store.remember(db, after, "views", views)
+        results_store.remember(db, after, "means", means)
     return remember

@@ -557,9 +557,9 @@ _NO_AREAS = pd.DataFrame({"area": pd.Series([], dtype=object), "category_pct": p
 def _category_area_means(period_code: str, db: Database) -> dict:
     """category → (area, category_pct): the mean score rate of the category's units per area (derived
     once per data version for every worker: the detail page used to scan every unit's areas per view)."""
-    from data.view_frames import view_frames
+    from data.view_frames import category_means
 
-    return view_frames(period_code, db).category_means
+    return category_means(period_code, db)
 
 
 def _gaps_by_unit(period_code: str, db: Database):

@@ -1,13 +1,13 @@
 """What the page views derive from a period's score, built once per data version for every worker.
 
 Owns ``ViewFrames``: the gap page's arrays (unit × area score rates, unit × item failures, one gap
-line per unit), the category means the branch page's radar compares with, and the 活动规律性 rows
-of every unit. All three come from the score and its gap lists alone, and each took 20–140 ms per
+line per unit) and the 活动规律性 rows of every unit; and the category means the branch page's radar
+compares with. All three come from the score and its gap lists alone, and each took 20–140 ms per
 worker and version at 10,000 units: with an upload committed every few seconds, every worker paid
 them again on its next view.
 
-So they are derived by the one ``build`` and shared like the score (``results_store.shared``, kind
-"views"): a small upload's commit builds them in its own transaction (``data/commit_score.py``),
+So they are derived by ``build`` and ``build_means`` and shared like the score (``results_store.shared``,
+kinds "views" and "means"): a small upload's commit builds them in its own transaction (``data/commit_score.py``),
 otherwise the first worker to need them does; the others load them (a few ms). A published period
 derives them from its snapshot, once per worker. Must not build layout or score anything.
 """
@@ -42,14 +42,16 @@ class GapFrames:
 
 @dataclass(frozen=True)
 class ViewFrames:
+    """The gap page's frames (kind "views"); the branch page's category means are stored apart (kind
+    "means", a few hundred bytes: a branch view should not load the gap page's 600 KB)."""
+
     gap: GapFrames
-    category_means: dict[str, pd.DataFrame]  # category → (area, category_pct): mean score rate per area
     regularity: pd.DataFrame                 # REGULARITY_COLUMNS, every unit, most missing first
 
 
 def build(inp, res, gaps: pd.DataFrame) -> ViewFrames:
     """From the period's inputs (table, units), its score and its gap lists (``services.period_gaps``)."""
-    return ViewFrames(_gap_frames(inp, res, gaps), _category_means(res), _regularity(inp, res))
+    return ViewFrames(_gap_frames(inp, res, gaps), _regularity(inp, res))
 
 
 def _gap_frames(inp, res, gaps: pd.DataFrame) -> GapFrames:
@@ -65,7 +67,8 @@ def _gap_frames(inp, res, gaps: pd.DataFrame) -> GapFrames:
                      failed, items, unit_gap_summary(gaps).set_index("unit"))
 
 
-def _category_means(res) -> dict[str, pd.DataFrame]:
+def build_means(res) -> dict[str, pd.DataFrame]:
+    """category → (area, category_pct): the mean score rate of the category's units per area."""
     a = res.areas[["unit", "area", "pct"]].merge(res.units[["unit", "category"]], on="unit")
     means = a.groupby(["category", "area"], sort=False)["pct"].mean().rename("category_pct").reset_index()
     return {c: g[["area", "category_pct"]].reset_index(drop=True) for c, g in means.groupby("category")}
@@ -111,14 +114,11 @@ def _regularity(inp, res) -> pd.DataFrame:
 
 def pack(v: ViewFrames) -> bytes:
     g = v.gap
-    means = (pd.concat([m.assign(category=c) for c, m in v.category_means.items()], ignore_index=True)
-             if v.category_means else pd.DataFrame({"area": [], "category_pct": [], "category": []}))
     return frames.pack({
         "units": g.units, "pct": pd.DataFrame(g.pct, columns=[f"a{i}" for i in range(g.pct.shape[1])]),
         "failed": pd.DataFrame(g.failed, columns=[f"i{i}" for i in range(g.failed.shape[1])]),
-        "failed_items": g.failed_items, "gap_units": g.gap_units, "category_means": means,
-        "regularity": v.regularity,
-    }, {"areas": list(g.areas), "area_names": g.area_names, "categories": list(v.category_means),
+        "failed_items": g.failed_items, "gap_units": g.gap_units, "regularity": v.regularity,
+    }, {"areas": list(g.areas), "area_names": g.area_names,
         "pct_rows": int(g.pct.shape[0]), "failed_rows": int(g.failed.shape[0])})
 
 
@@ -126,25 +126,46 @@ def unpack(payload: bytes) -> ViewFrames:
     f, meta = frames.unpack(payload)
     pct = f["pct"].to_numpy(float).reshape(meta["pct_rows"], len(f["pct"].columns))
     failed = f["failed"].to_numpy(bool).reshape(meta["failed_rows"], len(f["failed"].columns))
-    means = f["category_means"]
-    by_category = {c: means.loc[means["category"] == c, ["area", "category_pct"]].reset_index(drop=True)
-                   for c in meta["categories"]}
     gap = GapFrames(f["units"], pct, list(meta["areas"]), dict(meta["area_names"]), failed, f["failed_items"],
                     f["gap_units"])
-    return ViewFrames(gap, by_category, f["regularity"])
+    return ViewFrames(gap, f["regularity"])
 
 
-def view_frames(period_code: str, db: Database | None = None) -> ViewFrames:
-    """The period's ViewFrames at its current version (a published period: from its snapshot)."""
+def pack_means(means: dict[str, pd.DataFrame]) -> bytes:
+    long = (pd.concat([m.assign(category=c) for c, m in means.items()], ignore_index=True) if means
+            else pd.DataFrame({"area": [], "category_pct": [], "category": []}))
+    return frames.pack({"means": long}, {"categories": list(means)})
+
+
+def unpack_means(payload: bytes) -> dict[str, pd.DataFrame]:
+    f, meta = frames.unpack(payload)
+    long = f["means"]
+    return {c: long.loc[long["category"] == c, ["area", "category_pct"]].reset_index(drop=True)
+            for c in meta["categories"]}
+
+
+def _shared(period_code: str, db: Database | None, kind: str, compute, encode, decode):
     from data import services
 
     db = db or get_db()
     v = services._version(db, period_code)
+    if services._published(v):  # from the snapshot, once per worker
+        return services._cached((kind,) + services._version_key(db, period_code), lambda: compute(db))
+    return results_store.shared(db, v, kind, lambda: compute(db), encode, decode)
 
-    def compute() -> ViewFrames:
-        return build(services.scoring_inputs(period_code, db), services.score_period(period_code, db),
-                     services.period_gaps(period_code, db))
 
-    if services._published(v):
-        return services._cached(("views",) + services._version_key(db, period_code), compute)
-    return results_store.shared(db, v, "views", compute, pack, unpack)
+def view_frames(period_code: str, db: Database | None = None) -> ViewFrames:
+    """The gap page's frames at the period's current version (a published period: from its snapshot)."""
+    from data import services
+
+    return _shared(period_code, db, "views", lambda db: build(
+        services.scoring_inputs(period_code, db), services.score_period(period_code, db),
+        services.period_gaps(period_code, db)), pack, unpack)
+
+
+def category_means(period_code: str, db: Database | None = None) -> dict[str, pd.DataFrame]:
+    """The branch page's category means at the period's current version."""
+    from data import services
+
+    return _shared(period_code, db, "means", lambda db: build_means(services.score_period(period_code, db)),
+                   pack_means, unpack_means)

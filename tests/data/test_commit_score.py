@@ -30,7 +30,7 @@ def test_a_small_commit_stores_the_new_version_as_a_fresh_read_scores_it(seeded)
     assert results_store.STATS.engine_runs == runs + 1  # scored inside the commit, once
     v = results_store.version(seeded, P)
     assert {(k, dv) for k, dv, _ in results_store.stored_versions(seeded, P)} == {
-        ("score", v.data_version), ("gaps", v.data_version), ("views", v.data_version)}
+        ("score", v.data_version), ("gaps", v.data_version), ("views", v.data_version), ("means", v.data_version)}
     other, fresh_db = Database(seeded.url), Database(seeded.url)
     try:
         stored = services.score_period(P, other)  # another worker: loads what the commit stored
@@ -45,9 +45,11 @@ def test_a_small_commit_stores_the_new_version_as_a_fresh_read_scores_it(seeded)
                                       check_exact=True)
         fresh_views = view_frames.build(inp, fresh, grade_gaps(inp.table, fresh, inp.period.kind))
         assert_views_equal(view_frames.view_frames(P, other), fresh_views)
+        assert_means_equal(view_frames.category_means(P, other), view_frames.build_means(fresh))
         # The committing worker has all three in memory: nothing to load or compute.
         counts = (results_store.STATS.engine_runs, results_store.STATS.loaded)
         services.score_period(P, seeded), services.period_gaps(P, seeded), view_frames.view_frames(P, seeded)
+        view_frames.category_means(P, seeded)
         assert (results_store.STATS.engine_runs, results_store.STATS.loaded) == counts
     finally:
         other.dispose()
@@ -62,22 +64,26 @@ def assert_views_equal(got: view_frames.ViewFrames, want: view_frames.ViewFrames
     assert (g.areas, g.area_names) == (w.areas, w.area_names)
     pd.testing.assert_frame_equal(g.failed_items, w.failed_items, check_exact=True)
     pd.testing.assert_frame_equal(g.gap_units, w.gap_units, check_exact=True)
-    assert list(got.category_means) == list(want.category_means)
-    for c, frame in want.category_means.items():
-        pd.testing.assert_frame_equal(got.category_means[c], frame, check_exact=True, obj=c)
     pd.testing.assert_frame_equal(got.regularity, want.regularity, check_exact=True)
+
+
+def assert_means_equal(got: dict, want: dict) -> None:
+    assert list(got) == list(want)
+    for c, frame in want.items():
+        pd.testing.assert_frame_equal(got[c], frame, check_exact=True, obj=c)
 
 
 def test_page_frames_come_back_from_the_store_exactly_as_built(seeded):
     """Another worker loads the views the first one built (no build of its own), equal to a fresh build."""
     services.clear_cache(seeded, stored=True)
-    built = view_frames.view_frames(P, seeded)
-    assert len(built.gap.units) and len(built.regularity) and built.category_means
+    built, means = view_frames.view_frames(P, seeded), view_frames.category_means(P, seeded)
+    assert len(built.gap.units) and len(built.regularity) and means
     results_store.wait_stored()
     other = Database(seeded.url)
     try:
         computed = results_store.STATS.computed
         loaded = view_frames.view_frames(P, other)
+        assert_means_equal(view_frames.category_means(P, other), means)
         assert results_store.STATS.computed == computed, "the second worker derived the views again"
         assert_views_equal(loaded, built)
     finally:

@@ -83,7 +83,7 @@ def test_no_worker_serves_a_stale_result_after_a_commit(seeded):
         with a.session() as s:
             dv = s.scalar(select(Period.data_version).where(Period.code == P))
         tv = results_store.version(a, P).table_version_id
-        assert results_store.stored_versions(a, P) == [("gaps", dv, tv), ("score", dv, tv), ("views", dv, tv)]
+        assert results_store.stored_versions(a, P) == [("gaps", dv, tv), ("means", dv, tv), ("score", dv, tv), ("views", dv, tv)]
         # The gap lists follow the same version.
         gaps = services.period_gaps(P, b)
         assert set(gaps["unit"]) <= set(fresh.index)
