@@ -338,6 +338,8 @@ def seed_database(db: Database, n_units: int = 40, seed: int = 2026, with_users:
                 dict(period_id=periods[r.period].id, unit_id=ids[r.unit], item_code=r.item, kind=r.kind,
                      points=r.points, reason=r.reason, created_by=inspector_id, created_at=seeded_at)
                 for r in j.itertuples()])
+        if n_units > 200:  # the 整改台账 of a province: one item for about one unit in three
+            _bulk_rectifications(s, data, ids, periods, inspector_id)
         if n_units <= 200:
             _seed_rectifications(s, data, ids, periods, inspector_id, rng)
             _seed_self_assessment(s, data, ids, periods["2026H1"], rng)
@@ -378,12 +380,15 @@ def _col_letter(i: int) -> str:
     return s
 
 
+_PROBLEMS = [
+    ("E1", "支委会会议记录不完整，缺少议题和表决情况"), ("C6", "主题党日活动方案未提前报备"),
+    ("D2", "个别党员党费未按月足额缴纳"), ("E3", "党务公开栏更新不及时"), ("C2", "党员大会会议记录未存档"),
+    ("A1", "集中学习签到表与会议记录人数不一致"), ("B1", "支委会委员缺额未及时增补"),
+]
+
+
 def _seed_rectifications(s, data: DemoData, ids, periods, inspector_id, rng) -> None:
-    problems = [
-        ("E1", "支委会会议记录不完整，缺少议题和表决情况"), ("C6", "主题党日活动方案未提前报备"),
-        ("D2", "个别党员党费未按月足额缴纳"), ("E3", "党务公开栏更新不及时"), ("C2", "党员大会会议记录未存档"),
-        ("A1", "集中学习签到表与会议记录人数不一致"), ("B1", "支委会委员缺额未及时增补"),
-    ]
+    problems = _PROBLEMS
     codes = list(data.units["code"])
     today = dt.date.today()
     for k in range(min(14, len(codes))):
@@ -407,6 +412,23 @@ def _seed_rectifications(s, data: DemoData, ids, periods, inspector_id, rng) -> 
         if k == 1:
             r.status, r.closed_at, r.closed_evidence = "已销号", today - dt.timedelta(days=3), "已更新公开栏并拍照存档"
         s.add(r)
+
+
+def _bulk_rectifications(s, data: DemoData, ids, periods, inspector_id) -> None:
+    """About one 整改 item per three units, one executemany (benchmarks: the 整改台账 at scale)."""
+    problems = [p for _, p in _PROBLEMS]
+    today = dt.date.today()
+    rows = []
+    for k, unit in enumerate(list(data.units["code"])[::3]):
+        item = _PROBLEMS[k % len(_PROBLEMS)][0]
+        row = dict(period_id=periods["2026H1"].id, unit_id=ids[unit], item_code=item, problem=problems[k % len(problems)],
+                   source="2026 年上半年台账资料检查", responsible="支部书记", status="整改中",
+                   deadline=today + dt.timedelta(days=(k * 37) % 85 - 40), created_by=inspector_id,
+                   closed_at=None, closed_evidence=None, recheck_at=None, recheck_result=None)
+        if k % 3 == 0:
+            row.update(status="已销号", closed_at=today - dt.timedelta(days=5), closed_evidence="已补齐会议记录并报备")
+        rows.append(row)
+    s.execute(insert(Rectification), rows)
 
 
 def _seed_self_assessment(s, data: DemoData, ids, period, rng) -> None:

@@ -38,6 +38,8 @@ EXPECTED = {  # "module:function" -> roles allowed (from the README), is it a wr
     "pages.rankings:_summary": (EVERYONE, False),
     "pages.rankings:_export": (EVERYONE, False),
     "pages.rankings:_publish": ({I}, True),  # 考核组: 更新考核期状态
+    # 整改台账 (every role; staff see their own units' items): the grid's server-side blocks
+    "pages.rectifications:_rows_block": (EVERYONE, False),
     # Documents are downloads on pages every role sees (排名总览, 支部详情, 整改台账); the services
     # scope them to the staff member's own units, so the role table gives them to every role.
     "pages._documents:_rankings_documents": (EVERYONE, False),
@@ -201,6 +203,8 @@ def _inputs(name: str, role: str, db, n: int) -> dict:
                                                                         "filterModel": {}},
                                        "rankings-view.data": {"period": "2026H1", "category": None, "server": True}},
         "pages.rankings:_summary": {"rankings-summary.active_item": "summary", "rankings-period.value": "2026H1"},
+        "pages.rectifications:_rows_block": {"rect-grid.getRowsRequest": {"startRow": 0, "endRow": 100, "sortModel": [],
+                                                                          "filterModel": {}}},
         "pages.rankings:_export": {"rankings-export.n_clicks": 1, "rankings-grid.virtualRowData": [{"unit": unit}],
                                    "rankings-period.value": "2026H1",
                                    "rankings-view.data": {"period": "2026H1", "category": None, "server": False}},
