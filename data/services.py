@@ -628,15 +628,18 @@ def rectification_list(principal: Principal, db: Database | None = None) -> pd.D
     """Every 整改 item the principal may see, across units and periods, overdue ones first."""
     require(principal, "view_scores")
     db = db or get_db()
-    with db.session() as s:
+    r = Rectification
+    with db.session() as s:  # columns, not ORM objects: a province's ledger holds thousands of items
         rows = s.execute(
-            select(Rectification, OrgUnit.code, OrgUnit.name, Period.code)
-            .join(OrgUnit, OrgUnit.id == Rectification.unit_id).join(Period, Period.id == Rectification.period_id)
-            .order_by(Rectification.deadline)).all()
-        out = [{**_rect_dict(r), "unit": code, "unit_name": name, "period": pcode} for r, code, name, pcode in rows]
-    df = pd.DataFrame(out, columns=["id", "unit", "unit_name", "period", "item", "problem", "source", "responsible",
-                                    "deadline", "status", "overdue", "closed_at", "closed_evidence", "recheck_at",
-                                    "recheck_result"])
+            select(r.id, OrgUnit.code, OrgUnit.name, Period.code, r.item_code, r.problem, r.source, r.responsible,
+                   r.deadline, r.status, r.closed_at, r.closed_evidence, r.recheck_at, r.recheck_result)
+            .join(OrgUnit, OrgUnit.id == r.unit_id).join(Period, Period.id == r.period_id)
+            .order_by(r.deadline)).all()
+    df = pd.DataFrame(rows, columns=["id", "unit", "unit_name", "period", "item", "problem", "source", "responsible",
+                                     "deadline", "status", "closed_at", "closed_evidence", "recheck_at",
+                                     "recheck_result"])
+    today = dt.date.today()  # as _rect_dict decides it for one item
+    df.insert(10, "overdue", [st in OPEN_RECTIFICATION and d < today for st, d in zip(df["status"], df["deadline"])])
     df = _scoped(df, principal)
     return df.sort_values(["overdue", "deadline"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
