@@ -147,6 +147,45 @@ def parse_cell(value: object, f: FieldDef) -> Parsed:
     return Parsed(problem=f"unit:{m.group(2)}")
 
 
+_DATE = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?"
+                   r"(?:\s*(?:[T ]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?|上午|下午|晚上)?.*)?$")
+_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value: object, month: bool = False) -> dt.date | None:
+    """A cell as a date, else None: a date/datetime, an Excel serial day number (a date cell formatted as a
+    number), 「20260305」, or a written form (「2026-03-05」「2026/3/5」「2026.3.5」「2026年3月5日」, a time or
+    「下午」 after it ignored). ``month``: 「2023年6月」「2023-06」 also count, as the first of the month (dates
+    kept by month, such as a unit's last election)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        n = float(value)
+        if n.is_integer() and 20_000 <= n <= 80_000:  # 1954 .. 2119 as Excel counts days
+            return _EXCEL_EPOCH + dt.timedelta(days=int(n))
+        if not (n.is_integer() and 19_000_101 <= n <= 21_001_231):
+            return None
+        value = str(int(n))
+    s = text(value)
+    m = _DATE.match(s) or _COMPACT_DATE.match(s)
+    day = m.group(3) if m else None
+    if m is None and month:
+        m = _MONTH.match(s)
+        day = "1"
+    if m is None:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(day))
+    except ValueError:
+        return None
+
+
 def _parse_bool(value: object) -> Parsed:
     if isinstance(value, bool):
         return Parsed(1.0 if value else 0.0)

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data.intake.issues import IssueReport, Limits, Severity, UploadIssue
-from data.intake.normalise import FALSE_WORDS, TRUE_WORDS, column_letter, is_blank, key, raw_text, text
+from data.intake.normalise import (FALSE_WORDS, TRUE_WORDS, column_letter, is_blank, key, parse_date, raw_text,
+                                   text)
 from data.intake.readers import Grid, open_source
 
 
@@ -82,10 +83,6 @@ TYPE_SYNONYMS = {
 TEXT_LIMITS = {"topic": 200, "place": 120, "host": 64, "note": 2000}
 ROW_COLUMNS = ["row", "unit", "activity_type", "held_on", "topic", "place", "expected", "attended", "host",
                "secretary_lectured", "note"]
-_DATE = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?"
-                   r"(?:\s*(?:[T ]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?|上午|下午|晚上)?.*)?$")
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 class RecordIssueCode(enum.Enum):
@@ -143,32 +140,6 @@ def canonical_type(value, allowed: tuple[str, ...]) -> str | None:
         if t in allowed and k in {key(w) for w in words}:
             return t
     return None
-
-
-def parse_date(value) -> dt.date | None:
-    """A cell as a date: a date/datetime, an Excel serial number or one of the usual written forms."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        n = float(value)
-        if n.is_integer() and 20_000 <= n <= 80_000:  # 1954 .. 2119 as Excel counts days
-            return _EXCEL_EPOCH + dt.timedelta(days=int(n))
-        if n.is_integer() and 19_000_101 <= n <= 21_001_231:
-            value = str(int(n))
-        else:
-            return None
-    s = text(value)
-    m = _DATE.match(s) or _COMPACT_DATE.match(s)
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
 
 
 def _people(value) -> int | None:

@@ -20,7 +20,6 @@ Decisions where the issue is silent:
 """
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import hashlib
 import re
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data.intake.issues import IssueReport, Limits, Severity, UploadIssue
-from data.intake.normalise import TRUE_WORDS, FALSE_WORDS, is_blank, key, raw_text, text
+from data.intake.normalise import TRUE_WORDS, FALSE_WORDS, is_blank, key, parse_date, raw_text, text
 from data.intake.readers import Grid, open_source
 
 KINDS = ("党委", "党总支", "党支部")
@@ -70,7 +69,6 @@ HEADERS = [c.header for c in COLUMNS]
 _KEYS = {key(w): c for c in COLUMNS for w in (c.header, *c.synonyms)}
 ROW_COLUMNS = ["row", "code", "name", "kind", "parent", "bureau", "level", "category", "secretary", "members_full",
                "members_probationary", "last_election", "assessed", "has_committee"]
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?$")
 
 
 class UnitIssueCode(enum.Enum):
@@ -125,20 +123,6 @@ def parse_bool(value) -> bool | None:
     if k in FALSE_WORDS or k in ("不参加", "未设", "未设立", "不设"):
         return False
     return None
-
-
-def parse_date(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    m = _DATE.match(text(value))
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
-    except ValueError:
-        return None
 
 
 def _count(value) -> int | None:
@@ -291,7 +275,7 @@ class _Parser:
         v = cells.get("last_election")
         out["last_election"] = None
         if not is_blank(v):
-            out["last_election"] = parse_date(v)
+            out["last_election"] = parse_date(v, month=True)
             if out["last_election"] is None:
                 self.issue(UnitIssueCode.BAD_DATE, n, "last_election", v,
                            "不是日期，请填写如「2024-05-10」或「2024年5月」")

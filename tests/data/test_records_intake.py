@@ -88,6 +88,18 @@ def test_date_formats(raw, expected):
     assert parse_date(raw) == expected
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("2023年6月", dt.date(2023, 6, 1)), ("2023-06", dt.date(2023, 6, 1)), ("2023/6", dt.date(2023, 6, 1)),
+    ("2024-05-10", dt.date(2024, 5, 10)), ("2024年5月10日", dt.date(2024, 5, 10)), (45422, dt.date(2024, 5, 10)),
+    ("2023年13月", None), ("6月", None),
+])
+def test_a_month_alone_is_a_date_only_where_dates_are_kept_by_month(raw, expected):
+    """The unit list's 换届时间 (data/intake/units.py) takes 「2023年6月」; an activity record needs its day."""
+    assert parse_date(raw, month=True) == expected
+    if raw in ("2023年6月", "2023-06", "2023/6"):
+        assert parse_date(raw) is None
+
+
 def test_every_problem_class_is_named_by_row_and_column(seeded_sqlite):
     db = seeded_sqlite
     rows = [
