@@ -120,3 +120,33 @@ def test_review_list_is_scoped_filtered_sorted_and_paged(seeded_sqlite):
     assert everything["n_pending"] >= 10 and everything["pending"]["uploaded_at"].is_monotonic_increasing
     with pytest.raises(AccessDenied):
         evidence_flags.review_overview(principal(db, "staff"), "2026H1", db=db)
+
+
+def test_one_units_flags_agree_with_the_period_frame_for_every_unit(seeded_sqlite):
+    """``unit_flags`` (branch page) and ``no_evidence_frame`` (佐证核查) apply the rule separately; here with
+    every field counted from 支委会 records and a record for some units, so that units are covered by
+    records, by files and by neither."""
+    db = seeded_sqlite
+    insp = principal(db, "inspector")
+    units = services.score_period("2026H1", db).units["unit"].tolist()
+    with db.session() as s:
+        ids = dict(s.execute(select(OrgUnit.code, OrgUnit.id)).all())
+        s.add_all([ActivityRecord(unit_id=ids[u], activity_type="支委会", held_on=dt.date(2026, 3, 1))
+                   for u in units[::3]])
+    table = services.scoring_inputs("2026H1", db).table
+    without_records = len(evidence_flags.no_evidence_frame("2026H1", db))
+    saved = {name: getattr(f, "from_records", _MISSING) for name, f in table.fields.items()}
+    for f in table.fields.values():
+        object.__setattr__(f, "from_records", "支委会")
+    try:
+        frame = evidence_flags.no_evidence_frame("2026H1", db)
+        flagged = {u: evidence_flags.unit_flags(insp, u, "2026H1", db) for u in units}
+        assert 0 < len(frame) < without_records  # records now cover some items, and not all
+        for unit in units:
+            assert flagged[unit] == set(frame.loc[frame["unit"] == unit, "item"]), unit
+    finally:
+        for name, old in saved.items():
+            if old is _MISSING:
+                object.__delattr__(table.fields[name], "from_records")
+            else:
+                object.__setattr__(table.fields[name], "from_records", old)
