@@ -247,11 +247,14 @@ _backends: dict[str, object] = {}
 def store_in_session(s, v: Version, kind: str, payload: bytes) -> None:
     """Store a packed result in the caller's transaction (database store only): visible exactly when
     the transaction that made version ``v`` commits (``data/commit_score.py``)."""
-    # Older versions of this period are of no use to anyone any more.
-    s.execute(delete(StoredResult).where(StoredResult.period_id == v.period_id, StoredResult.kind == kind,
-                                         StoredResult.data_version < v.data_version))
+    same = (StoredResult.period_id == v.period_id, StoredResult.kind == kind)
     s.add(StoredResult(period_id=v.period_id, kind=kind, data_version=v.data_version,
                        table_version_id=v.table_version_id, payload=payload, created_at=utcnow()))
+    s.flush()
+    # Only the newest version is of use to anyone. This one may already be older: a worker storing the
+    # version it computed in the background can finish after a commit stored the next one with its data.
+    newest = select(func.max(StoredResult.data_version)).where(*same).scalar_subquery()
+    s.execute(delete(StoredResult).where(*same, StoredResult.data_version < newest))
 
 
 def _shared_key(v: Version, kind: str) -> tuple:

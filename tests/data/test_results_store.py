@@ -350,3 +350,17 @@ def test_a_page_view_reads_each_period_version_once_and_a_write_request_sees_its
     with app.test_request_context():  # not pinned: a write callback sees the version it made
         _commit(db, "单位编码,支委会次数\nC01,8\n")
         assert results_store.version(db, P).data_version == before.data_version + 2
+
+
+def test_a_version_stored_after_a_newer_one_is_dropped(seeded):
+    """A worker's background store of the version it computed can land after a commit stored the next
+    version with its data (data/commit_score.py): the store keeps only the newest."""
+    import dataclasses
+
+    v = results_store.version(seeded, P)
+    newer = dataclasses.replace(v, data_version=v.data_version + 1)
+    services.clear_cache(seeded, stored=True)
+    with seeded.session() as s:
+        results_store.store_in_session(s, newer, "score", b"newer")
+    results_store._DatabaseBackend().put(seeded, v, "score", b"older")  # arrives late
+    assert [(k, dv) for k, dv, _ in results_store.stored_versions(seeded, P)] == [("score", newer.data_version)]
