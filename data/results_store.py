@@ -222,6 +222,12 @@ class _DatabaseBackend:
         except IntegrityError:
             pass  # another worker stored the same version first: same content
 
+    def discard(self, db: Database, v: Version, kind: str) -> None:
+        with db.session() as s:
+            s.execute(delete(StoredResult).where(
+                StoredResult.period_id == v.period_id, StoredResult.kind == kind,
+                StoredResult.data_version == v.data_version, StoredResult.table_version_id == v.table_version_id))
+
 
 class _RedisBackend:
     def __init__(self, url: str):
@@ -239,6 +245,9 @@ class _RedisBackend:
 
     def put(self, db: Database, v: Version, kind: str, payload: bytes) -> None:
         self.client.set(self._key(db, v, kind), payload, ex=REDIS_TTL_SECONDS)
+
+    def discard(self, db: Database, v: Version, kind: str) -> None:
+        self.client.delete(self._key(db, v, kind))
 
 
 _backends: dict[str, object] = {}
@@ -375,14 +384,14 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
             STATS.add("memory_hits")
             return value
         store = backend()
-        payload = store.get(db, v, kind)
-        if payload is None:
+        stored = _readable(store, db, v, kind, decode)
+        if stored is None:
             with contextlib.ExitStack() as held:
                 t0 = time.perf_counter()
                 held.enter_context(_compute_lock(db, v, kind))
                 _waits.seconds = getattr(_waits, "seconds", 0.0) + time.perf_counter() - t0
-                payload = store.get(db, v, kind)  # computed by another worker while this one waited
-                if payload is None:
+                stored = _readable(store, db, v, kind, decode)  # computed by another worker meanwhile
+                if stored is None:
                     value = compute()
                     STATS.add("computed")
                     mem.put(key, value, (kind, v.period_id))
@@ -390,11 +399,30 @@ def shared(db: Database, v: Version, kind: str, compute: Callable[[], object],
                     # a thread stores it and then releases the lock other workers wait on.
                     _store_in_background(held.pop_all(), store, db, v, kind, encode, value)
                     return value
-        if value is None:
-            value = decode(payload)
-            STATS.add("loaded")
-        mem.put(key, value, (kind, v.period_id))
-        return value
+        STATS.add("loaded")
+        mem.put(key, stored.value, (kind, v.period_id))
+        return stored.value
+
+
+@dataclass
+class _Decoded:
+    value: object
+
+
+def _readable(store, db: Database, v: Version, kind: str, decode: Callable[[bytes], object]) -> _Decoded | None:
+    """The stored result decoded, or None when there is none, or none this code can read (a payload
+    written in an older format by a previous release): it is discarded and computed again, so an
+    upgrade never leaves a page failing on what an older release stored."""
+    payload = store.get(db, v, kind)
+    if payload is None:
+        return None
+    try:
+        return _Decoded(decode(payload))
+    except Exception:
+        log.exception("stored result %s of period %s v%s cannot be read; computing it again",
+                      kind, v.period_id, v.data_version)
+        store.discard(db, v, kind)
+        return None
 
 
 _waits = threading.local()

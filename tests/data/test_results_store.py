@@ -364,3 +364,22 @@ def test_a_version_stored_after_a_newer_one_is_dropped(seeded):
         results_store.store_in_session(s, newer, "score", b"newer")
     results_store._DatabaseBackend().put(seeded, v, "score", b"older")  # arrives late
     assert [(k, dv) for k, dv, _ in results_store.stored_versions(seeded, P)] == [("score", newer.data_version)]
+
+
+def test_a_stored_result_this_release_cannot_read_is_computed_again(seeded):
+    """A payload written by an older release in another format: the page does not fail on it; the
+    result is computed again and the unreadable row replaced."""
+    services.clear_cache(seeded, stored=True)
+    services.score_period(P, seeded)  # the score the gap lists are derived from, in memory
+    v = results_store.version(seeded, P)
+    with seeded.session() as s:
+        results_store.store_in_session(s, v, "gaps", b"DJF9 not a container this code knows")
+    runs = results_store.STATS.computed
+    gaps = services.period_gaps(P, seeded)
+    assert results_store.STATS.computed == runs + 1 and len(gaps)
+    results_store.wait_stored()
+    other = Database(seeded.url)
+    try:
+        pd.testing.assert_frame_equal(services.period_gaps(P, other), gaps, check_exact=True)  # the new row
+    finally:
+        other.dispose()
