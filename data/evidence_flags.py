@@ -57,22 +57,17 @@ def _evidence_sets(db: Database, period_code: str, codes: set[str] | None) -> tu
     return files, records
 
 
-def no_evidence_frame(period_code: str, db: Database | None = None, codes: set[str] | None = None) -> pd.DataFrame:
+def no_evidence_frame(period_code: str, db: Database | None = None) -> pd.DataFrame:
     """Every 无佐证 row of the period (unit, name, bureau, item, item_name, points), unscoped."""
     from data.services import score_period, scoring_inputs
 
     db = db or get_db()
     res = score_period(period_code, db)
     inp = scoring_inputs(period_code, db)
-    # For a few units (the branch page) take their rows by position instead of scanning every unit × item.
-    items = (res.items if codes is None or len(codes) > 50 else
-             pd.concat([res.items_for(c) for c in codes] or [res.items.iloc[:0]], ignore_index=True))
-    met = items[items["status"].astype(str) == MET]
-    if codes is not None:
-        met = met[met["unit"].isin(codes)]
+    met = res.items[res.items["status"].astype(str) == MET]
     if met.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
-    files, records = _evidence_sets(db, period_code, codes)
+    files, records = _evidence_sets(db, period_code, None)
     types = record_types(inp.table)
     units, item_codes = met["unit"].astype(str), met["item"].astype(str)
     covered = (units + "\x1f" + item_codes).isin({f"{u}\x1f{i}" for u, i in files}).to_numpy().copy()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from data.db import Database
 from data.permissions import Principal, require, unit_scope
-from data.view_frames import GapFrames, view_frames
+from data.view_frames import view_frames
 from scoring.gaps import group_rates
 
 GROUP_BY = {"bureau": "按局汇总", "category": "按考核类别汇总"}
@@ -23,10 +23,6 @@ GROUP_LABEL = {"bureau": "局", "category": "考核类别"}
 SORTS = {"gap": "按失分（多的在前）", "rank": "按得分（高的在前）", "code": "按名称 / 编码"}
 HEAT_PAGE_ROWS = 30     # heat-map rows per page (groups, or units after drill-down)
 GAP_LIST_LIMIT = 300    # rows of the 提分清单 grid; the rest are reached through the 局 filter / drill-down
-
-
-def gap_frames(period_code: str, db: Database | None = None) -> GapFrames:
-    return view_frames(period_code, db).gap
 
 
 def _order(df: pd.DataFrame, sort: str, label: str) -> pd.DataFrame:
@@ -51,7 +47,7 @@ def gap_overview(principal: Principal, period_code: str, by: str = "bureau", bur
     require(principal, "view_scores")
     by = by if by in GROUP_BY else "bureau"
     sort = sort if sort in SORTS else "gap"
-    f = gap_frames(period_code, db)
+    f = view_frames(period_code, db).gap
     u = f.units
     scope = unit_scope(principal)
     mask = np.ones(len(u), dtype=bool) if scope is None else u["unit"].isin(scope).to_numpy()

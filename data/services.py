@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from data import evidence_cache, frames, repo, results_store
+from data import evidence_cache, frames, repo, results_store, view_frames
 from data.db import Database, get_db
 from data.models import (
     OPEN_RECTIFICATION, PERIOD_STATUSES, Adjustment, AuditLog, CandidateDecision, EvidenceValue, OrgUnit, Period,
@@ -518,7 +518,8 @@ def branch_detail(principal: Principal, unit_code: str, period_code: str, db: Da
                 "trend": unit_trend(principal, unit_code, db), "table": inp.table, "period": inp.period}
     items = res.items_for(unit_code).reset_index(drop=True)
     areas = res.areas_for(unit_code).reset_index(drop=True)
-    areas = areas.merge(_category_area_means(period_code, db).get(unit_row["category"], _NO_AREAS),
+    # The category's mean score rate per area, derived once per data version for every worker.
+    areas = areas.merge(view_frames.category_means(period_code, db).get(unit_row["category"], _NO_AREAS),
                         on="area", how="left")
     gaps = _gaps_by_unit(period_code, db)(unit_code)
     with db.session() as s:
@@ -552,14 +553,6 @@ def _unit_records(s: Session, unit: OrgUnit, p: Period) -> tuple[list[dict], lis
 
 
 _NO_AREAS = pd.DataFrame({"area": pd.Series([], dtype=object), "category_pct": pd.Series([], dtype=float)})
-
-
-def _category_area_means(period_code: str, db: Database) -> dict:
-    """category → (area, category_pct): the mean score rate of the category's units per area (derived
-    once per data version for every worker: the detail page used to scan every unit's areas per view)."""
-    from data.view_frames import category_means
-
-    return category_means(period_code, db)
 
 
 def _gaps_by_unit(period_code: str, db: Database):
