@@ -15,7 +15,7 @@ import pandas as pd
 from data import services
 from data.db import Database, get_db
 from data.permissions import Principal, require, require_unit, unit_scope
-from data.view_frames import view_frames
+from data.view_frames import field_label, view_frames
 
 REGULARITY_SORTS = {"missing": "按缺失月份（季度）数", "unit": "按单位编码", "records": "按有效记录数"}
 
@@ -27,11 +27,6 @@ def _counts(period_code: str, db: Database) -> pd.DataFrame:
         return pd.DataFrame(columns=["unit", "field", "activity_type", "typed", "records", "below", "missing",
                                      "n_missing", "periods", "used"])
     return frame
-
-
-def _label(table, name: str) -> str:
-    f = table.fields.get(name)
-    return getattr(f, "label", None) or name
 
 
 def _clean(v):
@@ -51,7 +46,7 @@ def unit_comparison(principal: Principal, unit_code: str, period_code: str, db: 
     out = []
     for r in rows.itertuples(index=False):
         typed, records = _clean(r.typed), _clean(r.records)
-        out.append(dict(field=r.field, label=_label(table, r.field), activity_type=r.activity_type, typed=typed,
+        out.append(dict(field=r.field, label=field_label(table, r.field), activity_type=r.activity_type, typed=typed,
                         records=records, diff=None if typed is None or records is None else typed - records,
                         below=int(r.below or 0), missing=r.missing or "", n_missing=int(r.n_missing or 0),
                         used=r.used))

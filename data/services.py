@@ -631,18 +631,22 @@ def rectification_list(principal: Principal, db: Database | None = None) -> pd.D
     df = pd.DataFrame(rows, columns=["id", "unit", "unit_name", "period", "item", "problem", "source", "responsible",
                                      "deadline", "status", "closed_at", "closed_evidence", "recheck_at",
                                      "recheck_result"])
-    today = dt.date.today()  # as _rect_dict decides it for one item
-    df.insert(10, "overdue", [st in OPEN_RECTIFICATION and d < today for st, d in zip(df["status"], df["deadline"])])
+    today = dt.date.today()
+    df.insert(10, "overdue", [_overdue(st, d, today) for st, d in zip(df["status"], df["deadline"])])
     df = _scoped(df, principal)
     return df.sort_values(["overdue", "deadline"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+def _overdue(status: str, deadline: dt.date, today: dt.date) -> bool:
+    """A 整改 item still open after its deadline."""
+    return status in OPEN_RECTIFICATION and deadline < today
+
+
 def _rect_dict(r: Rectification) -> dict:
-    today = dt.date.today()
     return dict(id=r.id, item=r.item_code, problem=r.problem, source=r.source, responsible=r.responsible,
                 deadline=r.deadline, status=r.status, closed_at=r.closed_at, closed_evidence=r.closed_evidence,
                 recheck_at=r.recheck_at, recheck_result=r.recheck_result,
-                overdue=r.status in OPEN_RECTIFICATION and r.deadline < today)
+                overdue=_overdue(r.status, r.deadline, dt.date.today()))
 
 
 # --------------------------------------------------------------------------- gaps & candidates

@@ -75,7 +75,8 @@ def build_means(res) -> dict[str, pd.DataFrame]:
     return {c: g[["area", "category_pct"]].reset_index(drop=True) for c, g in means.groupby("category")}
 
 
-def _label(table, name: str) -> str:
+def field_label(table, name: str) -> str:
+    """A field's Chinese label in ``table`` (its name when it has none)."""
     f = table.fields.get(name)
     return getattr(f, "label", None) or name
 
@@ -93,7 +94,7 @@ def _regularity(inp, res) -> pd.DataFrame:
     table = inp.table
     fields = counts["field"].astype(object)
     distinct = pd.unique(fields)  # a few fields: label and rhythm looked up once each, mapped per row
-    labels = fields.map({f: _label(table, f) for f in distinct})
+    labels = fields.map({f: field_label(table, f) for f in distinct})
     rhythms = fields.map({f: getattr(table.fields.get(f), "regular", None) or "" for f in distinct})
     df = pd.DataFrame({
         "unit": counts["unit"].to_numpy(), "name": counts["unit"].map(info["name"]).to_numpy(),
