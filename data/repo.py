@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas._libs import lib
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -77,12 +78,13 @@ def read_frame(s: Session, stmt, columns: list[str]) -> pd.DataFrame:
 
 def read_columns(s: Session, stmt, n: int) -> list[np.ndarray]:
     """Like ``read_frame``, as ``n`` object arrays (one per selected column) with no DataFrame in
-    between: on SQLite's half a million evidence rows ``DataFrame.from_records`` costs more than the fetch."""
+    between: on SQLite's half a million evidence rows ``DataFrame.from_records`` costs more than the fetch.
+
+    The tuples become one 2-D object array through pandas' own C routine (the one ``from_records``
+    uses): 40 ms for the evidence rows, against 80–120 ms for numpy's assignment of a list of tuples."""
     with gc_paused():
         rows = _fetchall(s, stmt)
-        table = np.empty((len(rows), n), dtype=object)
-        if rows:
-            table[:] = rows
+        table = lib.to_object_array_tuples(rows) if rows else np.empty((0, n), dtype=object)
         del rows
     return [table[:, i] for i in range(n)]
 
@@ -225,8 +227,10 @@ def evidence_frame(s: Session, period_id: int, unit_ids: list[int] | None = None
     else:
         ids, fields, values = read_columns(s, q, 3)
         ids, values = ids.astype(np.int64), values.astype(float)
-    codes_by_id = unit_codes(s)
-    return pd.DataFrame({"unit": pd.array(codes_by_id[ids] if len(ids) else np.array([], dtype=object), dtype="str"),
+    # Unit codes through the distinct ids (about 10,000 strings converted instead of 470,000).
+    positions, distinct_ids = pd.factorize(ids)
+    units = pd.array(unit_codes(s)[distinct_ids] if len(ids) else np.array([], dtype=object), dtype="str")
+    return pd.DataFrame({"unit": units.take(positions),
                          "field": pd.array(fields, dtype="str"),
                          "value": values}, columns=["unit", "field", "value"])
 
