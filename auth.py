@@ -94,7 +94,9 @@ def secure_callback(*args, action: str = "view_scores", **kwargs):
             except MALFORMED as exc:
                 # A forged or corrupted payload (a list where text belongs, a dict for a number...):
                 # the caller gets a 400 with a Chinese message, never a traceback or a 500.
-                current_app.logger.warning("malformed callback input for %s: %r", fn.__name__, exc)
+                # With the traceback: a server defect raising one of these types is answered 400 as
+                # well, and the log is where it shows.
+                current_app.logger.warning("malformed callback input for %s: %r", fn.__name__, exc, exc_info=exc)
                 raise BadCallbackInput() from exc
 
         wrapped.allowed_roles = roles  # read by the callback × role matrix test
@@ -385,7 +387,7 @@ def init_app(app: Flask) -> None:
     def _any(e: Exception):
         if request.path.startswith("/_dash-update-component") and isinstance(e, MALFORMED):
             # Dash's own dispatch choking on a malformed payload (missing keys, wrong shapes).
-            app.logger.warning("malformed callback payload: %r", e)
+            app.logger.warning("malformed callback payload: %r", e, exc_info=e)
             return _error_page(400)
         app.logger.exception("unhandled error", exc_info=e)
         return _error_page(500)

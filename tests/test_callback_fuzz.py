@@ -97,3 +97,22 @@ def test_malformed_dash_payloads_are_400_not_500(client):
     for body in ({}, {"output": 5}, {"output": "x.y", "inputs": "nope"}, {"output": ["a"], "outputs": {}}, []):
         resp = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         assert resp.status_code in (400, 204), (body, resp.status_code)
+
+
+def test_a_400_for_malformed_input_logs_its_traceback(flask_app, client, caplog):
+    """The same exception types come from a server defect as from a forged payload; the answer is 400
+    either way, so the warning must carry the traceback for the defect to be found."""
+    callbacks = _callbacks(flask_app)
+    login(client, "leader")
+    answered_400 = 0
+    with caplog.at_level("WARNING"):
+        for key, role in _roles_by_callback(flask_app).items():
+            if role != "leader":
+                continue
+            payload = _payload(key, callbacks[key], BAD_VALUES["dict"], BAD_VALUES["dict"])
+            resp = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+            answered_400 += resp.status_code == 400
+    assert answered_400, "no leader callback rejected a dict where text belongs"
+    malformed = [r for r in caplog.records if "malformed callback" in r.getMessage()]
+    assert len(malformed) >= answered_400
+    assert all(r.exc_info and r.exc_info[2] is not None for r in malformed)
