@@ -9,6 +9,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.lite import el
+
 NO_EVIDENCE = "无佐证"
 REVIEW_COLORS = {"已核实": "success", "不符合": "danger", None: "secondary"}
 TYPE_ICONS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPG",
@@ -25,12 +27,13 @@ def thumb_url(attachment_id: int) -> str:
 
 
 def make_no_evidence_badge(flagged: bool, id_: str | None = None):
-    """The 「无佐证」 mark next to an item scored 达标 with nothing behind it (None when not flagged)."""
+    """The 「无佐证」 mark next to an item scored 达标 with nothing behind it (None when not flagged;
+    ``el``: it can be on every item row of the branch page)."""
     if not flagged:
         return None
     kwargs = {"id": id_} if id_ else {}
-    return dbc.Badge(NO_EVIDENCE, color="warning", text_color="dark", className="nowrap ms-1 no-evidence",
-                     title="该项得分为达标，但没有上传佐证材料，也没有对应的活动记录", **kwargs)
+    return el(dbc.Badge, NO_EVIDENCE, color="warning", text_color="dark", className="nowrap ms-1 no-evidence",
+              title="该项得分为达标，但没有上传佐证材料，也没有对应的活动记录", **kwargs)
 
 
 def make_review_badge(status: str | None) -> dbc.Badge:

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.formats import STATUS_COLORS, grade_color
+from components.lite import el
 
 
 def make_grade_badge(label: str | None, order: int | None = None, id_: str | None = None) -> html.Span:
@@ -16,10 +17,11 @@ def make_grade_badge(label: str | None, order: int | None = None, id_: str | Non
                      style={"backgroundColor": grade_color(label, order)}, **kwargs)
 
 
-def make_status_badge(status: str) -> dbc.Badge:
+def make_status_badge(status: str) -> dict:
+    """An item's 达标/部分/未达标… badge (``el``: one per item row of the branch page)."""
     color = STATUS_COLORS.get(status, "secondary")
-    return dbc.Badge(status, color=color, text_color="dark" if color in ("light", "warning") else None,
-                     className="nowrap")
+    return el(dbc.Badge, status, color=color, text_color="dark" if color in ("light", "warning") else None,
+              className="nowrap")
 
 
 def make_kpi_card(label: str, value: str, note: str | None = None, id_: str | None = None,

@@ -145,12 +145,13 @@ def make_comparison(rows: list[dict]) -> html.Div:
         differs = diff is not None and not (isinstance(diff, float) and math.isnan(diff)) and abs(diff) > 1e-9
         diff_text = "—" if diff is None or (isinstance(diff, float) and math.isnan(diff)) else \
             (f"{diff:+g}" if differs else "0")
-        trs.append(html.Tr([
-            html.Td(r["label"]), html.Td(r["activity_type"], className="nowrap"),
-            html.Td(_num(r.get("typed")), className="text-end"), html.Td(_num(r.get("records")), className="text-end"),
-            html.Td(diff_text, className="text-end fw-semibold" + (" text-danger" if differs else "")),
-            html.Td(_num(r.get("below")) if r.get("below") else "", className="text-end"),
-            html.Td(r.get("missing") or ""), html.Td(USED_LABELS.get(r.get("used"), r.get("used") or "")),
+        trs.append(el(html.Tr, [  # el: a row per counted field, drawn on every branch view
+            el(html.Td, r["label"]), el(html.Td, r["activity_type"], className="nowrap"),
+            el(html.Td, _num(r.get("typed")), className="text-end"),
+            el(html.Td, _num(r.get("records")), className="text-end"),
+            el(html.Td, diff_text, className="text-end fw-semibold" + (" text-danger" if differs else "")),
+            el(html.Td, _num(r.get("below")) if r.get("below") else "", className="text-end"),
+            el(html.Td, r.get("missing") or ""), el(html.Td, USED_LABELS.get(r.get("used"), r.get("used") or "")),
         ], className="table-warning" if differs else None, **{"data-field": r["field"],
                                                                "data-differs": "1" if differs else "0"}))
     n_diff = sum(1 for r in rows if r.get("diff") not in (None, 0) and not
@@ -158,7 +159,7 @@ def make_comparison(rows: list[dict]) -> html.Div:
     note = (f"{n_diff} 项填报数与活动记录不一致（黄色标出），请现场核对台账。" if n_diff
             else "填报数与活动记录一致。")
     return html.Div([
-        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(trs)],
+        html.Table([html.Thead(el(html.Tr, [el(html.Th, h) for h in head])), html.Tbody(trs)],
                    className="table table-sm mb-1", id="records-compare-table"),
         html.Div(["差额 = 填报数 − 有效活动记录数。", note], className="small-muted", id="records-compare-note"),
     ])

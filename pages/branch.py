@@ -165,15 +165,16 @@ def _items_table(d: dict, focus_area: str | None, can_act: bool = False) -> html
                                  for gr in groups if gr.code in g.index) + f"；合计 {right}"
         else:
             title, right = code, ""
-        blocks.append(dbc.Card([
-            dbc.CardHeader(html.Div([html.Span(title), html.Span(right, className="small-muted")],
-                                    className="d-flex justify-content-between")),
-            dbc.Table([html.Thead(html.Tr([html.Th("编码", style={"width": "64px"}), html.Th("指标"),
-                                           html.Th("得分/满分", style={"width": "96px"}),
-                                           html.Th("状态", style={"width": "72px"}), html.Th("说明与填报值"),
-                                           html.Th("自评", style={"width": "60px"})]
-                                          + ([html.Th("操作", style={"width": "64px"})] if can_act else []))),
-                       html.Tbody(body)], size="sm", hover=True, className="mb-0 table-fixed-layout"),
+        blocks.append(el(dbc.Card, [  # el: eleven blocks of fixed parts on every view
+            el(dbc.CardHeader, el(html.Div, [el(html.Span, title), el(html.Span, right, className="small-muted")],
+                                  className="d-flex justify-content-between")),
+            el(dbc.Table, [el(html.Thead, el(html.Tr, [el(html.Th, "编码", style={"width": "64px"}), el(html.Th, "指标"),
+                                                       el(html.Th, "得分/满分", style={"width": "96px"}),
+                                                       el(html.Th, "状态", style={"width": "72px"}),
+                                                       el(html.Th, "说明与填报值"),
+                                                       el(html.Th, "自评", style={"width": "60px"})]
+                                             + ([el(html.Th, "操作", style={"width": "64px"})] if can_act else []))),
+                           el(html.Tbody, body)], size="sm", hover=True, className="mb-0 table-fixed-layout"),
         ], className="mb-2" + (" border-danger" if code == focus_area else ""), id=f"branch-area-{code}"))
     return html.Div(blocks, id="branch-items")
 

@@ -55,4 +55,5 @@ def test_branch_page_json_is_the_same_built_either_way(client, app_db, username)
     assert fast == reference
     text = json.dumps(fast, ensure_ascii=False)
     assert "records-calendar-strip" in text and "cal-chip" in text and "explain" in text
+    assert "data-differs" in text and "no-evidence" in text and "table-fixed-layout" in text
     assert ('"branch-row-act"' in text) == (username == "inspector")
