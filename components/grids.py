@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import dash_ag_grid as dag
+import pandas as pd
 
 LOCALE_FILE = Path(__file__).with_name("aggrid_locale_zh_cn.json")
 
@@ -47,6 +48,22 @@ def _flexible(col: dict) -> dict:
         col["flex"] = max(float(col.get("width") or 100), col["minWidth"]) / 100
     col.pop("width", None)
     return col
+
+
+def frame_rows(df) -> list[dict]:
+    """``df.to_dict("records")``, column by column: pandas boxes each cell of a text (extension array)
+    column one call at a time, 9 ms for the 500 rows of the gap page's 活动规律性 grid."""
+    def values(col):
+        out = col.to_numpy(object)
+        if getattr(col.dtype, "na_value", None) is pd.NA:  # nullable columns: to_dict gives None for NA
+            out = out.copy()
+            out[col.isna().to_numpy()] = None
+        return out
+
+    cols = list(df.columns)
+    if not cols:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(cols, row)) for row in zip(*(values(df[c]) for c in cols))]
 
 
 def make_grid(id_: str, rows: list[dict], columns: list[dict], height: int | str = 480,

@@ -51,7 +51,7 @@ def gap_overview(principal: Principal, period_code: str, by: str = "bureau", bur
     u = f.units
     scope = unit_scope(principal)
     mask = np.ones(len(u), dtype=bool) if scope is None else u["unit"].isin(scope).to_numpy()
-    bureaus = sorted(set(u.loc[mask, "bureau"]))
+    bureaus = sorted(set(u.loc[mask, "bureau"].to_numpy(object)))  # not cell by cell through the str array
     if bureau and bureau in bureaus:
         mask = mask & (u["bureau"] == bureau).to_numpy()
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dash import html
 
 from components.cards import make_section
-from components.grids import make_grid, number_col, text_col
+from components.grids import frame_rows, make_grid, number_col, text_col
 from components.records import RHYTHM_LABELS, make_regularity_grid_rows
 from data import record_views
 
@@ -24,7 +24,7 @@ def regularity_section(principal, period_code: str, bureau: str | None):
         note = ""
     else:
         rows = df.head(LIMIT).assign(rhythm=lambda d: d["rhythm"].map(lambda r: RHYTHM_LABELS.get(r, r)))
-        body = make_grid("gaps-regularity-grid", make_regularity_grid_rows(rows.to_dict("records"), period_code), [
+        body = make_grid("gaps-regularity-grid", make_regularity_grid_rows(frame_rows(rows), period_code), [
             text_col("name_link", "单位", 200, cellRenderer="markdown", tooltipField="name",
                      filterValueGetter={"function": "params.data.name"}),
             text_col("bureau", "所属局", 110), text_col("activity_type", "活动", 100),
