@@ -126,17 +126,20 @@ def layout(period: str | None = None, category: str | None = None, bureau: str |
     bureau = bureau if bureau in bureaus else None
     all_df = services.rankings(principal, period_code, bureau=bureau)
     # Tabs only for categories the user can see units in (staff see their own units only).
-    cats = [c for c in services.categories(period_code) if (all_df["category"] == c).any()]
+    # Masks compared once on object arrays: a str column's == costs a few ms at 10,000 units each time.
+    unit_category = all_df["category"].to_numpy(object)
+    in_category = {c: unit_category == c for c in services.categories(period_code)}
+    cats = [c for c, m in in_category.items() if m.any()]
     if category and category not in cats:
         category = None
-    df = all_df if not category else all_df[all_df["category"] == category]
+    df = all_df if not category else all_df[in_category[category]]
     kpi = services.kpis(principal, period_code, ranking=all_df)
     table = services.table_for_period(period_code)
     grades = table.grade_order()
-    counts = [int((all_df["grade"] == g).sum()) for g in grades]
-    groups = {c: all_df.loc[all_df["category"] == c, "total"].round(2).to_numpy() for c in cats
-              if (all_df["category"] == c).any()}
-    names = {c: all_df.loc[all_df["category"] == c, "name"].to_numpy(dtype=object) for c in cats}
+    unit_grade = all_df["grade"].to_numpy(object)
+    counts = [int((unit_grade == g).sum()) for g in grades]
+    groups = {c: all_df.loc[in_category[c], "total"].round(2).to_numpy() for c in cats}
+    names = {c: all_df.loc[in_category[c], "name"].to_numpy(dtype=object) for c in cats}
     prev = services.previous_period_code(period_code, same_kind=True)
     top = grades[0] if grades else "优秀"
 
