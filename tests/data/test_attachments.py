@@ -277,10 +277,8 @@ def test_records_that_were_superseded_or_withdrawn_take_no_files(seeded_sqlite, 
 
 # --------------------------------------------------------------------------- review, delete, counts
 
-def test_review_by_inspector_with_note_and_audit(db, store):
-    from tests.data.conftest import _seed
-
-    _seed(db)
+def test_review_by_inspector_with_note_and_audit(seeded, store):
+    db = seeded
     insp = principal(db, "inspector")
     aid = attachments.attach_to_item(insp, "2026H1", "C02", "C1", "a.png", PNG(), db=db, store=store)
     with pytest.raises(attachments.InvalidAttachment):

@@ -13,7 +13,6 @@ from data.attachment_store import DiskStore
 from data.models import ActivityRecord, OrgUnit
 from data.permissions import AccessDenied
 from scoring.glossary import MET
-from tests.data.conftest import _seed as _seed_demo
 from tests.data.test_attachments import PNG, principal
 
 UNIT = "X0042"  # no demo files on it
@@ -34,16 +33,11 @@ def _drop_demo_records(db) -> None:
     services.clear_cache()
 
 
-def _seed(db):
-    _seed_demo(db)
-    _drop_demo_records(db)
-    return db
-
-
 @pytest.fixture(autouse=True)
 def _without_demo_records(request):
-    if "seeded_sqlite" in request.fixturenames:
-        _drop_demo_records(request.getfixturevalue("seeded_sqlite"))
+    for name in ("seeded", "seeded_sqlite"):
+        if name in request.fixturenames:
+            _drop_demo_records(request.getfixturevalue(name))
 
 
 def _met(db, unit: str) -> list[str]:
@@ -51,8 +45,8 @@ def _met(db, unit: str) -> list[str]:
     return [str(i) for i, st in zip(items["item"], items["status"].astype(str)) if st == MET]
 
 
-def test_flags_follow_files_reviews_and_deletes(db, tmp_path):
-    _seed(db)
+def test_flags_follow_files_reviews_and_deletes(seeded, tmp_path):
+    db = seeded
     store = DiskStore(tmp_path / "files")
     insp = principal(db, "inspector")
     met = _met(db, UNIT)
