@@ -72,12 +72,13 @@ def pg_server():
 _pg_counter = iter(range(10_000))
 
 
-def _new_pg_database(base_url: str) -> str:
+def _new_pg_database(base_url: str, template: str | None = None) -> str:
+    """A new database on the test cluster (a copy of ``template`` when given); its URL."""
     import psycopg
 
     name = f"t{os.getpid()}_{next(_pg_counter)}"
     with psycopg.connect(base_url.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"{base_url}/{name}"
 
 
@@ -114,17 +115,12 @@ class _Templates:
         return f"sqlite:///{path}"
 
     def postgresql(self, seeded: bool, base_url: str) -> str:
-        import psycopg
-
         key = ("postgresql", seeded)
         if key not in self.made:
             url = _new_pg_database(base_url)
             self._build(url, seeded)
             self.made[key] = url.rsplit("/", 1)[1]
-        name = f"t{os.getpid()}_{next(_pg_counter)}"
-        with psycopg.connect(base_url.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.made[key]}"')
-        return f"{base_url}/{name}"
+        return _new_pg_database(base_url, template=self.made[key])
 
 
 @pytest.fixture(scope="session")
@@ -169,20 +165,10 @@ def attachment_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory):
-    """A migrated SQLite database with the default 40-unit demo (read-only use)."""
-    from data.demo import seed_database
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    database = Database(f"sqlite:///{path}")
-    database.upgrade()
-    seed_database(database)
-    # Closing the last connection checkpoints the WAL into the main file, so copies of the
-    # file (``app_db``) hold every row.
-    database.dispose()
-    with database.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.dispose()
+def demo_db(tmp_path_factory, _templates):
+    """A migrated SQLite database with the default 40-unit demo (read-only use): a copy of the seeded
+    template, which holds every row in its main file, so copies of this file (``app_db``) do too."""
+    database = Database(_templates.sqlite(True, tmp_path_factory.mktemp("demo") / "demo.sqlite3"))
     yield database
     database.dispose()
 
